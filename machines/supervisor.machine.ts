@@ -1,0 +1,122 @@
+/**
+ * The supervisor machine: one actor per queue. It owns the two limits, and the lifecycle.
+ *
+ *   accepting ──DRAIN──► draining ──(nothing unfinished)──► stopped
+ *                            └──────DEADLINE_PASSED───────────┘
+ *
+ * States:
+ * - `accepting`  admits jobs while fewer than `capacity` (WORKERS + QUEUE_SIZE) are unfinished.
+ * - `draining`   admits nothing; queued and backoff jobs still get slots and run to an end.
+ * - `stopped`    final: every job ended, or the drain deadline passed.
+ *
+ * Events:
+ * - `ADMIT`           a submission takes a place; only handled in `accepting`, and only under `hasCapacity`,
+ *                     so `snapshot.can({ type: 'ADMIT' })` is the admission test.
+ * - `JOB_READY`       a job (queued, or at the end of its backoff) wants a worker slot. It joins the FIFO
+ *                     ready queue, ordered by the moment it became ready.
+ * - `SLOT_FREED`      a job left `running`.
+ * - `JOB_FINISHED`    a job reached `done` or `failed`; its place in the capacity is free.
+ * - `DRAIN`, `DEADLINE_PASSED`  the lifecycle.
+ * Guards: `hasCapacity`, `nothingUnfinished`.
+ *
+ * Only counters live in the context, so each event copies a few numbers, never the queue. The ready queue is
+ * a mutable FIFO passed in as input and touched only by the side effects `enqueueReady` and
+ * `grantSlots`: copying a queue of up to a million jobs on every event would make each event O(n).
+ */
+import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+
+/** What the supervisor needs of a job actor: a way to grant it a slot. */
+export interface SlotHolder {
+  send(event: { type: 'SLOT_GRANTED' }): void;
+}
+
+export interface ReadyQueue<T> {
+  push(item: T): void;
+  shift(): T | undefined;
+  readonly length: number;
+}
+
+export interface SupervisorInput {
+  /** At most this many jobs run at once (WORKERS). */
+  workers: number;
+  /** At most this many jobs are unfinished at once (WORKERS + QUEUE_SIZE). */
+  capacity: number;
+  ready: ReadyQueue<SlotHolder>;
+}
+
+export interface SupervisorContext extends SupervisorInput {
+  /** Jobs in `running`. */
+  busy: number;
+  /** Jobs admitted and not yet done or failed. */
+  unfinished: number;
+}
+
+export type SupervisorEvent =
+  | { type: 'ADMIT' }
+  | { type: 'JOB_READY'; job: SlotHolder }
+  | { type: 'SLOT_FREED' }
+  | { type: 'JOB_FINISHED' }
+  | { type: 'DRAIN' }
+  | { type: 'DEADLINE_PASSED' };
+
+function grantSlots(ready: ReadyQueue<SlotHolder>, count: number) {
+  for (let i = 0; i < count; i++) ready.shift()!.send({ type: 'SLOT_GRANTED' });
+}
+
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+    input: {} as SupervisorInput,
+  },
+  guards: {
+    hasCapacity: ({ context }) => context.unfinished < context.capacity,
+    nothingUnfinished: ({ context }) => context.unfinished === 0,
+  },
+  actions: {
+    admit: assign({ unfinished: ({ context }) => context.unfinished + 1 }),
+    enqueueReady: ({ context, event }) => {
+      if (event.type === 'JOB_READY') context.ready.push(event.job);
+    },
+    freeSlot: assign({ busy: ({ context }) => context.busy - 1 }),
+    releasePlace: assign({ unfinished: ({ context }) => context.unfinished - 1 }),
+    /** Hands free slots to the oldest ready jobs. */
+    dispatch: enqueueActions(({ context, enqueue }) => {
+      const count = Math.min(context.workers - context.busy, context.ready.length);
+      if (count <= 0) return;
+      enqueue.assign({ busy: context.busy + count });
+      // The queue is taken from only when the actions run, never while the transition is computed.
+      enqueue(() => grantSlots(context.ready, count));
+    }),
+  },
+}).createMachine({
+  id: 'supervisor',
+  description: 'Admits jobs up to the capacity and grants worker slots up to the concurrency.',
+  context: ({ input }) => ({ ...input, busy: 0, unfinished: 0 }),
+  initial: 'accepting',
+  on: {
+    JOB_READY: { actions: ['enqueueReady', 'dispatch'] },
+    SLOT_FREED: { actions: ['freeSlot', 'dispatch'] },
+    JOB_FINISHED: { actions: 'releasePlace' },
+  },
+  states: {
+    accepting: {
+      description: 'Admits submissions while unfinished jobs are fewer than the capacity.',
+      on: {
+        ADMIT: { guard: 'hasCapacity', actions: 'admit' },
+        DRAIN: 'draining',
+      },
+    },
+    draining: {
+      description: 'Admits nothing; the unfinished jobs run to an end.',
+      always: { guard: 'nothingUnfinished', target: 'stopped' },
+      on: { DEADLINE_PASSED: 'stopped' },
+    },
+    stopped: {
+      description: 'Every job ended, or the drain deadline passed.',
+      type: 'final',
+    },
+  },
+});
+
+export type SupervisorActor = ActorRefFrom<typeof supervisorMachine>;

@@ -1,0 +1,143 @@
+/**
+ * Configuration, parsed once at the edge. This is the only module that reads `process.env`: everything else
+ * receives the frozen `Config` it returns. An empty string counts as unset.
+ */
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+interface VariableSpec<T> {
+  schema: z.ZodType<T>;
+  /** What the variable accepts, in words, for the error line. */
+  allowed: string;
+  default: T;
+}
+
+function integer(min: number, max: number, fallback: number): VariableSpec<number> {
+  return {
+    schema: z
+      .string()
+      .regex(/^\d+$/)
+      .transform(Number)
+      .pipe(z.number().int().min(min).max(max)),
+    allowed: `an integer from ${min} to ${max}`,
+    default: fallback,
+  };
+}
+
+function fraction(fallback: number): VariableSpec<number> {
+  return {
+    schema: z
+      .string()
+      .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/)
+      .transform(Number),
+    allowed: 'a number from 0 to 1',
+    default: fallback,
+  };
+}
+
+function text(fallback: string): VariableSpec<string> {
+  return { schema: z.string().min(1), allowed: 'a non-empty string', default: fallback };
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]): VariableSpec<T[number]> {
+  return { schema: z.enum(values), allowed: `one of ${values.join(', ')}`, default: fallback };
+}
+
+const DAY_MS = 86_400_000;
+
+/** Every variable the service reads, with its default and what it accepts. The README's table mirrors this. */
+export const VARIABLES = {
+  PORT: integer(0, 65535, 8080),
+  HOST: text('0.0.0.0'),
+  /** Jobs running at once. */
+  WORKERS: integer(1, 1024, 4),
+  /** Jobs that may wait beyond the running ones; capacity is WORKERS + QUEUE_SIZE. */
+  QUEUE_SIZE: integer(0, 1_000_000, 64),
+  /** Backoff before retry n is min(BACKOFF_MAX_MS, BACKOFF_BASE_MS·2^(n−1)) + uniform[0, BACKOFF_JITTER_MS]. */
+  BACKOFF_BASE_MS: integer(0, DAY_MS, 100),
+  BACKOFF_MAX_MS: integer(0, DAY_MS, 30_000),
+  BACKOFF_JITTER_MS: integer(0, DAY_MS, 100),
+  /** An attempt running longer fails with the error `timeout`; 0 means no limit. */
+  JOB_TIMEOUT_MS: integer(0, DAY_MS, 0),
+  /** The simulated processor works for uniform[WORK_MIN_MS, WORK_MAX_MS] ms… */
+  WORK_MIN_MS: integer(0, DAY_MS, 100),
+  WORK_MAX_MS: integer(0, DAY_MS, 150),
+  /** …and fails with this probability. */
+  FAILURE_RATE: fraction(0.2),
+  /** Finished job records kept; the oldest finished are evicted first. */
+  JOB_RETENTION: integer(0, 10_000_000, 10_000),
+  /** The largest max_retries a submission may ask for. */
+  MAX_RETRIES_LIMIT: integer(0, 1000, 20),
+  MAX_BODY_BYTES: integer(1, 100 * 1024 * 1024, 65_536),
+  /** How long a shutdown lets unfinished jobs run before aborting them. */
+  SHUTDOWN_TIMEOUT_MS: integer(0, DAY_MS, 30_000),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+} satisfies Record<string, VariableSpec<unknown>>;
+
+type Variables = typeof VARIABLES;
+type Values = { [K in keyof Variables]: Variables[K]['default'] };
+
+export interface Config {
+  port: number;
+  host: string;
+  workers: number;
+  queueSize: number;
+  backoff: { baseMs: number; maxMs: number; jitterMs: number };
+  jobTimeoutMs: number;
+  work: { minMs: number; maxMs: number; failureRate: number };
+  jobRetention: number;
+  maxRetriesLimit: number;
+  maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Raised with one line per bad variable; `main` prints them and exits with code 2. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const values = {} as Record<string, unknown>;
+  for (const [name, spec] of Object.entries(VARIABLES) as [keyof Variables, VariableSpec<unknown>][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      values[name] = spec.default;
+      continue;
+    }
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) values[name] = parsed.data;
+    else problems.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${spec.allowed}`);
+  }
+  const v = values as Values;
+  if (problems.length === 0 && v.WORK_MIN_MS > v.WORK_MAX_MS) {
+    problems.push(`WORK_MIN_MS=${v.WORK_MIN_MS} is invalid: expected at most WORK_MAX_MS (${v.WORK_MAX_MS})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({
+    port: v.PORT,
+    host: v.HOST,
+    workers: v.WORKERS,
+    queueSize: v.QUEUE_SIZE,
+    backoff: { baseMs: v.BACKOFF_BASE_MS, maxMs: v.BACKOFF_MAX_MS, jitterMs: v.BACKOFF_JITTER_MS },
+    jobTimeoutMs: v.JOB_TIMEOUT_MS,
+    work: { minMs: v.WORK_MIN_MS, maxMs: v.WORK_MAX_MS, failureRate: v.FAILURE_RATE },
+    jobRetention: v.JOB_RETENTION,
+    maxRetriesLimit: v.MAX_RETRIES_LIMIT,
+    maxBodyBytes: v.MAX_BODY_BYTES,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    logLevel: v.LOG_LEVEL,
+  });
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const inner of Object.values(value)) {
+    if (inner && typeof inner === 'object') deepFreeze(inner);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,94 @@
+/**
+ * The error catalogue: every error the service reports, with a stable `code`, its HTTP status and a message
+ * a person can act on. The HTTP layer renders these as `{"error":{"code","message","details"}}`; anything
+ * that is not a `ServiceError` becomes a generic 500 `internal`.
+ */
+
+export const ERROR_STATUS = {
+  invalid_json: 400,
+  validation_failed: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  queue_full: 429,
+  duplicate_job: 409,
+  shutting_down: 503,
+  not_found: 404,
+  method_not_allowed: 405,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class ServiceError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** Extra response headers, e.g. `Retry-After` or `Allow`. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const errors = {
+  invalidJson: (reason: string) =>
+    new ServiceError('invalid_json', `The request body is not valid JSON: ${reason}`),
+  validationFailed: (details: Record<string, string[]>) =>
+    new ServiceError('validation_failed', 'The request does not match the expected shape; see details.', details),
+  payloadTooLarge: (limitBytes: number) =>
+    new ServiceError('payload_too_large', `The request body is larger than the limit of ${limitBytes} bytes.`),
+  unsupportedMediaType: (contentType: string | undefined) =>
+    new ServiceError(
+      'unsupported_media_type',
+      `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}.`,
+    ),
+  queueFull: (capacity: number, retryAfterSeconds: number) =>
+    new ServiceError(
+      'queue_full',
+      `The queue is full (${capacity} unfinished jobs); retry in about ${retryAfterSeconds} s.`,
+      { capacity, retry_after_seconds: retryAfterSeconds },
+      { 'Retry-After': String(retryAfterSeconds) },
+    ),
+  duplicateJob: (id: string, existing: unknown) =>
+    new ServiceError(
+      'duplicate_job',
+      `A job with id ${JSON.stringify(id)} already exists with a different payload or max_retries.`,
+      existing,
+    ),
+  shuttingDown: () =>
+    new ServiceError('shutting_down', 'The service is shutting down and accepts no new jobs; retry on another instance.'),
+  jobNotFound: (id: string) => new ServiceError('not_found', `No job with id ${JSON.stringify(id)}.`),
+  routeNotFound: (method: string, path: string) =>
+    new ServiceError('not_found', `No route for ${method} ${path}.`),
+  methodNotAllowed: (method: string, path: string, allowed: string[]) =>
+    new ServiceError(
+      'method_not_allowed',
+      `${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}.`,
+      undefined,
+      { Allow: allowed.join(', ') },
+    ),
+  internal: () => new ServiceError('internal', 'An unexpected error occurred; it has been logged.'),
+};
+
+/**
+ * Thrown by a processor to fail a job at once, skipping its remaining retries
+ * (BullMQ calls this an UnrecoverableError).
+ */
+export class PermanentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentError';
+  }
+}
+
+/** The engine's refusal of a submission whose id is already known; the HTTP layer picks 200 or 409. */
+export class DuplicateJobError extends Error {
+  constructor(readonly existing: import('./job-record.js').JobRecord) {
+    super(`duplicate job ${existing.id}`);
+    this.name = 'DuplicateJobError';
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The facade: the one entry point of the engine. It admits jobs through the supervisor, creates one job actor
+ * per admitted job, and turns every transition into a stored record and an event.
+ *
+ * Data flows one way: submit → supervisor (admission) → job actor → processor; each transition → store and
+ * listeners. A finished job's actor is released; its record is what remains.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { createActor } from 'xstate';
+import { createJobMachine, type JobActor, type JobContext } from '../machines/job.machine.js';
+import { supervisorMachine, type SlotHolder } from '../machines/supervisor.machine.js';
+import type { BackoffOptions } from './backoff.js';
+import { DuplicateJobError, errors } from './errors.js';
+import { Fifo } from './fifo.js';
+import { HISTORY_LIMIT, isFinished, type JobRecord, type JobState, type Transition } from './job-record.js';
+import type { DrainResult, JobQueue, JobQueueEventMap, Lifecycle, Stats } from './job-queue.types.js';
+import type { Processor } from './processors/processor.js';
+import { createMemoryStore } from './store/memory-store.js';
+import type { JobStore } from './store/job-store.js';
+
+export interface JobQueueOptions {
+  /** Jobs running at once. Default 4. */
+  workers: number;
+  /** Jobs waiting beyond the running ones; capacity is workers + queueSize. Default 64. */
+  queueSize: number;
+  backoff: BackoffOptions;
+  /** Attempt time limit in ms; 0 means none. */
+  jobTimeoutMs: number;
+  /** Finished records the default memory store keeps. */
+  jobRetention: number;
+  /**
+   * The mean work time in ms, used to estimate `Retry-After` before any job has finished.
+   * Default: 1000.
+   */
+  expectedWorkMs?: number;
+}
+
+export interface JobQueueDeps {
+  processor: Processor;
+  /** Default: a memory store with `jobRetention`. */
+  store?: JobStore;
+  /** Epoch ms. Default Date.now. */
+  now?: () => number;
+  /** Uniform in [0, 1). Default Math.random. */
+  random?: () => number;
+  /** Called with errors the job actors did not handle (a bug, or a store that throws). */
+  onError?: (error: unknown, jobId: string) => void;
+}
+
+/** How many recent finishes the Retry-After estimate looks at. */
+const FINISH_RATE_WINDOW = 64;
+
+export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): JobQueue {
+  const now = deps.now ?? Date.now;
+  const store = deps.store ?? createMemoryStore({ retention: options.jobRetention });
+  const onError = deps.onError ?? ((error: unknown) => console.error(error));
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(0);
+  const capacity = options.workers + options.queueSize;
+  const totals = { submitted: 0, done: 0, failed: 0, retries: 0, rejected: 0 };
+  const live = new Map<string, JobActor>();
+  const recentFinishes = new Fifo<number>();
+
+  const supervisor = createActor(supervisorMachine, {
+    input: { workers: options.workers, capacity, ready: new Fifo<SlotHolder>() },
+  });
+  supervisor.subscribe({ error: (error) => onError(error, '(supervisor)') });
+  supervisor.start();
+
+  const jobMachine = createJobMachine({
+    processor: deps.processor,
+    now,
+    random: deps.random ?? Math.random,
+    backoff: options.backoff,
+    attemptTimeoutMs: options.jobTimeoutMs,
+  }).provide({
+    actions: {
+      announceReady: ({ self }) => supervisor.send({ type: 'JOB_READY', job: self }),
+      releaseSlot: () => supervisor.send({ type: 'SLOT_FREED' }),
+      recordTransition: ({ context, event }, { to }) => recordTransition(context, event.type, to),
+    },
+  });
+
+  function recordTransition(context: JobContext, eventType: string, to: JobState) {
+    const previous = store.get(context.id);
+    const from = previous ? previous.state : null;
+    const transition: Transition = {
+      id: context.id,
+      from,
+      to,
+      event: from === null ? 'SUBMIT' : eventType,
+      at: context.updated_at,
+      attempt: context.attempts,
+      error: to === 'backoff' || to === 'failed' ? context.last_error : null,
+      delay_ms: to === 'backoff' ? context.last_delay_ms : null,
+    };
+    const history = previous ? previous.history.slice(previous.history.length >= HISTORY_LIMIT ? 1 : 0) : [];
+    history.push(transition);
+    store.save({ ...context, state: to, history });
+    if (to === 'running' && context.attempts > 1) totals.retries++;
+    if (isFinished(to)) finishJob(context.id, to);
+    emitter.emit('transition', transition);
+  }
+
+  function finishJob(id: string, state: JobState) {
+    totals[state as 'done' | 'failed']++;
+    live.delete(id);
+    recentFinishes.push(now());
+    if (recentFinishes.length > FINISH_RATE_WINDOW) recentFinishes.shift();
+    supervisor.send({ type: 'JOB_FINISHED' });
+  }
+
+  /** Seconds until a place is likely to free up: from the recent finish rate, else from the expected work time. */
+  function retryAfterSeconds(): number {
+    const oldest = recentFinishes.peek();
+    let secondsPerFinish: number;
+    if (oldest !== undefined && recentFinishes.length >= 2 && now() > oldest) {
+      secondsPerFinish = (now() - oldest) / 1000 / (recentFinishes.length - 1);
+    } else {
+      secondsPerFinish = (options.expectedWorkMs ?? 1000) / 1000 / options.workers;
+    }
+    return Math.max(1, Math.ceil(secondsPerFinish));
+  }
+
+  function lifecycle(): Lifecycle {
+    return supervisor.getSnapshot().value as Lifecycle;
+  }
+
+  return {
+    async submit(input) {
+      if (lifecycle() !== 'accepting') throw errors.shuttingDown();
+      const id = input.id ?? randomUUID();
+      const existing = store.get(id);
+      if (existing) throw new DuplicateJobError(existing);
+      if (!supervisor.getSnapshot().can({ type: 'ADMIT' })) {
+        totals.rejected++;
+        throw errors.queueFull(capacity, retryAfterSeconds());
+      }
+      supervisor.send({ type: 'ADMIT' });
+      totals.submitted++;
+      const actor = createActor(jobMachine, { input: { id, payload: input.payload, max_retries: input.max_retries } });
+      live.set(id, actor);
+      actor.subscribe({ error: (error) => onError(error, id) });
+      actor.start();
+      return store.get(id)!;
+    },
+
+    get: (id) => store.get(id),
+
+    list: (query) => store.list(query),
+
+    stats(): Stats {
+      const { busy, unfinished } = supervisor.getSnapshot().context;
+      return {
+        states: store.counts(),
+        workers: { busy, total: options.workers },
+        queue: { used: unfinished, capacity },
+        totals: { ...totals },
+      };
+    },
+
+    lifecycle,
+
+    on<K extends keyof JobQueueEventMap>(event: K, listener: (payload: JobQueueEventMap[K]) => void) {
+      emitter.on(event, listener);
+      return () => emitter.off(event, listener);
+    },
+
+    drain(deadlineMs) {
+      if (lifecycle() === 'accepting') supervisor.send({ type: 'DRAIN' });
+      return new Promise<DrainResult>((resolve) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const subscription = supervisor.subscribe((snapshot) => {
+          if (snapshot.value === 'stopped') settle();
+        });
+        const settle = () => {
+          clearTimeout(timer);
+          subscription.unsubscribe();
+          resolve(abortUnfinished());
+        };
+        if (lifecycle() === 'stopped') settle();
+        else timer = setTimeout(settle, deadlineMs);
+      });
+    },
+  };
+
+  /** Lists the jobs still unfinished, and stops their actors, which aborts their attempts' signals. */
+  function abortUnfinished(): DrainResult {
+    const unfinished = [...live.keys()].map((id) => ({ id, state: store.get(id)!.state }));
+    if (lifecycle() !== 'stopped') supervisor.send({ type: 'DEADLINE_PASSED' });
+    for (const actor of live.values()) actor.stop();
+    live.clear();
+    return { unfinished };
+  }
+}

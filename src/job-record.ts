@@ -1,0 +1,53 @@
+/**
+ * The plain-JSON shapes that leave the engine: a job's record (what the store keeps and the API shows) and
+ * a transition (what the event stream and the per-job history carry). Times are epoch milliseconds here;
+ * the HTTP layer renders them as ISO-8601.
+ */
+
+/** The public job states. They are the top-level states of the job machine (`machines/job.machine.ts`). */
+export const JOB_STATES = ['queued', 'running', 'backoff', 'done', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** States in which a job still holds a place in the queue's capacity. */
+export const UNFINISHED_STATES: readonly JobState[] = ['queued', 'running', 'backoff'];
+export const isFinished = (state: JobState) => state === 'done' || state === 'failed';
+
+/** How many transitions a job's history keeps; the oldest are dropped first. */
+export const HISTORY_LIMIT = 50;
+
+export interface Transition {
+  id: string;
+  /** The state left, or null for the submission. */
+  from: JobState | null;
+  to: JobState;
+  /** The machine event that caused it, e.g. `SLOT_GRANTED`; `SUBMIT` for the submission. */
+  event: string;
+  /** Epoch ms. */
+  at: number;
+  /** Attempts started so far. */
+  attempt: number;
+  error: string | null;
+  /** The backoff delay chosen on entering `backoff`, else null. */
+  delay_ms: number | null;
+}
+
+export interface JobRecord {
+  id: string;
+  state: JobState;
+  payload: unknown;
+  max_retries: number;
+  /** Attempts started, the first included. */
+  attempts: number;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  /** When the latest attempt started. */
+  started_at: number | null;
+  finished_at: number | null;
+  /** When the pending retry becomes ready (absolute, so a restart can re-arm it). */
+  next_retry_at: number | null;
+  /** The backoff delay chosen before the latest retry. */
+  last_delay_ms: number | null;
+  /** The latest transitions, oldest first, at most HISTORY_LIMIT. */
+  history: Transition[];
+}

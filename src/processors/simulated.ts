@@ -1,0 +1,39 @@
+import type { Processor } from './processor.js';
+
+export interface SimulationOptions {
+  /** Shortest work time, ms. Default 100. */
+  minMs: number;
+  /** Longest work time, ms. Default 150. */
+  maxMs: number;
+  /** Probability in [0, 1] that an attempt fails. Default 0.2. */
+  failureRate: number;
+}
+
+/**
+ * The original Go service's processor: works for a uniform time in [minMs, maxMs] and fails with probability
+ * failureRate. Time comes from the global timers (which sinon fakes in tests) and randomness from `random`.
+ */
+export function createSimulatedProcessor(options: SimulationOptions, random: () => number = Math.random): Processor {
+  return (job, { signal }) => {
+    const workMs = options.minMs + Math.round(random() * (options.maxMs - options.minMs));
+    const fails = random() < options.failureRate;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(abortReason(signal));
+      const finish = () => {
+        signal.removeEventListener('abort', onAbort);
+        if (fails) reject(new Error(`simulated failure (attempt ${job.attempt})`));
+        else resolve(undefined);
+      };
+      const timer = setTimeout(finish, workMs);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(abortReason(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  };
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
