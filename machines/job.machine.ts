@@ -12,7 +12,9 @@
  * States (the top-level ones are the public job states):
  * - `queued`   admitted, waiting for the supervisor to grant a worker slot. Entering it announces the job
  *              as ready.
- * - `running`  holds a worker slot and runs one attempt (the `runAttempt` actor). Leaving it frees the slot.
+ * - `running`  holds a worker slot and runs one attempt (the `runAttempt` actor). The states it leads to give
+ *              the slot back (`releaseSlot`) after recording their entry, so that no observer ever sees a
+ *              freshly dispatched job running while the one it replaced is still recorded as running.
  * - `backoff`  a failed attempt with retries left. `waiting` sits out the `retryDelay` delay, i.e. until
  *              `next_retry_at`; `ready` announces the job to the supervisor and waits for a slot.
  * - `done`     an attempt succeeded (final).
@@ -151,7 +153,6 @@ export function createJobMachine(deps: JobMachineDeps) {
       running: {
         description: 'Holds a worker slot and runs one attempt of the processor.',
         entry: ['startAttempt', { type: 'recordTransition', params: { to: 'running' } }],
-        exit: 'releaseSlot',
         invoke: {
           id: 'attempt',
           src: 'runAttempt',
@@ -166,7 +167,7 @@ export function createJobMachine(deps: JobMachineDeps) {
       },
       backoff: {
         description: 'The attempt failed and retries are left: waits until next_retry_at, then for a worker slot.',
-        entry: { type: 'recordTransition', params: { to: 'backoff' } },
+        entry: [{ type: 'recordTransition', params: { to: 'backoff' } }, 'releaseSlot'],
         initial: 'waiting',
         states: {
           waiting: {
@@ -183,12 +184,12 @@ export function createJobMachine(deps: JobMachineDeps) {
       done: {
         description: 'An attempt succeeded.',
         type: 'final',
-        entry: ['finish', { type: 'recordTransition', params: { to: 'done' } }],
+        entry: ['finish', { type: 'recordTransition', params: { to: 'done' } }, 'releaseSlot'],
       },
       failed: {
         description: 'A permanent error, or the last allowed attempt failed.',
         type: 'final',
-        entry: ['finish', { type: 'recordTransition', params: { to: 'failed' } }],
+        entry: ['finish', { type: 'recordTransition', params: { to: 'failed' } }, 'releaseSlot'],
       },
     },
   });

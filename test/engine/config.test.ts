@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return expect.fail('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('has the documented defaults, frozen', () => {
+    const config = loadConfig({});
+    expect(config).to.deep.equal({
+      port: 8080,
+      host: '0.0.0.0',
+      workers: 4,
+      queueSize: 64,
+      backoff: { baseMs: 100, maxMs: 30_000, jitterMs: 100 },
+      jobTimeoutMs: 0,
+      work: { minMs: 100, maxMs: 150, failureRate: 0.2 },
+      jobRetention: 10_000,
+      maxRetriesLimit: 20,
+      maxBodyBytes: 65_536,
+      shutdownTimeoutMs: 30_000,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(config)).to.equal(true);
+    expect(Object.isFrozen(config.backoff)).to.equal(true);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '0', HOST: '127.0.0.1', WORKERS: '1024', QUEUE_SIZE: '1000000', BACKOFF_BASE_MS: '5',
+      BACKOFF_MAX_MS: '50', BACKOFF_JITTER_MS: '0', JOB_TIMEOUT_MS: '250', WORK_MIN_MS: '0', WORK_MAX_MS: '0',
+      FAILURE_RATE: '1', JOB_RETENTION: '0', MAX_RETRIES_LIMIT: '7', MAX_BODY_BYTES: '1024',
+      SHUTDOWN_TIMEOUT_MS: '10', LOG_LEVEL: 'warn',
+    });
+    expect(config).to.deep.equal({
+      port: 0,
+      host: '127.0.0.1',
+      workers: 1024,
+      queueSize: 1_000_000,
+      backoff: { baseMs: 5, maxMs: 50, jitterMs: 0 },
+      jobTimeoutMs: 250,
+      work: { minMs: 0, maxMs: 0, failureRate: 1 },
+      jobRetention: 0,
+      maxRetriesLimit: 7,
+      maxBodyBytes: 1024,
+      shutdownTimeoutMs: 10,
+      logLevel: 'warn',
+    });
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ WORKERS: '', LOG_LEVEL: '' })).to.include({ workers: 4, logLevel: 'info' });
+  });
+
+  it('names each bad variable, its value and what is allowed, one line each', () => {
+    expect(problemsOf({ WORKERS: 'abc', QUEUE_SIZE: '-1', FAILURE_RATE: '1.5', LOG_LEVEL: 'loud', PORT: '70000' })).to.deep.equal([
+      'PORT="70000" is invalid: expected an integer from 0 to 65535',
+      'WORKERS="abc" is invalid: expected an integer from 1 to 1024',
+      'QUEUE_SIZE="-1" is invalid: expected an integer from 0 to 1000000',
+      'FAILURE_RATE="1.5" is invalid: expected a number from 0 to 1',
+      'LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent',
+    ]);
+  });
+
+  it('rejects fractions and zero where an integer of at least 1 is needed', () => {
+    expect(problemsOf({ WORKERS: '2.5' })).to.deep.equal(['WORKERS="2.5" is invalid: expected an integer from 1 to 1024']);
+    expect(problemsOf({ WORKERS: '0' })).to.deep.equal(['WORKERS="0" is invalid: expected an integer from 1 to 1024']);
+  });
+
+  it('requires WORK_MIN_MS ≤ WORK_MAX_MS', () => {
+    expect(problemsOf({ WORK_MIN_MS: '200', WORK_MAX_MS: '100' })).to.deep.equal([
+      'WORK_MIN_MS=200 is invalid: expected at most WORK_MAX_MS (100)',
+    ]);
+  });
+});

@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { ServiceError } from '../../src/errors.js';
+import type { JobRecord, JobState } from '../../src/job-record.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+
+function record(id: string, state: JobState): JobRecord {
+  return {
+    id, state, payload: null, max_retries: 0, attempts: 0, last_error: null, created_at: 0, updated_at: 0,
+    started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null, history: [],
+  };
+}
+
+const ids = (records: JobRecord[]) => records.map((r) => r.id);
+
+describe('memory store', () => {
+  it('lists newest first, in pages linked by next_cursor', () => {
+    const store = createMemoryStore({ retention: 100 });
+    for (let i = 1; i <= 5; i++) store.save(record(`j${i}`, 'queued'));
+    const first = store.list({ limit: 2 });
+    expect(ids(first.jobs)).to.deep.equal(['j5', 'j4']);
+    const second = store.list({ limit: 2, cursor: first.next_cursor! });
+    expect(ids(second.jobs)).to.deep.equal(['j3', 'j2']);
+    const third = store.list({ limit: 2, cursor: second.next_cursor! });
+    expect(third).to.deep.equal({ jobs: [record('j1', 'queued')], next_cursor: null });
+  });
+
+  it('filters by state and keeps the submission order when a record changes', () => {
+    const store = createMemoryStore({ retention: 100 });
+    for (let i = 1; i <= 4; i++) store.save(record(`j${i}`, 'queued'));
+    store.save(record('j1', 'running'));
+    store.save(record('j3', 'running'));
+    expect(ids(store.list({ limit: 10, state: 'running' }).jobs)).to.deep.equal(['j3', 'j1']);
+    expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['j4', 'j3', 'j2', 'j1']);
+    expect(store.counts()).to.deep.equal({ queued: 2, running: 2, backoff: 0, done: 0, failed: 0 });
+  });
+
+  it('evicts the oldest finished record beyond the retention, never an unfinished one', () => {
+    const store = createMemoryStore({ retention: 2 });
+    store.save(record('old-unfinished', 'queued'));
+    for (const id of ['a', 'b', 'c']) {
+      store.save(record(id, 'running'));
+      store.save(record(id, id === 'b' ? 'failed' : 'done'));
+    }
+    expect(store.get('a')).to.equal(undefined);
+    expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['c', 'b', 'old-unfinished']);
+    expect(store.counts()).to.deep.equal({ queued: 1, running: 0, backoff: 0, done: 1, failed: 1 });
+  });
+
+  it('keeps cursors valid across compaction after many evictions', () => {
+    const store = createMemoryStore({ retention: 10 });
+    for (let i = 0; i < 5000; i++) store.save(record(`j${i}`, 'done'));
+    const page = store.list({ limit: 4 });
+    expect(ids(page.jobs)).to.deep.equal(['j4999', 'j4998', 'j4997', 'j4996']);
+    expect(ids(store.list({ limit: 100, cursor: page.next_cursor! }).jobs)).to.deep.equal(
+      ['j4995', 'j4994', 'j4993', 'j4992', 'j4991', 'j4990'],
+    );
+  });
+
+  it('rejects a cursor it did not issue', () => {
+    const store = createMemoryStore({ retention: 2 });
+    expect(() => store.list({ limit: 1, cursor: 'abc' })).to.throw(ServiceError, 'does not match');
+  });
+});

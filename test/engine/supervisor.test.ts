@@ -1,0 +1,225 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { DuplicateJobError, ServiceError } from '../../src/errors.js';
+import { createJobQueue, type JobQueueOptions } from '../../src/job-queue.js';
+import type { Transition } from '../../src/job-record.js';
+import type { Processor } from '../../src/processors/processor.js';
+import { manualProcessor, scriptedProcessor, seededRandom } from '../helpers/processors.js';
+
+function makeQueue(processor: Processor, overrides: Partial<JobQueueOptions> = {}, random = () => 0.5) {
+  const unhandled: unknown[] = [];
+  const queue = createJobQueue(
+    {
+      workers: 2,
+      queueSize: 3,
+      backoff: { baseMs: 100, maxMs: 30_000, jitterMs: 100 },
+      jobTimeoutMs: 0,
+      jobRetention: 10_000,
+      expectedWorkMs: 1000,
+      ...overrides,
+    },
+    { processor, now: () => Date.now(), random, onError: (error) => unhandled.push(error) },
+  );
+  const transitions: Transition[] = [];
+  queue.on('transition', (transition) => transitions.push(transition));
+  return { queue, transitions, unhandled };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.fail('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
+describe('supervisor (through the job queue)', () => {
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => sinon.restore());
+
+  describe('concurrency', () => {
+    it('never has more than WORKERS running, at any transition of a seeded random run of 500 jobs', async () => {
+      const random = seededRandom(42);
+      const workers = 4;
+      // Work time and outcome are drawn per attempt from the seeded source.
+      const varied: Processor = (job, ctx) =>
+        new Promise((resolve, reject) => {
+          const fails = random() < 0.3;
+          setTimeout(() => (fails ? reject(new Error(`attempt ${job.attempt} failed`)) : resolve(null)), Math.floor(random() * 50));
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+        });
+      const { queue, transitions, unhandled } = makeQueue(varied, { workers, queueSize: 500 }, random);
+      const running = new Set<string>();
+      let peak = 0;
+      queue.on('transition', (t) => {
+        if (t.to === 'running') running.add(t.id);
+        if (t.from === 'running') running.delete(t.id);
+        peak = Math.max(peak, running.size);
+        expect(running.size).to.be.at.most(workers);
+        expect(queue.stats().workers.busy).to.be.at.most(workers);
+      });
+      for (let i = 0; i < 500; i++) {
+        await queue.submit({ id: `job-${i}`, payload: i, max_retries: Math.floor(random() * 4) });
+        if (i % 7 === 0) await clock.tickAsync(Math.floor(random() * 20));
+      }
+      await clock.tickAsync(60_000);
+      const stats = queue.stats();
+      expect(peak).to.equal(workers);
+      expect(stats.states.done + stats.states.failed).to.equal(500);
+      expect(stats.totals.done + stats.totals.failed).to.equal(500);
+      expect(stats.queue.used).to.equal(0);
+      expect(stats.workers.busy).to.equal(0);
+      expect(transitions.filter((t) => t.to === 'running')).to.have.length(500 + stats.totals.retries);
+      expect(unhandled).to.deep.equal([]);
+    });
+  });
+
+  describe('capacity', () => {
+    it('admits WORKERS + QUEUE_SIZE jobs and rejects the next with queue_full and a Retry-After', async () => {
+      const { queue } = makeQueue(manualProcessor().processor, { workers: 2, queueSize: 3 });
+      for (let i = 1; i <= 5; i++) await queue.submit({ id: `j${i}`, payload: null, max_retries: 0 });
+      const error = (await rejection(queue.submit({ id: 'j6', payload: null, max_retries: 0 }))) as ServiceError;
+      expect(error).to.be.instanceOf(ServiceError);
+      expect(error.code).to.equal('queue_full');
+      expect(error.status).to.equal(429);
+      // Before any finish: expected work 1000 ms spread over 2 workers → 0.5 s, rounded up to 1.
+      expect(error.headers).to.deep.equal({ 'Retry-After': '1' });
+      expect(queue.get('j6')).to.equal(undefined);
+      expect(queue.stats()).to.deep.equal({
+        states: { queued: 3, running: 2, backoff: 0, done: 0, failed: 0 },
+        workers: { busy: 2, total: 2 },
+        queue: { used: 5, capacity: 5 },
+        totals: { submitted: 5, done: 0, failed: 0, retries: 0, rejected: 1 },
+      });
+    });
+
+    it('estimates Retry-After from the observed finish rate', async () => {
+      const work = manualProcessor();
+      const { queue } = makeQueue(work.processor, { workers: 1, queueSize: 0 });
+      for (let i = 1; i <= 3; i++) {
+        await queue.submit({ id: `j${i}`, payload: null, max_retries: 0 });
+        await clock.tickAsync(4000);
+        work.latest(`j${i}`).resolve();
+        await clock.tickAsync(0);
+      }
+      await queue.submit({ id: 'j4', payload: null, max_retries: 0 });
+      const error = (await rejection(queue.submit({ id: 'j5', payload: null, max_retries: 0 }))) as ServiceError;
+      expect(error.headers).to.deep.equal({ 'Retry-After': '4' });
+    });
+
+    it('frees a place when a job finishes', async () => {
+      const work = manualProcessor();
+      const { queue } = makeQueue(work.processor, { workers: 1, queueSize: 0 });
+      await queue.submit({ id: 'a', payload: null, max_retries: 0 });
+      await rejection(queue.submit({ id: 'b', payload: null, max_retries: 0 }));
+      work.latest('a').resolve();
+      await clock.tickAsync(0);
+      const record = await queue.submit({ id: 'b', payload: null, max_retries: 0 });
+      expect(record.state).to.equal('running');
+    });
+
+    it('never drops a retry when the queue is full: a job in backoff keeps its place', async () => {
+      const work = manualProcessor();
+      const { queue } = makeQueue(work.processor, { workers: 1, queueSize: 1 });
+      await queue.submit({ id: 'a', payload: null, max_retries: 1 });
+      await queue.submit({ id: 'b', payload: null, max_retries: 0 });
+      work.latest('a').reject(new Error('flaky'));
+      await clock.tickAsync(0);
+      expect(queue.get('a')!.state).to.equal('backoff');
+      // a's place is still taken while it backs off, so a third job is refused…
+      const error = (await rejection(queue.submit({ id: 'c', payload: null, max_retries: 0 }))) as ServiceError;
+      expect(error.code).to.equal('queue_full');
+      // …and b, which got a's slot, holds the only worker past a's backoff: a waits ready, it is not lost.
+      await clock.tickAsync(1000);
+      expect(queue.get('a')!.state).to.equal('backoff');
+      work.latest('b').resolve();
+      await clock.tickAsync(0);
+      expect(queue.get('a')!.state).to.equal('running');
+      work.latest('a').resolve();
+      await clock.tickAsync(0);
+      expect(queue.get('a')).to.include({ state: 'done', attempts: 2 });
+    });
+  });
+
+  describe('dispatch order', () => {
+    it('grants slots first in, first out by the moment a job became ready', async () => {
+      const work = manualProcessor();
+      const { queue, transitions } = makeQueue(work.processor, { workers: 1, queueSize: 10 });
+      await queue.submit({ id: 'retrying', payload: null, max_retries: 1 });
+      await queue.submit({ id: 'first', payload: null, max_retries: 0 });
+      work.latest('retrying').reject(new Error('flaky')); // backoff 150 ms, ready at 150
+      await clock.tickAsync(0);
+      await clock.tickAsync(100);
+      await queue.submit({ id: 'second', payload: null, max_retries: 0 }); // ready at 100
+      await clock.tickAsync(100);
+      await queue.submit({ id: 'third', payload: null, max_retries: 0 }); // ready at 200, after the retry
+      for (const id of ['first', 'second', 'retrying', 'third']) {
+        work.latest(id).resolve();
+        await clock.tickAsync(0);
+      }
+      const order = transitions.filter((t) => t.to === 'running').map((t) => t.id);
+      expect(order).to.deep.equal(['retrying', 'first', 'second', 'retrying', 'third']);
+    });
+  });
+
+  describe('duplicates', () => {
+    it('refuses a known id with the existing record', async () => {
+      const { queue } = makeQueue(manualProcessor().processor);
+      await queue.submit({ id: 'same', payload: 1, max_retries: 0 });
+      const error = (await rejection(queue.submit({ id: 'same', payload: 2, max_retries: 0 }))) as DuplicateJobError;
+      expect(error).to.be.instanceOf(DuplicateJobError);
+      expect(error.existing).to.include({ id: 'same', payload: 1, state: 'running' });
+      expect(queue.stats().totals).to.deep.equal({ submitted: 1, done: 0, failed: 0, retries: 0, rejected: 0 });
+    });
+
+    it('generates a UUID when no id is given', async () => {
+      const { queue } = makeQueue(manualProcessor().processor);
+      const record = await queue.submit({ payload: null, max_retries: 0 });
+      expect(record.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    });
+  });
+
+  describe('lifecycle', () => {
+    it('drains: refuses new jobs, lets queued and backoff jobs run to an end, then stops', async () => {
+      const processor = scriptedProcessor(10, (job) => (job.id === 'flaky' && job.attempt === 1 ? new Error('once') : undefined));
+      const { queue } = makeQueue(processor, { workers: 1, queueSize: 5 });
+      for (const id of ['flaky', 'b', 'c']) await queue.submit({ id, payload: null, max_retries: 2 });
+      const drained = queue.drain(60_000);
+      expect(queue.lifecycle()).to.equal('draining');
+      const error = (await rejection(queue.submit({ id: 'late', payload: null, max_retries: 0 }))) as ServiceError;
+      expect(error.code).to.equal('shutting_down');
+      await clock.tickAsync(1000);
+      expect(await drained).to.deep.equal({ unfinished: [] });
+      expect(queue.lifecycle()).to.equal('stopped');
+      expect(['flaky', 'b', 'c'].map((id) => queue.get(id)!.state)).to.deep.equal(['done', 'done', 'done']);
+      expect(queue.get('flaky')!.attempts).to.equal(2);
+    });
+
+    it('resolves at once when nothing is unfinished', async () => {
+      const { queue } = makeQueue(manualProcessor().processor);
+      expect(await queue.drain(5000)).to.deep.equal({ unfinished: [] });
+      expect(queue.lifecycle()).to.equal('stopped');
+    });
+
+    it('at the deadline aborts running attempts and lists every unfinished job', async () => {
+      const work = manualProcessor();
+      const { queue } = makeQueue(work.processor, { workers: 1, queueSize: 5 });
+      await queue.submit({ id: 'slow', payload: null, max_retries: 0 });
+      await queue.submit({ id: 'waiting', payload: null, max_retries: 0 });
+      const drained = queue.drain(500);
+      await clock.tickAsync(499);
+      expect(work.latest('slow').signal.aborted).to.equal(false);
+      await clock.tickAsync(1);
+      expect(await drained).to.deep.equal({
+        unfinished: [
+          { id: 'slow', state: 'running' },
+          { id: 'waiting', state: 'queued' },
+        ],
+      });
+      expect(work.latest('slow').signal.aborted).to.equal(true);
+      expect(queue.lifecycle()).to.equal('stopped');
+    });
+  });
+});
