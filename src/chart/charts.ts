@@ -1,0 +1,13 @@
+/** The service's two charts, for drawing: built with inert dependencies, since drawing never runs a job. */
+import { createJobMachine } from '../../machines/job.machine.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
+
+export const jobChart = createJobMachine({
+  processor: async () => undefined,
+  now: () => 0,
+  random: () => 0,
+  backoff: { baseMs: 0, maxMs: 0, jitterMs: 0 },
+  attemptTimeoutMs: 0,
+});
+
+export const supervisorChart = supervisorMachine;

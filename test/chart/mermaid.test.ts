@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import type { AnyStateNode } from 'xstate';
+import { jobChart, supervisorChart } from '../../src/chart/charts.js';
+import { mermaidId, toMermaid, transitionLabel } from '../../src/chart/mermaid.js';
+
+function allStateNodes(node: AnyStateNode): AnyStateNode[] {
+  return [node, ...Object.values(node.states).flatMap((child) => allStateNodes(child as AnyStateNode))];
+}
+
+describe('Mermaid chart generation', () => {
+  for (const [name, machine] of [['job', jobChart], ['supervisor', supervisorChart]] as const) {
+    it(`draws every state and every transition of the ${name} machine`, () => {
+      const text = toMermaid(machine);
+      const lines = text.split('\n').map((line) => line.trim());
+      for (const node of allStateNodes(machine.root).slice(1)) {
+        const id = mermaidId(node.id);
+        expect(text, `state ${node.id}`).to.match(new RegExp(`(^|\\s)${id}(\\s|$)`, 'm'));
+        for (const transition of [...node.transitions.values()].flat().concat(node.always ?? [])) {
+          const target = mermaidId(transition.target?.[0]?.id ?? node.id);
+          expect(lines, `${node.id} on ${transition.eventType}`).to.include(`${id} --> ${target} : ${transitionLabel(transition)}`);
+        }
+        if (node.type === 'final') expect(lines).to.include(`${id} --> [*]`);
+      }
+    });
+  }
+
+  it('draws the job chart as expected', () => {
+    expect(toMermaid(jobChart)).to.equal(
+      [
+        'stateDiagram-v2',
+        '  [*] --> queued',
+        '  state "backoff" as backoff {',
+        '    [*] --> backoff_waiting',
+        '    state "waiting" as backoff_waiting',
+        '    state "ready" as backoff_ready',
+        '  }',
+        '  queued --> running : SLOT_GRANTED',
+        '  running --> done : attempt done',
+        '  running --> failed : attempt error [isPermanentError]',
+        '  running --> backoff : attempt error [hasRetriesLeft]',
+        '  running --> failed : attempt error',
+        '  backoff_waiting --> backoff_ready : after retryDelay',
+        '  backoff_ready --> running : SLOT_GRANTED',
+        '  done --> [*]',
+        '  failed --> [*]',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it("matches the README's diagram (regenerate it with `npm run chart` when the machine changes)", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /<!-- job-chart:start -->\n```mermaid\n([\s\S]*?)```\n<!-- job-chart:end -->/.exec(readme);
+    expect(block, 'README.md has no job-chart block').to.not.equal(null);
+    expect(block![1]).to.equal(toMermaid(jobChart));
+  });
+});
