@@ -8,13 +8,16 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 interface VariableSpec<T> {
   schema: z.ZodType<T>;
+  /** What it sets, for the README's table. */
+  description: string;
   /** What the variable accepts, in words, for the error line. */
   allowed: string;
   default: T;
 }
 
-function integer(min: number, max: number, fallback: number): VariableSpec<number> {
+function integer(description: string, min: number, max: number, fallback: number): VariableSpec<number> {
   return {
+    description,
     schema: z
       .string()
       .regex(/^\d+$/)
@@ -25,8 +28,9 @@ function integer(min: number, max: number, fallback: number): VariableSpec<numbe
   };
 }
 
-function fraction(fallback: number): VariableSpec<number> {
+function fraction(description: string, fallback: number): VariableSpec<number> {
   return {
+    description,
     schema: z
       .string()
       .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/)
@@ -36,43 +40,38 @@ function fraction(fallback: number): VariableSpec<number> {
   };
 }
 
-function text(fallback: string): VariableSpec<string> {
-  return { schema: z.string().min(1), allowed: 'a non-empty string', default: fallback };
+function text(description: string, fallback: string): VariableSpec<string> {
+  return { description, schema: z.string().min(1), allowed: 'a non-empty string', default: fallback };
 }
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]): VariableSpec<T[number]> {
-  return { schema: z.enum(values), allowed: `one of ${values.join(', ')}`, default: fallback };
+function oneOf<const T extends readonly [string, ...string[]]>(
+  description: string,
+  values: T,
+  fallback: T[number],
+): VariableSpec<T[number]> {
+  return { description, schema: z.enum(values), allowed: `one of ${values.join(', ')}`, default: fallback };
 }
 
 const DAY_MS = 86_400_000;
 
-/** Every variable the service reads, with its default and what it accepts. The README's table mirrors this. */
+/** Every variable the service reads, with its default and what it accepts. The README's table is generated from it. */
 export const VARIABLES = {
-  PORT: integer(0, 65535, 8080),
-  HOST: text('0.0.0.0'),
-  /** Jobs running at once. */
-  WORKERS: integer(1, 1024, 4),
-  /** Jobs that may wait beyond the running ones; capacity is WORKERS + QUEUE_SIZE. */
-  QUEUE_SIZE: integer(0, 1_000_000, 64),
-  /** Backoff before retry n is min(BACKOFF_MAX_MS, BACKOFF_BASE_MS·2^(n−1)) + uniform[0, BACKOFF_JITTER_MS]. */
-  BACKOFF_BASE_MS: integer(0, DAY_MS, 100),
-  BACKOFF_MAX_MS: integer(0, DAY_MS, 30_000),
-  BACKOFF_JITTER_MS: integer(0, DAY_MS, 100),
-  /** An attempt running longer fails with the error `timeout`; 0 means no limit. */
-  JOB_TIMEOUT_MS: integer(0, DAY_MS, 0),
-  /** The simulated processor works for uniform[WORK_MIN_MS, WORK_MAX_MS] ms… */
-  WORK_MIN_MS: integer(0, DAY_MS, 100),
-  WORK_MAX_MS: integer(0, DAY_MS, 150),
-  /** …and fails with this probability. */
-  FAILURE_RATE: fraction(0.2),
-  /** Finished job records kept; the oldest finished are evicted first. */
-  JOB_RETENTION: integer(0, 10_000_000, 10_000),
-  /** The largest max_retries a submission may ask for. */
-  MAX_RETRIES_LIMIT: integer(0, 1000, 20),
-  MAX_BODY_BYTES: integer(1, 100 * 1024 * 1024, 65_536),
-  /** How long a shutdown lets unfinished jobs run before aborting them. */
-  SHUTDOWN_TIMEOUT_MS: integer(0, DAY_MS, 30_000),
-  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  PORT: integer('HTTP port', 0, 65535, 8080),
+  HOST: text('address to listen on', '0.0.0.0'),
+  WORKERS: integer('jobs running at once', 1, 1024, 4),
+  QUEUE_SIZE: integer('jobs that may wait beyond the running ones; capacity is WORKERS + QUEUE_SIZE', 0, 1_000_000, 64),
+  BACKOFF_BASE_MS: integer('delay before retry 1, doubled for each further retry', 0, DAY_MS, 100),
+  BACKOFF_MAX_MS: integer('cap on the doubled delay', 0, DAY_MS, 30_000),
+  BACKOFF_JITTER_MS: integer('upper bound of the uniform jitter added to each delay', 0, DAY_MS, 100),
+  JOB_TIMEOUT_MS: integer('an attempt running longer fails with `timeout`; 0 means no limit', 0, DAY_MS, 0),
+  WORK_MIN_MS: integer('simulated processor: shortest work time; at most WORK_MAX_MS', 0, DAY_MS, 100),
+  WORK_MAX_MS: integer('simulated processor: longest work time', 0, DAY_MS, 150),
+  FAILURE_RATE: fraction('simulated processor: probability that an attempt fails', 0.2),
+  JOB_RETENTION: integer('finished job records kept; the oldest finished go first', 0, 10_000_000, 10_000),
+  MAX_RETRIES_LIMIT: integer('the largest `max_retries` a submission may ask for', 0, 1000, 20),
+  MAX_BODY_BYTES: integer('largest request body accepted', 1, 100 * 1024 * 1024, 65_536),
+  SHUTDOWN_TIMEOUT_MS: integer('how long a shutdown lets unfinished jobs run before aborting them', 0, DAY_MS, 30_000),
+  LOG_LEVEL: oneOf('log level of the JSON log lines', LOG_LEVELS, 'info'),
 } satisfies Record<string, VariableSpec<unknown>>;
 
 type Variables = typeof VARIABLES;
@@ -94,6 +93,14 @@ export interface Config {
 }
 
 /** Raised with one line per bad variable; `main` prints them and exits with code 2. */
+/** The README's configuration table, generated from VARIABLES. */
+export function configTable(): string {
+  const rows = Object.entries(VARIABLES).map(
+    ([name, spec]) => `| \`${name}\` | \`${spec.default}\` | ${spec.allowed} | ${spec.description} |`,
+  );
+  return ['| variable | default | allowed | what it sets |', '| --- | --- | --- | --- |', ...rows].join('\n') + '\n';
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
