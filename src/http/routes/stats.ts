@@ -1,0 +1,9 @@
+import type Router from '@koa/router';
+import type { JobQueue } from '../../job-queue.types.js';
+
+/** `GET /stats`: the queue's counters, as the engine reports them. */
+export function statsRoutes(router: Router, { queue }: { queue: JobQueue }): void {
+  router.get('/stats', (ctx) => {
+    ctx.body = queue.stats();
+  });
+}

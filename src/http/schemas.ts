@@ -1,0 +1,95 @@
+/**
+ * The shapes the API accepts, as zod schemas. Messages are written here rather than left to zod, so that the
+ * per-field `details` of a 400 `validation_failed` are stable and say what is allowed.
+ */
+import { z } from 'zod';
+import { JOB_STATES } from '../job-record.js';
+
+/** The longest id, in Unicode code points. */
+export const ID_MAX_CODE_POINTS = 256;
+/** `max_retries` when a submission leaves it out (capped at the configured limit). */
+export const DEFAULT_MAX_RETRIES = 3;
+/** `limit` of `GET /jobs` when the query leaves it out. */
+export const DEFAULT_LIST_LIMIT = 50;
+export const MAX_LIST_LIMIT = 1000;
+/**
+ * The deepest nesting a payload may have. Deeper values parse, but `JSON.stringify` overflows the stack on them
+ * (about 5000 levels), so such a job could never be shown again.
+ */
+export const MAX_PAYLOAD_DEPTH = 128;
+
+// \p{Cc}: C0 and C1 controls and DEL. \p{Cs}: a lone surrogate, which cannot be url-encoded into a Location.
+const CONTROL_OR_LONE_SURROGATE = /[\p{Cc}\p{Cs}]/u;
+
+const codePoints = (text: string) => [...text].length;
+
+export const jobIdSchema = z
+  .string({ error: 'Must be a string.' })
+  .refine((id) => codePoints(id) >= 1 && codePoints(id) <= ID_MAX_CODE_POINTS, {
+    error: `Must be 1–${ID_MAX_CODE_POINTS} characters (Unicode code points).`,
+  })
+  .refine((id) => !CONTROL_OR_LONE_SURROGATE.test(id), {
+    error: 'Must not contain control characters or unpaired surrogates.',
+  })
+  // URL parsers resolve `.` and `..` (even as %2E) as path steps, so /jobs/.. could never reach the job.
+  .refine((id) => id !== '.' && id !== '..', { error: 'Must not be "." or "..", which a URL path cannot hold.' });
+
+/** Whether a parsed JSON value nests deeper than `limit` arrays/objects; iterative, so deep input cannot overflow. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    for (const inner of Object.values(current)) pending.push([inner, depth + 1]);
+  }
+  return false;
+}
+
+const payloadSchema = z
+  .unknown()
+  .refine((payload) => !nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH), {
+    error: `Must nest at most ${MAX_PAYLOAD_DEPTH} arrays or objects deep.`,
+  })
+  .default(null);
+
+/** Messages of the object-level issues: an unknown key, or a value that is not an object at all. */
+const objectIssue = (allowed: string[]) => (issue: { code?: string }) =>
+  issue.code === 'unrecognized_keys' ? `Unknown field; allowed: ${allowed.join(', ')}.` : 'Must be a JSON object.';
+
+/** The body of `POST /jobs` and `POST /enqueue`. `maxRetriesLimit` is the configured `MAX_RETRIES_LIMIT`. */
+export function submissionSchema(maxRetriesLimit: number) {
+  const retries = `Must be an integer from 0 to ${maxRetriesLimit}.`;
+  return z.strictObject(
+    {
+      id: jobIdSchema.optional(),
+      payload: payloadSchema,
+      max_retries: z
+        .number({ error: retries })
+        .int({ error: retries })
+        .min(0, { error: retries })
+        .max(maxRetriesLimit, { error: retries })
+        .default(Math.min(DEFAULT_MAX_RETRIES, maxRetriesLimit)),
+    },
+    { error: objectIssue(['id', 'payload', 'max_retries']) },
+  );
+}
+
+export type Submission = z.output<ReturnType<typeof submissionSchema>>;
+
+const limitMessage = `Must be an integer from 1 to ${MAX_LIST_LIMIT}.`;
+
+/** The query of `GET /jobs`. Values arrive as strings (an array when repeated, which is refused). */
+export const listQuerySchema = z.strictObject(
+  {
+    state: z.enum(JOB_STATES, { error: `Must be one of ${JOB_STATES.join(', ')}.` }).optional(),
+    limit: z
+      .string({ error: limitMessage })
+      .regex(/^\d+$/, { error: limitMessage })
+      .transform(Number)
+      .pipe(z.number().min(1, { error: limitMessage }).max(MAX_LIST_LIMIT, { error: limitMessage }))
+      .default(DEFAULT_LIST_LIMIT),
+    cursor: z.string({ error: 'Must be a single cursor string.' }).optional(),
+  },
+  { error: objectIssue(['state', 'limit', 'cursor']) },
+);

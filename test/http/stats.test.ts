@@ -1,0 +1,48 @@
+import { expect } from 'chai';
+import { startService, type Service } from './support.js';
+
+describe('GET /stats', () => {
+  let service: Service;
+  beforeEach(async () => {
+    service = await startService({ config: { workers: 2, queueSize: 2 } });
+  });
+  afterEach(() => service.stop());
+
+  it('reports an idle queue', async () => {
+    const reply = await service.get('/stats');
+    expect(reply.status).to.equal(200);
+    expect(reply.body).to.deep.equal({
+      states: { queued: 0, running: 0, backoff: 0, done: 0, failed: 0 },
+      workers: { busy: 0, total: 2 },
+      queue: { used: 0, capacity: 4 },
+      totals: { submitted: 0, done: 0, failed: 0, retries: 0, rejected: 0 },
+    });
+  });
+
+  it('reports every state, the busy workers and the totals', async () => {
+    for (const [id, max_retries] of [['ok', 3], ['bad', 0], ['retry', 3]] as const) {
+      await service.post('/jobs', { id, max_retries });
+    }
+    service.work.succeed('ok');
+    await service.reach('ok', 'done');
+    service.work.fail('bad', 'no');
+    await service.reach('bad', 'failed');
+    service.work.fail('retry', 'later');
+    await service.reach('retry', 'backoff');
+    await service.post('/jobs', { id: 'r1' });
+    await service.post('/jobs', { id: 'r2' });
+    await service.post('/jobs', { id: 'q' });
+    await service.post('/jobs', { id: 'r1' }); // identical resubmit: counted nowhere
+    expect((await service.post('/jobs', { id: 'refused' })).status).to.equal(429);
+
+    const reply = await service.get('/stats');
+    expect(reply.status).to.equal(200);
+    expect(reply.body).to.deep.equal({
+      states: { queued: 1, running: 2, backoff: 1, done: 1, failed: 1 },
+      workers: { busy: 2, total: 2 },
+      queue: { used: 4, capacity: 4 },
+      totals: { submitted: 6, done: 1, failed: 1, retries: 0, rejected: 1 },
+    });
+    expect(reply.body).to.deep.equal(service.queue.stats());
+  });
+});

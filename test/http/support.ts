@@ -1,0 +1,168 @@
+/**
+ * What the route tests share: a real server on an ephemeral port, over the real `createJobQueue`, with a
+ * processor settled by hand and a clock that moves only when a test moves it. Nothing here sleeps.
+ */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createApp } from '../../src/http/app.js';
+import { createJobQueue } from '../../src/job-queue.js';
+import type { JobState } from '../../src/job-record.js';
+import type { JobQueue } from '../../src/job-queue.types.js';
+import type { Processor } from '../../src/processors/processor.js';
+
+/** The stubbed clock's start: 2026-01-02T03:04:05.006Z. */
+export const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
+export const iso = (epochMs: number) => new Date(epochMs).toISOString();
+
+/** The test configuration: the real defaults, then one worker, one waiting place and a 1 KiB body limit. */
+export function testConfig(overrides: Partial<Config> = {}): Readonly<Config> {
+  return Object.freeze({
+    ...loadConfig({}),
+    workers: 1,
+    queueSize: 1,
+    backoff: { baseMs: 60_000, maxMs: 60_000, jitterMs: 0 },
+    maxBodyBytes: 1024,
+    ...overrides,
+  });
+}
+
+/** A processor whose attempts stay pending until `succeed` or `fail`; an abort rejects them. */
+export function manualProcessor() {
+  const pending = new Map<string, { resolve(): void; reject(error: Error): void }>();
+  const processor: Processor = (job, { signal }) =>
+    new Promise((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      pending.set(job.id, { resolve: () => resolve(undefined), reject });
+    });
+  const take = (id: string) => {
+    const attempt = pending.get(id);
+    if (!attempt) throw new Error(`no attempt of ${id} is running`);
+    pending.delete(id);
+    return attempt;
+  };
+  return {
+    processor,
+    succeed: (id: string) => take(id).resolve(),
+    fail: (id: string, message: string) => take(id).reject(new Error(message)),
+  };
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The body parsed as JSON, or undefined when it is empty or not JSON. */
+  body: unknown;
+}
+
+export interface Service {
+  config: Readonly<Config>;
+  queue: JobQueue;
+  work: ReturnType<typeof manualProcessor>;
+  clock: { now(): number; advance(ms: number): void };
+  /** Errors the job actors did not handle; a test may assert it stays empty. */
+  engineErrors: unknown[];
+  url(path: string): string;
+  request(method: string, path: string, init?: RequestInit): Promise<Reply>;
+  /** POSTs `body` (JSON-encoded unless it is already a string) as application/json. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Reply>;
+  get(path: string): Promise<Reply>;
+  /** Resolves when job `id` enters `state` (at once if it is there already). */
+  reach(id: string, state: JobState): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  config?: Partial<Config>;
+  logger?: Logger;
+  /** Wraps the real queue, e.g. to make one method throw. */
+  wrapQueue?: (queue: JobQueue) => JobQueue;
+}
+
+export async function startService(options: ServiceOptions = {}): Promise<Service> {
+  const config = testConfig(options.config);
+  let time = T0;
+  const clock = { now: () => time, advance: (ms: number) => void (time += ms) };
+  const work = manualProcessor();
+  const engineErrors: unknown[] = [];
+  const realQueue = createJobQueue(
+    {
+      workers: config.workers,
+      queueSize: config.queueSize,
+      backoff: config.backoff,
+      jobTimeoutMs: 0,
+      jobRetention: config.jobRetention,
+      expectedWorkMs: 4000,
+    },
+    { processor: work.processor, now: clock.now, random: () => 0, onError: (error) => engineErrors.push(error) },
+  );
+  const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
+  const app = createApp({ queue, config, logger: options.logger ?? pino({ level: 'silent' }) });
+  const server: Server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const request = async (method: string, path: string, init: RequestInit = {}): Promise<Reply> => {
+    const response = await fetch(base + path, { ...init, method });
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, body };
+  };
+
+  return {
+    config,
+    queue,
+    work,
+    clock,
+    engineErrors,
+    url: (path) => base + path,
+    request,
+    post: (path, body, headers = {}) =>
+      request('POST', path, {
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    get: (path) => request('GET', path),
+    reach: (id, state) =>
+      new Promise((resolve) => {
+        if (realQueue.get(id)?.state === state) return resolve();
+        const off = realQueue.on('transition', (transition) => {
+          if (transition.id === id && transition.to === state) {
+            off();
+            resolve();
+          }
+        });
+      }),
+    async stop() {
+      // Aborts whatever is still pending, which also clears the backoff timers.
+      await realQueue.drain(0);
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+/** The API view of a job the tests expect, with the defaults of a freshly queued one. */
+export function view(fields: { id: string } & Partial<Record<string, unknown>>) {
+  return {
+    state: 'queued',
+    payload: null,
+    max_retries: 3,
+    attempts: 0,
+    last_error: null,
+    created_at: iso(T0),
+    updated_at: iso(T0),
+    started_at: null,
+    finished_at: null,
+    next_retry_at: null,
+    ...fields,
+  };
+}
