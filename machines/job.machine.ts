@@ -1,39 +1,47 @@
 /**
  * The job machine: one actor per job.
  *
- *   queued ──SLOT_GRANTED──► running ──attempt resolves──► done
+ *   queued ──SLOT_GRANTED──► running ──ATTEMPT_SUCCEEDED──► done
  *                              │ ▲
- *          attempt rejects,    │ │ SLOT_GRANTED
- *          retries left        ▼ │
+ *      ATTEMPT_FAILED,         │ │ SLOT_GRANTED
+ *      retries left            ▼ │
  *                            backoff (waiting ──retryDelay──► ready)
  *
- *   running ──attempt rejects with a PermanentError, or no retries left──► failed
+ *   running ──ATTEMPT_FAILED with a PermanentError, or no retries left──► failed
+ *   queued, backoff ──CANCEL──► cancelled;  running ──CANCEL──► running.cancelling ──attempt stops──► cancelled
+ *   failed, cancelled ──RETRY──► queued
  *
  * States (the top-level ones are the public job states):
- * - `queued`   admitted, waiting for the supervisor to grant a worker slot. Entering it announces the job
- *              as ready.
- * - `running`  holds a worker slot and runs one attempt (the `runAttempt` actor). The states it leads to give
- *              the slot back (`releaseSlot`) after recording their entry, so that no observer ever sees a
- *              freshly dispatched job running while the one it replaced is still recorded as running.
- * - `backoff`  a failed attempt with retries left. `waiting` sits out the `retryDelay` delay, i.e. until
- *              `next_retry_at`; `ready` announces the job to the supervisor and waits for a slot.
- * - `done`     an attempt succeeded (final).
- * - `failed`   a permanent error, or the last allowed attempt failed (final).
+ * - `queued`     admitted; waits in the supervisor's ready queue for a worker slot.
+ * - `running`    holds a worker slot and runs one attempt (the `runAttempt` side effect, which answers with
+ *                ATTEMPT_SUCCEEDED or ATTEMPT_FAILED). `attempting` is the normal case; `cancelling` has
+ *                aborted the attempt's signal and waits for it to stop, still holding the slot.
+ * - `backoff`    a failed attempt with retries left. `waiting` sits out `retryDelay`, i.e. until
+ *                `next_retry_at`; `ready` waits in the ready queue for a slot.
+ * - `done`       an attempt succeeded. The only final state.
+ * - `failed`     a permanent error, or the last allowed attempt failed. Rests until an operator's RETRY.
+ * - `cancelled`  an operator's CANCEL. Rests until an operator's RETRY.
  *
- * Events: `SLOT_GRANTED` (from the supervisor); the `runAttempt` actor's done and error events.
- * Guards: `isPermanentError` (skips retries), `hasRetriesLeft` (attempts ≤ max_retries).
- * Delays: `retryDelay`, the time left until `next_retry_at`; computing it from the absolute time, rather
- * than keeping the relative delay, is what lets a restart re-arm the timer.
+ * Events: SLOT_GRANTED (supervisor); ATTEMPT_SUCCEEDED, ATTEMPT_FAILED (the attempt); CANCEL, RETRY
+ * (operator); RESTORED (a restart found the job in its store: a queued job queues again, a backoff re-arms
+ * its timer for what is left until `next_retry_at`, and a running one lost its attempt to the restart).
+ * Guards: `isPermanentError` (skips retries), `hasRetriesLeft` (retries since the last RETRY ≤ max_retries).
+ * Delays: `retryDelay`, the time left until the absolute `next_retry_at`, so a restart re-arms it right.
  *
- * Side effects are named here and implemented by whoever creates the machine (`createJobMachine`):
- * `recordTransition` (store and events), `announceReady` and `releaseSlot` (supervisor).
+ * The slot is given back (`releaseSlot`) by the state an attempt's outcome leads to, after that state has
+ * recorded its entry: no observer ever sees a newly dispatched job running while the one it replaces is
+ * still recorded as running. A restored `running` job holds no slot in the new process, so only an
+ * attempt's own outcome releases one.
+ *
+ * Side effects are named here and carried out by injected dependencies: `recordTransition` (store and
+ * events), `announceReady`, `withdrawReady` and `releaseSlot` (the supervisor's slot hooks), `runAttempt` and
+ * `abortAttempt` (the attempt runner).
  */
 import { assign, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { backoffDelay, type BackoffOptions } from '../src/backoff.js';
 import { PermanentError } from '../src/errors.js';
 import type { JobState } from '../src/job-record.js';
-import { createAttemptLogic } from '../src/processors/attempt.js';
-import type { Processor } from '../src/processors/processor.js';
+import type { AttemptOutcome, AttemptRunner } from '../src/processors/attempt-runner.js';
 
 export interface JobInput {
   id: string;
@@ -44,6 +52,8 @@ export interface JobInput {
 export interface JobContext extends JobInput {
   /** Attempts started, the first included. */
   attempts: number;
+  /** `attempts` at the latest operator RETRY (0 before any): the retry budget counts from there. */
+  attempts_at_retry: number;
   last_error: string | null;
   /** Epoch ms, as every time below. */
   created_at: number;
@@ -52,25 +62,35 @@ export interface JobContext extends JobInput {
   finished_at: number | null;
   next_retry_at: number | null;
   last_delay_ms: number | null;
+  /** An operator asked to cancel the running attempt; the job becomes `cancelled` once it stops. */
+  cancel_requested: boolean;
 }
 
-export type JobEvent = { type: 'SLOT_GRANTED' };
+export type JobEvent =
+  | { type: 'SLOT_GRANTED' }
+  | AttemptOutcome
+  | { type: 'CANCEL' }
+  | { type: 'RETRY' }
+  | { type: 'RESTORED' };
+
+/** The supervisor's side of a job: its ready queue and its worker slots. */
+export interface SlotHooks {
+  announceReady(job: JobActor): void;
+  withdrawReady(job: JobActor): void;
+  releaseSlot(): void;
+}
 
 export interface JobMachineDeps {
-  processor: Processor;
+  attempts: AttemptRunner;
+  slots: SlotHooks;
+  /** Called on entering each public state, after the context is updated: the store and the event stream. */
+  recordTransition(context: JobContext, eventType: string, to: JobState): void;
   /** Epoch ms; Date.now in production. */
   now: () => number;
   /** Uniform in [0, 1); Math.random in production. */
   random: () => number;
   backoff: BackoffOptions;
-  /** An attempt running longer fails with `timeout`; 0 means no limit. */
-  attemptTimeoutMs: number;
 }
-
-export const noop = () => {};
-
-/** The rejection carried by the attempt actor's error event. */
-const errorOf = (event: unknown): unknown => (event as { error?: unknown }).error;
 
 // The name check also recognises a PermanentError from another copy of this package.
 const isPermanent = (error: unknown) =>
@@ -78,8 +98,10 @@ const isPermanent = (error: unknown) =>
 
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+  return typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
 }
+
+const record = (to: JobState) => ({ type: 'recordTransition', params: { to } }) as const;
 
 export function createJobMachine(deps: JobMachineDeps) {
   return setup({
@@ -88,41 +110,52 @@ export function createJobMachine(deps: JobMachineDeps) {
       events: {} as JobEvent,
       input: {} as JobInput,
     },
-    actors: {
-      runAttempt: createAttemptLogic(deps.processor, deps.attemptTimeoutMs),
-    },
     delays: {
       retryDelay: ({ context }) => Math.max(0, (context.next_retry_at ?? 0) - deps.now()),
     },
     guards: {
-      isPermanentError: ({ event }) => isPermanent(errorOf(event)),
-      hasRetriesLeft: ({ context }) => context.attempts <= context.max_retries,
+      isPermanentError: ({ event }) => event.type === 'ATTEMPT_FAILED' && isPermanent(event.error),
+      hasRetriesLeft: ({ context }) => context.attempts - context.attempts_at_retry <= context.max_retries,
     },
     actions: {
       /** Stores the record and emits the transition; `to` is the public state entered. */
-      recordTransition: (_, _params: { to: JobState }) => {},
-      /** Puts the job in the supervisor's ready queue. */
-      announceReady: noop,
-      /** Gives the worker slot back to the supervisor. */
-      releaseSlot: noop,
+      recordTransition: ({ context, event }, { to }: { to: JobState }) => deps.recordTransition(context, event.type, to),
+      /** Puts the job at the end of the supervisor's ready queue. */
+      announceReady: ({ self }) => deps.slots.announceReady(self as JobActor),
+      /** Takes the job out of the ready queue (a cancel while waiting there). */
+      withdrawReady: ({ self }) => deps.slots.withdrawReady(self as JobActor),
+      /** Gives the worker slot back, when an attempt's outcome is what moved the job (see the header). */
+      releaseSlot: ({ event }) => {
+        if (event.type === 'ATTEMPT_SUCCEEDED' || event.type === 'ATTEMPT_FAILED') deps.slots.releaseSlot();
+      },
+      runAttempt: ({ context, self }) =>
+        deps.attempts.start({ id: context.id, payload: context.payload, attempt: context.attempts }, self as JobActor),
+      abortAttempt: ({ context }) => deps.attempts.abort(context.id, new Error('cancelled')),
       startAttempt: assign(({ context }) => {
         const now = deps.now();
         return { attempts: context.attempts + 1, started_at: now, updated_at: now, next_retry_at: null };
       }),
       recordError: assign(({ event }) => ({
-        last_error: errorMessage(errorOf(event)),
+        last_error: event.type === 'ATTEMPT_FAILED' ? errorMessage(event.error) : 'interrupted',
         updated_at: deps.now(),
       })),
       scheduleRetry: assign(({ context }) => {
-        // The retry about to be scheduled is retry number `attempts` (attempt 1 failed → retry 1).
-        const delay = backoffDelay(context.attempts, deps.backoff, deps.random);
+        // The retry about to be scheduled is number `attempts − attempts_at_retry` (attempt 1 failed → retry 1).
+        const delay = backoffDelay(context.attempts - context.attempts_at_retry, deps.backoff, deps.random);
         const now = deps.now();
         return { last_delay_ms: delay, next_retry_at: now + delay, updated_at: now };
       }),
+      requestCancel: assign(() => ({ cancel_requested: true, updated_at: deps.now() })),
       finish: assign(() => {
         const now = deps.now();
-        return { finished_at: now, updated_at: now };
+        return { finished_at: now, updated_at: now, next_retry_at: null, cancel_requested: false };
       }),
+      reopen: assign(({ context }) => ({
+        attempts_at_retry: context.attempts,
+        finished_at: null,
+        updated_at: deps.now(),
+      })),
+      touch: assign(() => ({ updated_at: deps.now() })),
     },
   }).createMachine({
     id: 'job',
@@ -134,6 +167,7 @@ export function createJobMachine(deps: JobMachineDeps) {
         payload: input.payload,
         max_retries: input.max_retries,
         attempts: 0,
+        attempts_at_retry: 0,
         last_error: null,
         created_at: now,
         updated_at: now,
@@ -141,38 +175,61 @@ export function createJobMachine(deps: JobMachineDeps) {
         finished_at: null,
         next_retry_at: null,
         last_delay_ms: null,
+        cancel_requested: false,
       };
     },
     initial: 'queued',
     states: {
       queued: {
         description: 'Admitted; waits in the ready queue for a worker slot.',
-        entry: [{ type: 'recordTransition', params: { to: 'queued' } }, 'announceReady'],
-        on: { SLOT_GRANTED: 'running' },
+        entry: [record('queued'), 'announceReady'],
+        on: {
+          SLOT_GRANTED: 'running',
+          CANCEL: { target: 'cancelled', actions: 'withdrawReady' },
+          RESTORED: { target: 'queued', reenter: true, actions: 'touch' },
+        },
       },
       running: {
         description: 'Holds a worker slot and runs one attempt of the processor.',
-        entry: ['startAttempt', { type: 'recordTransition', params: { to: 'running' } }],
-        invoke: {
-          id: 'attempt',
-          src: 'runAttempt',
-          input: ({ context }) => ({ id: context.id, payload: context.payload, attempt: context.attempts }),
-          onDone: 'done',
-          onError: [
-            { guard: 'isPermanentError', target: 'failed', actions: 'recordError' },
-            { guard: 'hasRetriesLeft', target: 'backoff', actions: ['recordError', 'scheduleRetry'] },
-            { target: 'failed', actions: 'recordError' },
-          ],
+        entry: ['startAttempt', record('running'), 'runAttempt'],
+        initial: 'attempting',
+        states: {
+          attempting: {
+            description: 'The attempt runs.',
+            on: {
+              ATTEMPT_SUCCEEDED: '#job.done',
+              ATTEMPT_FAILED: [
+                { guard: 'isPermanentError', target: '#job.failed', actions: 'recordError' },
+                { guard: 'hasRetriesLeft', target: '#job.backoff', actions: ['recordError', 'scheduleRetry'] },
+                { target: '#job.failed', actions: 'recordError' },
+              ],
+              CANCEL: { target: 'cancelling', actions: ['requestCancel', 'abortAttempt'] },
+              RESTORED: [
+                { guard: 'hasRetriesLeft', target: '#job.backoff', actions: ['recordError', 'scheduleRetry'] },
+                { target: '#job.failed', actions: 'recordError' },
+              ],
+            },
+          },
+          cancelling: {
+            description: "Cancel requested: the attempt's signal is aborted; the slot is held until it stops.",
+            on: {
+              ATTEMPT_SUCCEEDED: '#job.cancelled',
+              ATTEMPT_FAILED: '#job.cancelled',
+              RESTORED: '#job.cancelled',
+            },
+          },
         },
       },
       backoff: {
         description: 'The attempt failed and retries are left: waits until next_retry_at, then for a worker slot.',
-        entry: [{ type: 'recordTransition', params: { to: 'backoff' } }, 'releaseSlot'],
+        entry: [record('backoff'), 'releaseSlot'],
         initial: 'waiting',
+        on: { CANCEL: { target: 'cancelled', actions: 'withdrawReady' } },
         states: {
           waiting: {
             description: 'Sits out the backoff delay chosen for this retry.',
             after: { retryDelay: 'ready' },
+            on: { RESTORED: { target: 'waiting', reenter: true, actions: ['touch', record('backoff')] } },
           },
           ready: {
             description: 'The delay has elapsed; waits in the ready queue for a worker slot.',
@@ -184,12 +241,17 @@ export function createJobMachine(deps: JobMachineDeps) {
       done: {
         description: 'An attempt succeeded.',
         type: 'final',
-        entry: ['finish', { type: 'recordTransition', params: { to: 'done' } }, 'releaseSlot'],
+        entry: ['finish', record('done'), 'releaseSlot'],
       },
       failed: {
-        description: 'A permanent error, or the last allowed attempt failed.',
-        type: 'final',
-        entry: ['finish', { type: 'recordTransition', params: { to: 'failed' } }, 'releaseSlot'],
+        description: 'A permanent error, or the last allowed attempt failed. Rests until an operator retries it.',
+        entry: ['finish', record('failed'), 'releaseSlot'],
+        on: { RETRY: { target: 'queued', actions: 'reopen' } },
+      },
+      cancelled: {
+        description: 'Cancelled by an operator. Rests until an operator retries it.',
+        entry: ['finish', record('cancelled'), 'releaseSlot'],
+        on: { RETRY: { target: 'queued', actions: 'reopen' } },
       },
     },
   });
@@ -202,4 +264,11 @@ export type JobSnapshot = SnapshotFrom<JobMachine>;
 /** The public state of a snapshot: its top-level state. */
 export function publicState(snapshot: JobSnapshot): JobState {
   return (typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0]) as JobState;
+}
+
+/** The chart state a job is restored into from its stored public state. */
+export function restoredStateValue(state: JobState, cancelRequested: boolean) {
+  if (state === 'running') return { running: cancelRequested ? 'cancelling' : 'attempting' };
+  if (state === 'backoff') return { backoff: 'waiting' };
+  return state;
 }

@@ -10,18 +10,21 @@
  * - `stopped`    final: every job ended, or the drain deadline passed.
  *
  * Events:
- * - `ADMIT`           a submission takes a place; only handled in `accepting`, and only under `hasCapacity`,
- *                     so `snapshot.can({ type: 'ADMIT' })` is the admission test.
+ * - `ADMIT`           a submission (or an operator's retry) takes a place; only handled in `accepting`, and
+ *                     only under `hasCapacity`, so `snapshot.can({ type: 'ADMIT' })` is the admission test.
+ * - `READMIT`         a job restored at start takes its place back, capacity or not: an admitted job is never
+ *                     dropped, even when the queue was made smaller between two runs.
  * - `JOB_READY`       a job (queued, or at the end of its backoff) wants a worker slot. It joins the FIFO
  *                     ready queue, ordered by the moment it became ready.
+ * - `JOB_WITHDRAWN`   a job left the ready queue without a slot (cancelled while waiting).
  * - `SLOT_FREED`      a job left `running`.
- * - `JOB_FINISHED`    a job reached `done` or `failed`; its place in the capacity is free.
+ * - `JOB_FINISHED`    a job reached `done`, `failed` or `cancelled`; its place in the capacity is free.
  * - `DRAIN`, `DEADLINE_PASSED`  the lifecycle.
  * Guards: `hasCapacity`, `nothingUnfinished`.
  *
  * Only counters live in the context, so each event copies a few numbers, never the queue. The ready queue is
- * a mutable FIFO passed in as input and touched only by the side effects `enqueueReady` and
- * `grantSlots`: copying a queue of up to a million jobs on every event would make each event O(n).
+ * a mutable FIFO passed in as input and touched only by the side effects `enqueueReady`,
+ * `withdrawReady` and `grantSlots`: copying a queue of up to a million jobs on every event would make each event O(n).
  */
 import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 
@@ -33,6 +36,7 @@ export interface SlotHolder {
 export interface ReadyQueue<T> {
   push(item: T): void;
   shift(): T | undefined;
+  delete(item: T): void;
   readonly length: number;
 }
 
@@ -53,7 +57,9 @@ export interface SupervisorContext extends SupervisorInput {
 
 export type SupervisorEvent =
   | { type: 'ADMIT' }
+  | { type: 'READMIT' }
   | { type: 'JOB_READY'; job: SlotHolder }
+  | { type: 'JOB_WITHDRAWN'; job: SlotHolder }
   | { type: 'SLOT_FREED' }
   | { type: 'JOB_FINISHED' }
   | { type: 'DRAIN' }
@@ -71,12 +77,16 @@ export const supervisorMachine = setup({
   },
   guards: {
     hasCapacity: ({ context }) => context.unfinished < context.capacity,
-    nothingUnfinished: ({ context }) => context.unfinished === 0,
+    // Slots too: a finishing job records its end (JOB_FINISHED) just before it gives its slot back.
+    nothingUnfinished: ({ context }) => context.unfinished === 0 && context.busy === 0,
   },
   actions: {
     admit: assign({ unfinished: ({ context }) => context.unfinished + 1 }),
     enqueueReady: ({ context, event }) => {
       if (event.type === 'JOB_READY') context.ready.push(event.job);
+    },
+    withdrawReady: ({ context, event }) => {
+      if (event.type === 'JOB_WITHDRAWN') context.ready.delete(event.job);
     },
     freeSlot: assign({ busy: ({ context }) => context.busy - 1 }),
     releasePlace: assign({ unfinished: ({ context }) => context.unfinished - 1 }),
@@ -96,6 +106,7 @@ export const supervisorMachine = setup({
   initial: 'accepting',
   on: {
     JOB_READY: { actions: ['enqueueReady', 'dispatch'] },
+    JOB_WITHDRAWN: { actions: 'withdrawReady' },
     SLOT_FREED: { actions: ['freeSlot', 'dispatch'] },
     JOB_FINISHED: { actions: 'releasePlace' },
   },
@@ -104,6 +115,7 @@ export const supervisorMachine = setup({
       description: 'Admits submissions while unfinished jobs are fewer than the capacity.',
       on: {
         ADMIT: { guard: 'hasCapacity', actions: 'admit' },
+        READMIT: { actions: 'admit' },
         DRAIN: 'draining',
       },
     },

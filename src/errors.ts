@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   queue_full: 429,
   duplicate_job: 409,
+  not_cancellable: 409,
+  not_retryable: 409,
   shutting_down: 503,
   not_found: 404,
   method_not_allowed: 405,
@@ -58,6 +60,16 @@ export const errors = {
       'duplicate_job',
       `A job with id ${JSON.stringify(id)} already exists with a different payload or max_retries.`,
       existing,
+    ),
+  notCancellable: (id: string, state: string) =>
+    new ServiceError('not_cancellable', `Job ${JSON.stringify(id)} is ${state} and can no longer be cancelled.`, {
+      state,
+    }),
+  notRetryable: (id: string, state: string) =>
+    new ServiceError(
+      'not_retryable',
+      `Job ${JSON.stringify(id)} is ${state}; only failed or cancelled jobs can be retried.`,
+      { state },
     ),
   shuttingDown: () =>
     new ServiceError('shutting_down', 'The service is shutting down and accepts no new jobs; retry on another instance.'),

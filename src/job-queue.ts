@@ -1,21 +1,31 @@
 /**
  * The facade: the one entry point of the engine. It admits jobs through the supervisor, creates one job actor
- * per admitted job, and turns every transition into a stored record and an event.
+ * per unfinished job, and turns every transition into a stored record and an event.
  *
- * Data flows one way: submit → supervisor (admission) → job actor → processor; each transition → store and
- * listeners. A finished job's actor is released; its record is what remains.
+ * Data flows one way: submit → supervisor (admission) → job actor → attempt runner → processor; each
+ * transition → store and listeners. A job's actor lives only while the job has work pending; once it is done,
+ * failed or cancelled the actor is released and its record is what remains. An operator's retry, and a
+ * restart, rebuild the actor from the record.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { createActor } from 'xstate';
-import { createJobMachine, type JobActor, type JobContext } from '../machines/job.machine.js';
-import { supervisorMachine, type SlotHolder } from '../machines/supervisor.machine.js';
+import {
+  createJobMachine,
+  restoredStateValue,
+  type JobActor,
+  type JobContext,
+  type JobEvent,
+} from '../machines/job.machine.js';
+import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { BackoffOptions } from './backoff.js';
 import { DuplicateJobError, errors } from './errors.js';
 import { Fifo } from './fifo.js';
 import { HISTORY_LIMIT, isFinished, type JobRecord, type JobState, type Transition } from './job-record.js';
 import type { DrainResult, JobQueue, JobQueueEventMap, Lifecycle, Stats } from './job-queue.types.js';
+import { createAttemptRunner } from './processors/attempt-runner.js';
 import type { Processor } from './processors/processor.js';
+import { ReadyQueue } from './ready-queue.js';
 import { createMemoryStore } from './store/memory-store.js';
 import type { JobStore } from './store/job-store.js';
 
@@ -29,10 +39,7 @@ export interface JobQueueOptions {
   jobTimeoutMs: number;
   /** Finished records the default memory store keeps. */
   jobRetention: number;
-  /**
-   * The mean work time in ms, used to estimate `Retry-After` before any job has finished.
-   * Default: 1000.
-   */
+  /** The mean work time in ms, used to estimate `Retry-After` before any job has finished. Default 1000. */
   expectedWorkMs?: number;
 }
 
@@ -51,6 +58,9 @@ export interface JobQueueDeps {
 /** How many recent finishes the Retry-After estimate looks at. */
 const FINISH_RATE_WINDOW = 64;
 
+/** How long `cancel` waits, by default, for a running attempt to stop. */
+const CANCEL_WAIT_MS = 1000;
+
 export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): JobQueue {
   const now = deps.now ?? Date.now;
   const store = deps.store ?? createMemoryStore({ retention: options.jobRetention });
@@ -58,28 +68,28 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   const capacity = options.workers + options.queueSize;
-  const totals = { submitted: 0, done: 0, failed: 0, retries: 0, rejected: 0 };
+  const totals = { submitted: 0, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 0 };
+  /** The actors of jobs with work pending (queued, running, backoff). */
   const live = new Map<string, JobActor>();
   const recentFinishes = new Fifo<number>();
 
   const supervisor = createActor(supervisorMachine, {
-    input: { workers: options.workers, capacity, ready: new Fifo<SlotHolder>() },
+    input: { workers: options.workers, capacity, ready: new ReadyQueue<JobActor>() },
   });
   supervisor.subscribe({ error: (error) => onError(error, '(supervisor)') });
   supervisor.start();
 
   const jobMachine = createJobMachine({
-    processor: deps.processor,
+    attempts: createAttemptRunner(deps.processor, options.jobTimeoutMs),
+    slots: {
+      announceReady: (job) => supervisor.send({ type: 'JOB_READY', job }),
+      withdrawReady: (job) => supervisor.send({ type: 'JOB_WITHDRAWN', job }),
+      releaseSlot: () => supervisor.send({ type: 'SLOT_FREED' }),
+    },
+    recordTransition,
     now,
     random: deps.random ?? Math.random,
     backoff: options.backoff,
-    attemptTimeoutMs: options.jobTimeoutMs,
-  }).provide({
-    actions: {
-      announceReady: ({ self }) => supervisor.send({ type: 'JOB_READY', job: self }),
-      releaseSlot: () => supervisor.send({ type: 'SLOT_FREED' }),
-      recordTransition: ({ context, event }, { to }) => recordTransition(context, event.type, to),
-    },
   });
 
   function recordTransition(context: JobContext, eventType: string, to: JobState) {
@@ -99,12 +109,14 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     history.push(transition);
     store.save({ ...context, state: to, history });
     if (to === 'running' && context.attempts > 1) totals.retries++;
-    if (isFinished(to)) finishJob(context.id, to);
+    if (isFinished(to)) finishJob(context.id, to as 'done' | 'failed' | 'cancelled');
     emitter.emit('transition', transition);
   }
 
-  function finishJob(id: string, state: JobState) {
-    totals[state as 'done' | 'failed']++;
+  function finishJob(id: string, state: 'done' | 'failed' | 'cancelled') {
+    totals[state]++;
+    // Released, not stopped: the actor is inside its own transition here, and with nothing pending (no
+    // attempt, no timer) nothing else holds it once it leaves this map.
     live.delete(id);
     recentFinishes.push(now());
     if (recentFinishes.length > FINISH_RATE_WINDOW) recentFinishes.shift();
@@ -127,23 +139,89 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     return supervisor.getSnapshot().value as Lifecycle;
   }
 
+  /** Takes a place for a new or retried job, or throws queue_full. */
+  function admit() {
+    if (!supervisor.getSnapshot().can({ type: 'ADMIT' })) {
+      totals.rejected++;
+      throw errors.queueFull(capacity, retryAfterSeconds());
+    }
+    supervisor.send({ type: 'ADMIT' });
+  }
+
+  function startActor(actor: JobActor, id: string, event?: JobEvent) {
+    live.set(id, actor);
+    actor.subscribe({ error: (error) => onError(error, id) });
+    actor.start();
+    if (event) actor.send(event);
+  }
+
+  /** An actor rebuilt from a stored record, in the chart state the record's public state stands for. */
+  function actorFromRecord(record: JobRecord): JobActor {
+    const { state, history: _history, ...context } = record;
+    const snapshot = jobMachine.resolveState({ value: restoredStateValue(state, context.cancel_requested), context });
+    // The input is required by the types but unused: the snapshot carries the context.
+    return createActor(jobMachine, { snapshot, input: context });
+  }
+
+  function requireJob(id: string): JobRecord {
+    const record = store.get(id);
+    if (!record) throw errors.jobNotFound(id);
+    return record;
+  }
+
+  /** Resolves when the job leaves `state`, or after `ms`, whichever comes first. */
+  function whileInState(id: string, state: JobState, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        emitter.off('transition', onTransition);
+        resolve();
+      };
+      const onTransition = (t: Transition) => {
+        if (t.id === id && t.to !== state) done();
+      };
+      const timer = setTimeout(done, ms);
+      emitter.on('transition', onTransition);
+    });
+  }
+
   return {
     async submit(input) {
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
       const id = input.id ?? randomUUID();
       const existing = store.get(id);
       if (existing) throw new DuplicateJobError(existing);
-      if (!supervisor.getSnapshot().can({ type: 'ADMIT' })) {
-        totals.rejected++;
-        throw errors.queueFull(capacity, retryAfterSeconds());
-      }
-      supervisor.send({ type: 'ADMIT' });
+      admit();
       totals.submitted++;
-      const actor = createActor(jobMachine, { input: { id, payload: input.payload, max_retries: input.max_retries } });
-      live.set(id, actor);
-      actor.subscribe({ error: (error) => onError(error, id) });
-      actor.start();
+      startActor(createActor(jobMachine, { input: { id, payload: input.payload, max_retries: input.max_retries } }), id);
       return store.get(id)!;
+    },
+
+    async cancel(id, waitMs = CANCEL_WAIT_MS) {
+      const record = requireJob(id);
+      const actor = live.get(id);
+      if (!actor || isFinished(record.state)) throw errors.notCancellable(id, record.state);
+      actor.send({ type: 'CANCEL' });
+      if (store.get(id)!.state === 'running') await whileInState(id, 'running', waitMs);
+      return store.get(id)!;
+    },
+
+    async retry(id) {
+      const record = requireJob(id);
+      if (record.state !== 'failed' && record.state !== 'cancelled') throw errors.notRetryable(id, record.state);
+      if (lifecycle() !== 'accepting') throw errors.shuttingDown();
+      admit();
+      totals.manual_retries++;
+      startActor(actorFromRecord(record), id, { type: 'RETRY' });
+      return store.get(id)!;
+    },
+
+    restore(records) {
+      for (const record of records) {
+        if (isFinished(record.state) || live.has(record.id)) continue;
+        supervisor.send({ type: 'READMIT' });
+        startActor(actorFromRecord(record), record.id, { type: 'RESTORED' });
+      }
     },
 
     get: (id) => store.get(id),

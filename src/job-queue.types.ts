@@ -31,7 +31,19 @@ export interface Stats {
   workers: { busy: number; total: number };
   /** `used` counts unfinished jobs; `capacity` is WORKERS + QUEUE_SIZE. */
   queue: { used: number; capacity: number };
-  totals: { submitted: number; done: number; failed: number; retries: number; rejected: number };
+  totals: {
+    /** Jobs admitted by a submission (202). */
+    submitted: number;
+    done: number;
+    failed: number;
+    cancelled: number;
+    /** Attempts started after a job's first. */
+    retries: number;
+    /** Operator retries of failed or cancelled jobs. */
+    manual_retries: number;
+    /** Submissions refused with queue_full. */
+    rejected: number;
+  };
 }
 
 export type Lifecycle = 'accepting' | 'draining' | 'stopped';
@@ -54,6 +66,24 @@ export interface JobQueue {
    * in that order. Resolves once the job is admitted (and, with a durable store, written).
    */
   submit(input: SubmitInput): Promise<JobRecord>;
+  /**
+   * Cancels a job: at once when queued or in backoff; a running one has its attempt's signal aborted and
+   * becomes `cancelled` when the attempt stops — this waits up to `waitMs` (default 1000) for that, and
+   * resolves with the record as it then is (still `running`, with `cancel_requested`, if the attempt has not
+   * stopped). Throws `not_found`, or `not_cancellable` for a finished job.
+   */
+  cancel(id: string, waitMs?: number): Promise<JobRecord>;
+  /**
+   * Puts a failed or cancelled job back in the queue, with `max_retries` fresh retries; `attempts` keeps
+   * counting. Throws `not_found`, `not_retryable` (any other state), `shutting_down` or `queue_full`.
+   */
+  retry(id: string): Promise<JobRecord>;
+  /**
+   * Takes back jobs found unfinished in a durable store at start, in the order given: queued ones queue
+   * again, backoff ones re-arm their timers for what is left until `next_retry_at`, and running ones lost
+   * their attempt (`interrupted`) and follow their retry policy. They count toward the capacity.
+   */
+  restore(records: Iterable<JobRecord>): void;
   get(id: string): JobRecord | undefined;
   /** Throws `ServiceError` `validation_failed` for a malformed cursor. */
   list(query: ListQuery): ListPage;

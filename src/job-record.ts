@@ -5,12 +5,14 @@
  */
 
 /** The public job states. They are the top-level states of the job machine (`machines/job.machine.ts`). */
-export const JOB_STATES = ['queued', 'running', 'backoff', 'done', 'failed'] as const;
+export const JOB_STATES = ['queued', 'running', 'backoff', 'done', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-/** States in which a job still holds a place in the queue's capacity. */
-export const UNFINISHED_STATES: readonly JobState[] = ['queued', 'running', 'backoff'];
-export const isFinished = (state: JobState) => state === 'done' || state === 'failed';
+/**
+ * Whether a job is finished: no work is pending for it and it holds no place in the queue's capacity.
+ * `failed` and `cancelled` rest there until an operator's RETRY; `done` is final.
+ */
+export const isFinished = (state: JobState) => state === 'done' || state === 'failed' || state === 'cancelled';
 
 /** How many transitions a job's history keeps; the oldest are dropped first. */
 export const HISTORY_LIMIT = 50;
@@ -48,6 +50,10 @@ export interface JobRecord {
   next_retry_at: number | null;
   /** The backoff delay chosen before the latest retry. */
   last_delay_ms: number | null;
+  /** `attempts` at the latest operator RETRY: the retry budget counts from there. */
+  attempts_at_retry: number;
+  /** A cancel was asked of the running attempt, which has not stopped yet. */
+  cancel_requested: boolean;
   /** The latest transitions, oldest first, at most HISTORY_LIMIT. */
   history: Transition[];
 }

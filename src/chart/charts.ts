@@ -2,12 +2,15 @@
 import { createJobMachine } from '../../machines/job.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 
+const inert = () => {};
+
 export const jobChart = createJobMachine({
-  processor: async () => undefined,
+  attempts: { start: inert, abort: inert },
+  slots: { announceReady: inert, withdrawReady: inert, releaseSlot: inert },
+  recordTransition: inert,
   now: () => 0,
   random: () => 0,
   backoff: { baseMs: 0, maxMs: 0, jitterMs: 0 },
-  attemptTimeoutMs: 0,
 });
 
 export const supervisorChart = supervisorMachine;

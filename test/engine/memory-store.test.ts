@@ -6,7 +6,8 @@ import { createMemoryStore } from '../../src/store/memory-store.js';
 function record(id: string, state: JobState): JobRecord {
   return {
     id, state, payload: null, max_retries: 0, attempts: 0, last_error: null, created_at: 0, updated_at: 0,
-    started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null, history: [],
+    started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null, attempts_at_retry: 0,
+    cancel_requested: false, history: [],
   };
 }
 
@@ -31,7 +32,7 @@ describe('memory store', () => {
     store.save(record('j3', 'running'));
     expect(ids(store.list({ limit: 10, state: 'running' }).jobs)).to.deep.equal(['j3', 'j1']);
     expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['j4', 'j3', 'j2', 'j1']);
-    expect(store.counts()).to.deep.equal({ queued: 2, running: 2, backoff: 0, done: 0, failed: 0 });
+    expect(store.counts()).to.deep.equal({ queued: 2, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 });
   });
 
   it('evicts the oldest finished record beyond the retention, never an unfinished one', () => {
@@ -43,7 +44,7 @@ describe('memory store', () => {
     }
     expect(store.get('a')).to.equal(undefined);
     expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['c', 'b', 'old-unfinished']);
-    expect(store.counts()).to.deep.equal({ queued: 1, running: 0, backoff: 0, done: 1, failed: 1 });
+    expect(store.counts()).to.deep.equal({ queued: 1, running: 0, backoff: 0, done: 1, failed: 1, cancelled: 0 });
   });
 
   it('keeps cursors valid across compaction after many evictions', () => {

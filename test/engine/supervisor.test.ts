@@ -88,10 +88,10 @@ describe('supervisor (through the job queue)', () => {
       expect(error.headers).to.deep.equal({ 'Retry-After': '1' });
       expect(queue.get('j6')).to.equal(undefined);
       expect(queue.stats()).to.deep.equal({
-        states: { queued: 3, running: 2, backoff: 0, done: 0, failed: 0 },
+        states: { queued: 3, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 },
         workers: { busy: 2, total: 2 },
         queue: { used: 5, capacity: 5 },
-        totals: { submitted: 5, done: 0, failed: 0, retries: 0, rejected: 1 },
+        totals: { submitted: 5, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 1 },
       });
     });
 
@@ -171,7 +171,9 @@ describe('supervisor (through the job queue)', () => {
       const error = (await rejection(queue.submit({ id: 'same', payload: 2, max_retries: 0 }))) as DuplicateJobError;
       expect(error).to.be.instanceOf(DuplicateJobError);
       expect(error.existing).to.include({ id: 'same', payload: 1, state: 'running' });
-      expect(queue.stats().totals).to.deep.equal({ submitted: 1, done: 0, failed: 0, retries: 0, rejected: 0 });
+      expect(queue.stats().totals).to.deep.equal({
+        submitted: 1, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 0,
+      });
     });
 
     it('generates a UUID when no id is given', async () => {

@@ -9,14 +9,16 @@ export interface PendingAttempt {
 }
 
 /**
- * A processor whose attempts stay pending until the test settles them by hand. An aborted signal rejects the
- * attempt, as a well-behaved processor would.
+ * A processor whose attempts stay pending until the test settles them by hand. By default an aborted signal
+ * rejects the attempt, as a well-behaved processor would; with `rejectOnAbort: false` it is left to the test.
  */
-export function manualProcessor() {
+export function manualProcessor({ rejectOnAbort = true } = {}) {
   const calls: PendingAttempt[] = [];
   const processor: Processor = (job, { signal }) =>
     new Promise((resolve, reject) => {
-      signal.addEventListener('abort', () => reject(signal.reason ?? new Error('aborted')), { once: true });
+      if (rejectOnAbort) {
+        signal.addEventListener('abort', () => reject(signal.reason ?? new Error('aborted')), { once: true });
+      }
       calls.push({ job, signal, resolve, reject });
     });
   return {

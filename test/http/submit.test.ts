@@ -335,7 +335,9 @@ describe('POST /jobs and POST /enqueue', () => {
 
     it('counts an identical resubmit nowhere', async () => {
       await service.post('/enqueue', original);
-      expect(service.queue.stats().totals).to.deep.equal({ submitted: 1, done: 0, failed: 0, retries: 0, rejected: 0 });
+      expect(service.queue.stats().totals).to.deep.equal({
+        submitted: 1, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 0,
+      });
     });
 
     it('compares a missing payload as null', async () => {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { createActor } from 'xstate';
-import { createJobMachine, publicState, type JobMachineDeps } from '../../machines/job.machine.js';
+import { createJobMachine, publicState } from '../../machines/job.machine.js';
 import { PermanentError } from '../../src/errors.js';
+import { createAttemptRunner } from '../../src/processors/attempt-runner.js';
 import type { Processor } from '../../src/processors/processor.js';
 import { manualProcessor, scriptedProcessor } from '../helpers/processors.js';
 
@@ -10,23 +11,28 @@ import { manualProcessor, scriptedProcessor } from '../helpers/processors.js';
  * A job actor on its own: the supervisor's part is played by `announceReady`, which grants the slot at once
  * (or, with `grantSlots: false`, lets the test grant it by hand).
  */
-function startJob(processor: Processor, overrides: Partial<JobMachineDeps> & { max_retries?: number; grantSlots?: boolean } = {}) {
-  const { max_retries = 3, grantSlots = true, ...deps } = overrides;
+function startJob(
+  processor: Processor,
+  { max_retries = 3, grantSlots = true, attemptTimeoutMs = 0 } = {},
+) {
+  const slots = { released: 0, withdrawn: 0 };
   const machine = createJobMachine({
-    processor,
+    attempts: createAttemptRunner(processor, attemptTimeoutMs),
+    slots: {
+      announceReady: (job) => grantSlots && job.send({ type: 'SLOT_GRANTED' }),
+      withdrawReady: () => slots.withdrawn++,
+      releaseSlot: () => slots.released++,
+    },
+    recordTransition: () => {},
     now: () => Date.now(),
     random: () => 0.5,
     backoff: { baseMs: 100, maxMs: 30_000, jitterMs: 100 },
-    attemptTimeoutMs: 0,
-    ...deps,
-  }).provide({
-    actions: { announceReady: ({ self }) => { if (grantSlots) self.send({ type: 'SLOT_GRANTED' }); } },
   });
   const errors: unknown[] = [];
   const actor = createActor(machine, { input: { id: 'job-1', payload: { n: 1 }, max_retries } });
   actor.subscribe({ error: (error) => errors.push(error) });
   actor.start();
-  return { actor, errors };
+  return { actor, errors, slots };
 }
 
 describe('job machine', () => {
@@ -41,8 +47,9 @@ describe('job machine', () => {
       const { actor } = startJob(manualProcessor().processor, { grantSlots: false });
       expect(actor.getSnapshot().value).to.equal('queued');
       expect(actor.getSnapshot().context).to.deep.equal({
-        id: 'job-1', payload: { n: 1 }, max_retries: 3, attempts: 0, last_error: null, created_at: 0,
-        updated_at: 0, started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null,
+        id: 'job-1', payload: { n: 1 }, max_retries: 3, attempts: 0, attempts_at_retry: 0, last_error: null,
+        created_at: 0, updated_at: 0, started_at: null, finished_at: null, next_retry_at: null,
+        last_delay_ms: null, cancel_requested: false,
       });
     });
 
@@ -51,7 +58,7 @@ describe('job machine', () => {
       const { actor } = startJob(work.processor, { grantSlots: false });
       await clock.tickAsync(7);
       actor.send({ type: 'SLOT_GRANTED' });
-      expect(actor.getSnapshot().value).to.equal('running');
+      expect(actor.getSnapshot().value).to.deep.equal({ running: 'attempting' });
       expect(actor.getSnapshot().context).to.include({ attempts: 1, started_at: 7 });
       expect(work.calls.map((call) => call.job)).to.deep.equal([{ id: 'job-1', payload: { n: 1 }, attempt: 1 }]);
     });
@@ -104,7 +111,7 @@ describe('job machine', () => {
       const work = manualProcessor();
       const { actor } = startJob(work.processor, { attemptTimeoutMs: 50 });
       await clock.tickAsync(49);
-      expect(actor.getSnapshot().value).to.equal('running');
+      expect(actor.getSnapshot().value).to.deep.equal({ running: 'attempting' });
       await clock.tickAsync(1);
       expect(actor.getSnapshot().value).to.deep.equal({ backoff: 'waiting' });
       expect(actor.getSnapshot().context).to.include({ last_error: 'timeout', next_retry_at: 200 });
@@ -142,7 +149,7 @@ describe('job machine', () => {
       await clock.tickAsync(1000);
       expect(publicState(actor.getSnapshot())).to.equal('backoff');
       actor.send({ type: 'SLOT_GRANTED' });
-      expect(actor.getSnapshot().value).to.equal('running');
+      expect(actor.getSnapshot().value).to.deep.equal({ running: 'attempting' });
       expect(actor.getSnapshot().context).to.include({ attempts: 2, started_at: 1150, next_retry_at: null });
     });
 
@@ -167,8 +174,9 @@ describe('job machine', () => {
       expect(started).to.deep.equal([0, 160, 420]);
       expect(actor.getSnapshot().value).to.equal('done');
       expect(actor.getSnapshot().context).to.deep.equal({
-        id: 'job-1', payload: { n: 1 }, max_retries: 3, attempts: 3, last_error: 'fail 2', created_at: 0,
-        updated_at: 430, started_at: 420, finished_at: 430, next_retry_at: null, last_delay_ms: 250,
+        id: 'job-1', payload: { n: 1 }, max_retries: 3, attempts: 3, attempts_at_retry: 0, last_error: 'fail 2',
+        created_at: 0, updated_at: 430, started_at: 420, finished_at: 430, next_retry_at: null,
+        last_delay_ms: 250, cancel_requested: false,
       });
     });
 
@@ -183,6 +191,113 @@ describe('job machine', () => {
       expect(started).to.deep.equal([0, 155, 410]);
       expect(actor.getSnapshot().value).to.equal('failed');
       expect(actor.getSnapshot().context).to.include({ attempts: 3, last_error: 'fail 3', finished_at: 415 });
+    });
+  });
+
+  describe('slots', () => {
+    it('gives the slot back once per attempt, after the attempt ends', async () => {
+      const processor = scriptedProcessor(10, (job) => (job.attempt === 1 ? new Error('once') : undefined));
+      const { actor, slots } = startJob(processor);
+      await clock.tickAsync(5);
+      expect(slots.released).to.equal(0);
+      await clock.tickAsync(10_000);
+      expect(actor.getSnapshot().value).to.equal('done');
+      expect(slots).to.deep.equal({ released: 2, withdrawn: 0 });
+    });
+  });
+
+  describe('cancel', () => {
+    it('cancels a queued job at once and takes it out of the ready queue', () => {
+      const { actor, slots } = startJob(manualProcessor().processor, { grantSlots: false });
+      actor.send({ type: 'CANCEL' });
+      expect(actor.getSnapshot().value).to.equal('cancelled');
+      expect(actor.getSnapshot().context).to.include({ finished_at: 0, attempts: 0 });
+      expect(slots).to.deep.equal({ released: 0, withdrawn: 1 });
+    });
+
+    it('cancels a job in backoff at once and clears its timer', async () => {
+      const started: number[] = [];
+      const processor = scriptedProcessor(10, () => {
+        started.push(Date.now());
+        return new Error('boom');
+      });
+      const { actor } = startJob(processor);
+      await clock.tickAsync(50);
+      expect(actor.getSnapshot().value).to.deep.equal({ backoff: 'waiting' });
+      actor.send({ type: 'CANCEL' });
+      expect(actor.getSnapshot().value).to.equal('cancelled');
+      await clock.tickAsync(10_000);
+      expect(started).to.deep.equal([10]);
+      expect(actor.getSnapshot().context).to.include({ next_retry_at: null, finished_at: 50 });
+    });
+
+    it("aborts a running attempt's signal and keeps the slot until the attempt stops", async () => {
+      const work = manualProcessor();
+      const { actor, slots } = startJob(work.processor);
+      actor.send({ type: 'CANCEL' });
+      expect(actor.getSnapshot().value).to.deep.equal({ running: 'cancelling' });
+      expect(actor.getSnapshot().context.cancel_requested).to.equal(true);
+      expect(work.latest('job-1').signal.aborted).to.equal(true);
+      // The manual processor rejects on abort, so the attempt stops at the next tick.
+      expect(slots.released).to.equal(0);
+      await clock.tickAsync(0);
+      expect(actor.getSnapshot().value).to.equal('cancelled');
+      expect(actor.getSnapshot().context).to.include({ cancel_requested: false, last_error: null });
+      expect(slots.released).to.equal(1);
+    });
+
+    it('cancels a running job whose processor ignores the signal after JOB_TIMEOUT_MS', async () => {
+      const stubborn: Processor = () => new Promise(() => {});
+      const { actor, slots } = startJob(stubborn, { attemptTimeoutMs: 300 });
+      await clock.tickAsync(100);
+      actor.send({ type: 'CANCEL' });
+      await clock.tickAsync(199);
+      expect(actor.getSnapshot().value).to.deep.equal({ running: 'cancelling' });
+      await clock.tickAsync(1);
+      expect(actor.getSnapshot().value).to.equal('cancelled');
+      expect(slots.released).to.equal(1);
+    });
+  });
+
+  describe('failed and cancelled (operator retry)', () => {
+    it('retries a failed job with a fresh retry budget, attempts still counting', async () => {
+      const started: number[] = [];
+      const processor = scriptedProcessor(10, (job) => {
+        started.push(Date.now() - 10);
+        return job.attempt <= 2 ? new Error(`fail ${job.attempt}`) : undefined;
+      });
+      const { actor } = startJob(processor, { max_retries: 0 });
+      await clock.tickAsync(100);
+      expect(actor.getSnapshot().value).to.equal('failed');
+      actor.send({ type: 'RETRY' });
+      // attempt 2 at 100 fails at 110; max_retries 0 counts from the retry, so: failed again.
+      await clock.tickAsync(100);
+      expect(actor.getSnapshot().value).to.equal('failed');
+      expect(actor.getSnapshot().context).to.include({ attempts: 2, attempts_at_retry: 1, finished_at: 110 });
+      actor.send({ type: 'RETRY' });
+      await clock.tickAsync(100);
+      expect(started).to.deep.equal([0, 100, 200]);
+      expect(actor.getSnapshot().value).to.equal('done');
+      expect(actor.getSnapshot().context).to.include({ attempts: 3, attempts_at_retry: 2, finished_at: 210 });
+    });
+
+    it('retries with backoff from retry 1 again after an operator retry', async () => {
+      const processor = scriptedProcessor(10, (job) => (job.attempt <= 2 ? new Error(`fail ${job.attempt}`) : undefined));
+      const { actor } = startJob(processor, { max_retries: 1 });
+      await clock.tickAsync(10);
+      // attempt 1 failed at 10: retry 1 waits 150
+      expect(actor.getSnapshot().context).to.include({ last_delay_ms: 150 });
+      actor.send({ type: 'CANCEL' });
+      actor.send({ type: 'RETRY' });
+      expect(actor.getSnapshot().value).to.deep.equal({ running: 'attempting' });
+      await clock.tickAsync(10);
+      expect(actor.getSnapshot().context).to.include({ attempts: 2, last_delay_ms: 150, next_retry_at: 170 });
+    });
+
+    it('ignores RETRY outside failed and cancelled', () => {
+      const { actor } = startJob(manualProcessor().processor);
+      actor.send({ type: 'RETRY' });
+      expect(actor.getSnapshot().value).to.deep.equal({ running: 'attempting' });
     });
   });
 });

@@ -1,0 +1,47 @@
+import type Router from '@koa/router';
+import { createReadStream } from 'node:fs';
+import { jobChart } from '../../chart/charts.js';
+import { DEBUG_ASSETS, PAGE_HTML } from '../../debug/assets.js';
+import { jobPath } from '../../debug/job-path.js';
+import { errors } from '../../errors.js';
+import type { JobQueue } from '../../job-queue.types.js';
+
+/**
+ * The debug page and what only it needs:
+ * - `GET /debug`: the page (`src/debug/static/page.html`);
+ * - `GET /debug/assets/:name`: its script and style, and Mermaid's bundle from node_modules;
+ * - `GET /debug/status`: `/stats` plus the supervisor's `lifecycle`, for the supervisor chart;
+ * - `GET /debug/jobs/:id/path`: the job's path on the job chart (`jobPath`), for drawing it.
+ * Everything is local: the page loads nothing from the internet.
+ */
+export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): void {
+  router.get('/debug', (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = createReadStream(PAGE_HTML);
+  });
+
+  router.get('/debug/assets/:name', (ctx) => {
+    const asset = Object.hasOwn(DEBUG_ASSETS, ctx.params.name!) ? DEBUG_ASSETS[ctx.params.name!] : undefined;
+    if (!asset) throw errors.routeNotFound(ctx.method, ctx.path);
+    ctx.type = asset.type;
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = createReadStream(asset.path);
+  });
+
+  router.get('/debug/status', (ctx) => {
+    ctx.body = { lifecycle: queue.lifecycle(), ...queue.stats() };
+  });
+
+  router.get('/debug/jobs/:id/path', (ctx) => {
+    const id = ctx.params.id!;
+    const record = queue.get(id);
+    if (!record) throw errors.jobNotFound(id);
+    ctx.body = {
+      id,
+      state: record.state,
+      next_retry_at: record.next_retry_at === null ? null : new Date(record.next_retry_at).toISOString(),
+      ...jobPath(jobChart, record.history, record.max_retries),
+    };
+  });
+}

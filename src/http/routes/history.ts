@@ -1,0 +1,23 @@
+import type Router from '@koa/router';
+import { errors } from '../../errors.js';
+import type { JobQueue } from '../../job-queue.types.js';
+import { transitionView } from './events.js';
+
+/**
+ * `GET /jobs/:id/history`: `{"id","transitions":[{"at","event","from","to","attempt","error","delay_ms"}]}`,
+ * oldest first, the latest 50 (HISTORY_LIMIT); 404 `not_found` for an unknown id.
+ */
+export function historyRoutes(router: Router, { queue }: { queue: JobQueue }): void {
+  router.get('/jobs/:id/history', (ctx) => {
+    const id = ctx.params.id!;
+    const record = queue.get(id);
+    if (!record) throw errors.jobNotFound(id);
+    ctx.body = {
+      id,
+      transitions: record.history.map((transition) => {
+        const { at, event, from, to, attempt, error, delay_ms } = transitionView(transition);
+        return { at, event, from, to, attempt, error, delay_ms };
+      }),
+    };
+  });
+}

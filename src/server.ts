@@ -1,0 +1,158 @@
+/**
+ * The running service: the job queue, the Koa app on an HTTP server, the job logs, and the graceful
+ * shutdown. `main.ts` wires it to the process (config, signals, exit code); this module never reads
+ * `process.env` and never exits, so it can be started and closed inside a test.
+ *
+ * Shutdown, in order (issue 3):
+ * 1. `queue.drain()` flips the lifecycle to `draining`: from then on `/readyz` answers 503 and submissions
+ *    503 `shutting_down`, on connections that are still open.
+ * 2. The server stops accepting connections; idle keep-alive connections and `GET /events` streams are closed.
+ * 3. The queue drains for up to `SHUTDOWN_TIMEOUT_MS`: queued and backoff jobs still run to an end.
+ * 4. Past the deadline the queue aborts the running attempts; every unfinished job is logged at `warn`
+ *    with its id and state.
+ * A second `close()` during a shutdown stops at once: the drain deadline becomes now, with the same report.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { closeEventStreams, createApp } from './http/app.js';
+import { isFinished, type Transition } from './job-record.js';
+import { createJobQueue } from './job-queue.js';
+import type { DrainResult, JobQueue } from './job-queue.types.js';
+import type { Logger } from './logger.js';
+import type { Processor } from './processors/processor.js';
+import { createSimulatedProcessor } from './processors/simulated.js';
+
+/**
+ * After the drain, how long requests still in flight on open connections may take to finish before their
+ * connections are destroyed, in ms. Bounds the wait for a slow or streaming client.
+ */
+const CONNECTION_GRACE_MS = 1000;
+
+export interface ShutdownReport {
+  /** Jobs that did not reach `done` or `failed`; empty after a clean drain. */
+  unfinished: DrainResult['unfinished'];
+  /** True when a second `close()` cut the drain short. */
+  forced: boolean;
+  /** 0 after a clean drain; 1 when jobs were left or the drain was cut short. */
+  exitCode: 0 | 1;
+}
+
+export interface Service {
+  /** Where the server listens (the real port when `PORT=0`). */
+  readonly address: AddressInfo;
+  readonly queue: JobQueue;
+  /**
+   * Shuts down gracefully (see the module header). Calling it again while the shutdown is under way stops
+   * at once. Every call resolves to the same report.
+   */
+  close(): Promise<ShutdownReport>;
+}
+
+export interface ServiceDeps {
+  /** Default: the simulated processor, configured by `config.work`. */
+  processor?: Processor;
+}
+
+export async function startService(
+  config: Readonly<Config>,
+  logger: Logger,
+  deps: ServiceDeps = {},
+): Promise<Service> {
+  const queue = createJobQueue(
+    {
+      workers: config.workers,
+      queueSize: config.queueSize,
+      backoff: config.backoff,
+      jobTimeoutMs: config.jobTimeoutMs,
+      jobRetention: config.jobRetention,
+      expectedWorkMs: (config.work.minMs + config.work.maxMs) / 2,
+    },
+    {
+      processor: deps.processor ?? createSimulatedProcessor(config.work),
+      onError: (err, jobId) => logger.error({ err, job_id: jobId }, 'unhandled job error'),
+    },
+  );
+  queue.on('transition', (transition) => logTransition(logger, transition));
+
+  const app = createApp({ queue, config, logger });
+  const server = createServer(app.callback());
+  await listen(server, config.port, config.host);
+  const address = server.address() as AddressInfo;
+  logger.info({ address: formatAddress(address), host: address.address, port: address.port }, 'listening');
+
+  let shutdown: Promise<ShutdownReport> | undefined;
+  let forceStop: () => void = () => {};
+
+  async function runShutdown(): Promise<ShutdownReport> {
+    const forced = new Promise<'forced'>((resolve) => {
+      forceStop = () => resolve('forced');
+    });
+    // First, so that requests still arriving on open connections see `draining`.
+    const drained = queue.drain(config.shutdownTimeoutMs);
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // Event streams never end by themselves; end them now rather than letting them hold the server open.
+    closeEventStreams(app);
+    logger.info(
+      { timeout_ms: config.shutdownTimeoutMs },
+      'shutting down: stopped accepting connections, draining the queue',
+    );
+
+    const outcome = await Promise.race([drained, forced]);
+    const wasForced = outcome === 'forced';
+    // A drain deadline of 0 aborts what is left at once; the first drain then settles with nothing left.
+    const { unfinished } = wasForced ? await queue.drain(0) : outcome;
+
+    if (wasForced) logger.warn({ unfinished: unfinished.length }, 'second signal: stopped at once');
+    else if (unfinished.length > 0) {
+      logger.warn({ unfinished: unfinished.length }, 'shutdown deadline passed: aborted the unfinished jobs');
+    } else logger.info('queue drained: every job finished');
+    for (const { id, state } of unfinished) logger.warn({ job_id: id, state }, 'job left unfinished');
+
+    if (!wasForced) {
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CONNECTION_GRACE_MS)));
+      await Promise.race([serverClosed, grace, forced]);
+      clearTimeout(timer);
+    }
+    server.closeAllConnections();
+    // Settles at once now that every connection is gone; a second signal does not wait even for that.
+    await Promise.race([serverClosed, forced]);
+    logger.info('server closed');
+    return { unfinished, forced: wasForced, exitCode: wasForced || unfinished.length > 0 ? 1 : 0 };
+  }
+
+  return {
+    address,
+    queue,
+    close() {
+      if (shutdown) forceStop();
+      else shutdown = runShutdown();
+      return shutdown;
+    },
+  };
+}
+
+/** Submissions and final outcomes at info; every other transition at debug, so debug shows them all. */
+function logTransition(logger: Logger, t: Transition) {
+  const fields = { job_id: t.id, attempts: t.attempt, from: t.from, to: t.to, event: t.event };
+  if (t.from === null) logger.info(fields, 'job submitted');
+  else if (isFinished(t.to)) logger.info({ ...fields, error: t.error }, `job ${t.to}`);
+  else logger.debug({ ...fields, error: t.error, delay_ms: t.delay_ms }, 'job transition');
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function formatAddress({ address, port, family }: AddressInfo): string {
+  return family === 'IPv6' ? `http://[${address}]:${port}` : `http://${address}:${port}`;
+}

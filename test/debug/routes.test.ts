@@ -1,0 +1,223 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { jobChart, supervisorChart } from '../../src/chart/charts.js';
+import { toMermaid } from '../../src/chart/mermaid.js';
+import { JOB_STATES } from '../../src/job-record.js';
+import type { JobQueue } from '../../src/job-queue.types.js';
+import { transitionView } from '../../src/http/routes/events.js';
+import { iso, startService, T0, type Service } from '../http/support.js';
+
+/** An open `GET /events` response, read as text as it arrives. */
+async function openStream(service: Service, path: string) {
+  const abort = new AbortController();
+  const response = await fetch(service.url(path), { signal: abort.signal });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  return {
+    response,
+    text: () => text,
+    /** Reads until `predicate(text)` holds; resolves to false if the stream ends first. */
+    async until(predicate: (text: string) => boolean): Promise<boolean> {
+      while (!predicate(text)) {
+        const chunk = await reader.read().catch(() => ({ done: true, value: undefined }));
+        if (chunk.done) return false;
+        text += decoder.decode(chunk.value, { stream: true });
+      }
+      return true;
+    },
+    close: () => abort.abort(),
+  };
+}
+
+const message = (service: Service, id: string, index: number) =>
+  `event: transition\ndata: ${JSON.stringify(transitionView(service.queue.get(id)!.history[index]!))}\n\n`;
+
+/** Counts the live `transition` subscriptions, and resolves `released` when one is dropped. */
+function countingQueue() {
+  const counter = { active: 0, released: [] as (() => void)[] };
+  const wrap = (queue: JobQueue): JobQueue => ({
+    ...queue,
+    on(event, listener) {
+      counter.active++;
+      const off = queue.on(event, listener);
+      return () => {
+        counter.active--;
+        off();
+        counter.released.splice(0).forEach((resolve) => resolve());
+      };
+    },
+  });
+  const released = () => new Promise<void>((resolve) => counter.released.push(resolve));
+  return { counter, wrap, released };
+}
+
+describe('debug routes', () => {
+  let service: Service;
+  afterEach(async () => {
+    sinon.restore();
+    await service?.stop();
+  });
+
+  describe('GET /jobs/:id/history', () => {
+    it('returns every transition of a job that retried and failed, oldest first', async () => {
+      service = await startService({ config: { backoff: { baseMs: 0, maxMs: 0, jitterMs: 0 } } });
+      await service.post('/jobs', { id: 'a', max_retries: 1 });
+      await service.reach('a', 'running');
+      service.clock.advance(5);
+      service.work.fail('a', 'boom');
+      await service.reach('a', 'backoff');
+      await service.reach('a', 'running');
+      service.clock.advance(7);
+      service.work.fail('a', 'boom again');
+      await service.reach('a', 'failed');
+
+      const reply = await service.get('/jobs/a/history');
+      const events = service.queue.get('a')!.history.map((t) => t.event);
+      expect(reply.status).to.equal(200);
+      expect(reply.body).to.deep.equal({
+        id: 'a',
+        transitions: [
+          { at: iso(T0), event: 'SUBMIT', from: null, to: 'queued', attempt: 0, error: null, delay_ms: null },
+          { at: iso(T0), event: events[1], from: 'queued', to: 'running', attempt: 1, error: null, delay_ms: null },
+          { at: iso(T0 + 5), event: events[2], from: 'running', to: 'backoff', attempt: 1, error: 'boom', delay_ms: 0 },
+          { at: iso(T0 + 5), event: events[3], from: 'backoff', to: 'running', attempt: 2, error: null, delay_ms: null },
+          { at: iso(T0 + 12), event: events[4], from: 'running', to: 'failed', attempt: 2, error: 'boom again', delay_ms: null },
+        ],
+      });
+    });
+
+    it('answers 404 not_found for an unknown id', async () => {
+      service = await startService();
+      const reply = await service.get('/jobs/nope/history');
+      expect(reply.status).to.equal(404);
+      expect(reply.body).to.deep.equal({ error: { code: 'not_found', message: 'No job with id "nope".' } });
+    });
+  });
+
+  describe('GET /machines/*', () => {
+    it('returns each machine definition as JSON, with every state description', async () => {
+      service = await startService();
+      for (const [name, machine] of [['job', jobChart], ['supervisor', supervisorChart]] as const) {
+        const reply = await service.get(`/machines/${name}`);
+        expect(reply.status).to.equal(200);
+        expect(reply.headers.get('content-type')).to.equal('application/json; charset=utf-8');
+        expect(reply.body).to.deep.equal(JSON.parse(JSON.stringify(machine.toJSON())));
+        const states = (reply.body as { states: Record<string, { description?: string }> }).states;
+        for (const [key, node] of Object.entries(machine.root.states)) {
+          expect(states[key]!.description, key).to.equal(node.description).and.to.be.a('string');
+        }
+      }
+    });
+
+    it('GET /machines/job.mmd returns exactly the generated Mermaid text', async () => {
+      service = await startService();
+      const reply = await service.get('/machines/job.mmd');
+      expect(reply.status).to.equal(200);
+      expect(reply.headers.get('content-type')).to.equal('text/plain; charset=utf-8');
+      expect(reply.text).to.equal(toMermaid(jobChart));
+    });
+  });
+
+  describe('GET /events', () => {
+    it('streams one job with ?job=, from its submission to done, and nothing of the others', async () => {
+      service = await startService();
+      const stream = await openStream(service, '/events?job=b');
+      expect(stream.response.status).to.equal(200);
+      expect(stream.response.headers.get('content-type')).to.equal('text/event-stream; charset=utf-8');
+      await service.post('/jobs', { id: 'a' });
+      await service.post('/jobs', { id: 'b' });
+      service.work.succeed('a');
+      await service.reach('b', 'running');
+      service.work.succeed('b');
+      await service.reach('b', 'done');
+
+      await stream.until((text) => text.includes('"to":"done"'));
+      expect(stream.text()).to.equal(
+        ': connected\n\n' +
+          'event: transition\ndata: {"id":"b","from":null,"to":"queued","event":"SUBMIT","at":"2026-01-02T03:04:05.006Z","attempt":0,"error":null,"delay_ms":null}\n\n' +
+          message(service, 'b', 1) +
+          message(service, 'b', 2),
+      );
+      stream.close();
+    });
+
+    it('streams the transitions entering one state with ?state=', async () => {
+      service = await startService();
+      const stream = await openStream(service, '/events?state=running');
+      await service.post('/jobs', { id: 'a' });
+      await service.post('/jobs', { id: 'b' });
+      service.work.succeed('a');
+      await service.reach('b', 'running');
+      await stream.until((text) => text.includes('"id":"b"'));
+      expect(stream.text()).to.equal(': connected\n\n' + message(service, 'a', 1) + message(service, 'b', 1));
+      stream.close();
+    });
+
+    it('refuses an unknown state with 400 validation_failed, as GET /jobs does', async () => {
+      service = await startService();
+      const reply = await service.get('/events?state=paused');
+      expect(reply.status).to.equal(400);
+      expect(reply.body).to.deep.equal({
+        error: {
+          code: 'validation_failed',
+          message: 'The request does not match the expected shape; see details.',
+          details: { state: [`Must be one of ${JOB_STATES.join(', ')}.`] },
+        },
+      });
+    });
+
+    it('sends a heartbeat comment every 15 s', async () => {
+      const clock = sinon.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      service = await startService();
+      const stream = await openStream(service, '/events');
+      await stream.until((text) => text === ': connected\n\n');
+      clock.tick(14_999);
+      clock.tick(1);
+      await stream.until((text) => text.length > ': connected\n\n'.length);
+      expect(stream.text()).to.equal(': connected\n\n: heartbeat\n\n');
+      clock.tick(15_000);
+      await stream.until((text) => text.length > ': connected\n\n: heartbeat\n\n'.length);
+      expect(stream.text()).to.equal(': connected\n\n: heartbeat\n\n: heartbeat\n\n');
+      stream.close();
+    });
+
+    it('unsubscribes from the queue when the client goes away', async () => {
+      const { counter, wrap, released } = countingQueue();
+      service = await startService({ wrapQueue: wrap });
+      const before = counter.active;
+      const stream = await openStream(service, '/events');
+      await stream.until((text) => text.length > 0);
+      expect(counter.active).to.equal(before + 1);
+      const gone = released();
+      stream.close();
+      await gone;
+      expect(counter.active).to.equal(before);
+    });
+
+    it('disconnects a client that does not read, once its buffer passes the limit, and unsubscribes', async () => {
+      const { counter, wrap, released } = countingQueue();
+      const listeners: ((t: never) => void)[] = [];
+      service = await startService({
+        wrapQueue: (queue) => {
+          const counted = wrap(queue);
+          return { ...counted, on: (event, listener) => (listeners.push(listener as never), counted.on(event, listener)) };
+        },
+      });
+      const before = counter.active;
+      const stream = await openStream(service, '/events');
+      await stream.until((text) => text.length > 0);
+      // The client reads nothing from here on; the server keeps sending 100 KB transitions.
+      const gone = released();
+      const big = { id: 'x', from: 'queued', to: 'running', event: 'E', at: T0, attempt: 1, error: 'e'.repeat(100_000), delay_ms: null };
+      const listener = listeners.at(-1)!;
+      for (let i = 0; i < 400 && counter.active > before; i++) listener(big as never);
+      await gone;
+      expect(counter.active).to.equal(before);
+      // The client sees its stream cut, not ended cleanly after 40 MB.
+      const ended = await stream.until(() => false);
+      expect(ended).to.equal(false);
+      expect(stream.text().length).to.be.lessThan(40_000_000);
+    });
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * The path the Docker image takes, without Docker: `npm run build` (tsc), then the compiled entry point
+ * `node dist/src/main.js`, exactly the image's CMD.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { exitWithin, killAll, REPO_ROOT, startChild, waitUntilHealthy } from './child-service.js';
+
+const run = promisify(execFile);
+
+describe('process: the compiled build (what the Dockerfile runs)', function () {
+  this.timeout(120_000);
+  afterEach(killAll);
+
+  it('npm run build, then node dist/src/main.js answers GET /healthz with 200 OK and exits 0 on SIGTERM', async () => {
+    await run('npm', ['run', 'build'], { cwd: REPO_ROOT, maxBuffer: 1_000_000 });
+
+    const child = await startChild(['dist/src/main.js']);
+    await waitUntilHealthy(child);
+    const response = await fetch(child.url('/healthz'));
+    expect(response.status).to.equal(200);
+    expect(await response.text()).to.equal('OK');
+
+    child.process.kill('SIGTERM');
+    expect((await exitWithin(child, 10_000)).code, child.stderr()).to.equal(0);
+  });
+});
