@@ -212,6 +212,8 @@ export function createJobMachine(deps: JobMachineDeps) {
           },
           cancelling: {
             description: "Cancel requested: the attempt's signal is aborted; the slot is held until it stops.",
+            // Recorded although the public state stays `running`, so the record shows cancel_requested.
+            entry: record('running'),
             on: {
               ATTEMPT_SUCCEEDED: '#job.cancelled',
               ATTEMPT_FAILED: '#job.cancelled',

@@ -69,8 +69,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   emitter.setMaxListeners(0);
   const capacity = options.workers + options.queueSize;
   const totals = { submitted: 0, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 0 };
-  /** The actors of jobs with work pending (queued, running, backoff). */
-  const live = new Map<string, JobActor>();
+  /**
+   * The jobs with work pending (queued, running, backoff): each one's actor and its latest record, so that a
+   * transition never has to read the store back.
+   */
+  const live = new Map<string, { actor: JobActor; record: JobRecord }>();
   const recentFinishes = new Fifo<number>();
 
   const supervisor = createActor(supervisorMachine, {
@@ -80,7 +83,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   supervisor.start();
 
   const jobMachine = createJobMachine({
-    attempts: createAttemptRunner(deps.processor, options.jobTimeoutMs),
+    // With a durable store, an attempt starts only once the writes before it (its admission, its `running`
+    // record) are on disk.
+    attempts: createAttemptRunner(deps.processor, options.jobTimeoutMs, store.durable ? () => store.flush() : undefined),
     slots: {
       announceReady: (job) => supervisor.send({ type: 'JOB_READY', job }),
       withdrawReady: (job) => supervisor.send({ type: 'JOB_WITHDRAWN', job }),
@@ -93,7 +98,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   });
 
   function recordTransition(context: JobContext, eventType: string, to: JobState) {
-    const previous = store.get(context.id);
+    const entry = live.get(context.id);
+    const previous = entry?.record;
     const from = previous ? previous.state : null;
     const transition: Transition = {
       id: context.id,
@@ -107,8 +113,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     };
     const history = previous ? previous.history.slice(previous.history.length >= HISTORY_LIMIT ? 1 : 0) : [];
     history.push(transition);
-    store.save({ ...context, state: to, history });
-    if (to === 'running' && context.attempts > 1) totals.retries++;
+    const record: JobRecord = { ...context, state: to, history };
+    if (entry) entry.record = record;
+    store.save(record, from);
+    if (to === 'running' && from !== 'running' && context.attempts > 1) totals.retries++;
     if (isFinished(to)) finishJob(context.id, to as 'done' | 'failed' | 'cancelled');
     emitter.emit('transition', transition);
   }
@@ -148,8 +156,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     supervisor.send({ type: 'ADMIT' });
   }
 
-  function startActor(actor: JobActor, id: string, event?: JobEvent) {
-    live.set(id, actor);
+  /** Starts a job's actor; `record` is its stored record when the actor is rebuilt from one. */
+  function startActor(actor: JobActor, id: string, record?: JobRecord, event?: JobEvent) {
+    live.set(id, { actor, record: record! });
     actor.subscribe({ error: (error) => onError(error, id) });
     actor.start();
     if (event) actor.send(event);
@@ -194,14 +203,16 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       admit();
       totals.submitted++;
       startActor(createActor(jobMachine, { input: { id, payload: input.payload, max_retries: input.max_retries } }), id);
-      return store.get(id)!;
+      const admitted = live.get(id)?.record ?? store.get(id)!;
+      await store.flush();
+      return admitted;
     },
 
     async cancel(id, waitMs = CANCEL_WAIT_MS) {
       const record = requireJob(id);
-      const actor = live.get(id);
-      if (!actor || isFinished(record.state)) throw errors.notCancellable(id, record.state);
-      actor.send({ type: 'CANCEL' });
+      const entry = live.get(id);
+      if (!entry || isFinished(record.state)) throw errors.notCancellable(id, record.state);
+      entry.actor.send({ type: 'CANCEL' });
       if (store.get(id)!.state === 'running') await whileInState(id, 'running', waitMs);
       return store.get(id)!;
     },
@@ -212,19 +223,21 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
       admit();
       totals.manual_retries++;
-      startActor(actorFromRecord(record), id, { type: 'RETRY' });
-      return store.get(id)!;
+      startActor(actorFromRecord(record), id, record, { type: 'RETRY' });
+      const queued = live.get(id)?.record ?? store.get(id)!;
+      await store.flush();
+      return queued;
     },
 
     restore(records) {
       for (const record of records) {
         if (isFinished(record.state) || live.has(record.id)) continue;
         supervisor.send({ type: 'READMIT' });
-        startActor(actorFromRecord(record), record.id, { type: 'RESTORED' });
+        startActor(actorFromRecord(record), record.id, record, { type: 'RESTORED' });
       }
     },
 
-    get: (id) => store.get(id),
+    get: (id) => live.get(id)?.record ?? store.get(id),
 
     list: (query) => store.list(query),
 
@@ -265,9 +278,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
   /** Lists the jobs still unfinished, and stops their actors, which aborts their attempts' signals. */
   function abortUnfinished(): DrainResult {
-    const unfinished = [...live.keys()].map((id) => ({ id, state: store.get(id)!.state }));
+    const unfinished = [...live.values()].map(({ record }) => ({ id: record.id, state: record.state }));
     if (lifecycle() !== 'stopped') supervisor.send({ type: 'DEADLINE_PASSED' });
-    for (const actor of live.values()) actor.stop();
+    for (const { actor } of live.values()) actor.stop();
     live.clear();
     return { unfinished };
   }

@@ -33,7 +33,12 @@ export interface AttemptRunner {
  * An attempt's signal aborts when it outlives `timeoutMs` (0: no limit), when the job is cancelled, and when
  * its actor stops (a shutdown past its deadline).
  */
-export function createAttemptRunner(processor: Processor, timeoutMs: number): AttemptRunner {
+export function createAttemptRunner(
+  processor: Processor,
+  timeoutMs: number,
+  /** Awaited before each attempt's processor runs (a durable store's flush); a rejection fails the attempt. */
+  beforeAttempt?: () => Promise<void>,
+): AttemptRunner {
   const running = new Map<string, AbortController>();
 
   return {
@@ -63,9 +68,10 @@ export function createAttemptRunner(processor: Processor, timeoutMs: number): At
           settle({ type: 'ATTEMPT_FAILED', error });
         }, timeoutMs);
       }
+      const run = () => processor(job, { signal: controller.signal });
       let attempt: Promise<unknown>;
       try {
-        attempt = processor(job, { signal: controller.signal });
+        attempt = beforeAttempt ? beforeAttempt().then(run) : run();
       } catch (error) {
         attempt = Promise.reject(error); // a processor that throws synchronously fails its attempt all the same
       }

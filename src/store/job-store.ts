@@ -15,13 +15,28 @@ export interface StorePage {
 }
 
 /**
- * Where job records live. The engine calls `save` on every transition with the whole plain-JSON record, so a
- * durable implementation can drop in for the memory one.
+ * Where job records live. The engine calls `save` on every transition with the whole plain-JSON record (its
+ * history included), so a durable implementation drops in for the memory one.
  */
 export interface JobStore {
-  save(record: JobRecord): void;
+  /**
+   * True when `save` buffers writes that `flush` makes durable. The engine then starts no attempt before the
+   * writes that precede it are flushed, and acknowledges no submission before its record is.
+   */
+  readonly durable: boolean;
+  /** Records a job's new state; `from` is the state it left (null for a new job), for the per-state counts. */
+  save(record: JobRecord, from: JobState | null): void;
+  /**
+   * Resolves once every save made so far is durable (at once for a memory store). Rejects with `ServiceError`
+   * `storage_unavailable` when the write failed.
+   */
+  flush(): Promise<void>;
   get(id: string): JobRecord | undefined;
   /** Throws `ServiceError` `validation_failed` for a cursor it did not issue. */
   list(query: StoreListQuery): StorePage;
   counts(): Record<JobState, number>;
+  /** The unfinished records (queued, running, backoff), in submission order: what a restart takes back. */
+  unfinished(): JobRecord[];
+  /** Flushes what is pending and releases the store (a durable store's file lock). */
+  close(): Promise<void>;
 }

@@ -9,7 +9,7 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * Records in memory. Submission order is kept as a sequence number per record, and `bySeq` holds the records
+ * Records in memory; nothing survives the process. Submission order is kept as a sequence number per record, and `bySeq` holds the records
  * in that order (with holes where records were evicted), so a page of the newest-first list walks back from
  * its cursor instead of sorting everything.
  */
@@ -46,6 +46,8 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   }
 
   return {
+    durable: false,
+
     save(record) {
       const seq = seqById.get(record.id);
       if (seq === undefined) {
@@ -87,5 +89,13 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     counts() {
       return { ...counts };
     },
+
+    unfinished() {
+      return bySeq.filter((record): record is JobRecord => record !== undefined && !isFinished(record.state));
+    },
+
+    flush: () => Promise.resolve(),
+
+    close: () => Promise.resolve(),
   };
 }

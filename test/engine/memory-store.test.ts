@@ -13,10 +13,21 @@ function record(id: string, state: JobState): JobRecord {
 
 const ids = (records: JobRecord[]) => records.map((r) => r.id);
 
+/** A store whose `save` is told the state each record left, as the engine tells it. */
+function storeWithRetention(retention: number) {
+  const store = createMemoryStore({ retention });
+  const states = new Map<string, JobState>();
+  const save = (saved: JobRecord) => {
+    store.save(saved, states.get(saved.id) ?? null);
+    states.set(saved.id, saved.state);
+  };
+  return { store, save };
+}
+
 describe('memory store', () => {
   it('lists newest first, in pages linked by next_cursor', () => {
-    const store = createMemoryStore({ retention: 100 });
-    for (let i = 1; i <= 5; i++) store.save(record(`j${i}`, 'queued'));
+    const { store, save } = storeWithRetention(100);
+    for (let i = 1; i <= 5; i++) save(record(`j${i}`, 'queued'));
     const first = store.list({ limit: 2 });
     expect(ids(first.jobs)).to.deep.equal(['j5', 'j4']);
     const second = store.list({ limit: 2, cursor: first.next_cursor! });
@@ -26,21 +37,21 @@ describe('memory store', () => {
   });
 
   it('filters by state and keeps the submission order when a record changes', () => {
-    const store = createMemoryStore({ retention: 100 });
-    for (let i = 1; i <= 4; i++) store.save(record(`j${i}`, 'queued'));
-    store.save(record('j1', 'running'));
-    store.save(record('j3', 'running'));
+    const { store, save } = storeWithRetention(100);
+    for (let i = 1; i <= 4; i++) save(record(`j${i}`, 'queued'));
+    save(record('j1', 'running'));
+    save(record('j3', 'running'));
     expect(ids(store.list({ limit: 10, state: 'running' }).jobs)).to.deep.equal(['j3', 'j1']);
     expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['j4', 'j3', 'j2', 'j1']);
     expect(store.counts()).to.deep.equal({ queued: 2, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 });
   });
 
   it('evicts the oldest finished record beyond the retention, never an unfinished one', () => {
-    const store = createMemoryStore({ retention: 2 });
-    store.save(record('old-unfinished', 'queued'));
+    const { store, save } = storeWithRetention(2);
+    save(record('old-unfinished', 'queued'));
     for (const id of ['a', 'b', 'c']) {
-      store.save(record(id, 'running'));
-      store.save(record(id, id === 'b' ? 'failed' : 'done'));
+      save(record(id, 'running'));
+      save(record(id, id === 'b' ? 'failed' : 'done'));
     }
     expect(store.get('a')).to.equal(undefined);
     expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['c', 'b', 'old-unfinished']);
@@ -48,8 +59,8 @@ describe('memory store', () => {
   });
 
   it('keeps cursors valid across compaction after many evictions', () => {
-    const store = createMemoryStore({ retention: 10 });
-    for (let i = 0; i < 5000; i++) store.save(record(`j${i}`, 'done'));
+    const { store, save } = storeWithRetention(10);
+    for (let i = 0; i < 5000; i++) save(record(`j${i}`, 'done'));
     const page = store.list({ limit: 4 });
     expect(ids(page.jobs)).to.deep.equal(['j4999', 'j4998', 'j4997', 'j4996']);
     expect(ids(store.list({ limit: 100, cursor: page.next_cursor! }).jobs)).to.deep.equal(
@@ -58,7 +69,7 @@ describe('memory store', () => {
   });
 
   it('rejects a cursor it did not issue', () => {
-    const store = createMemoryStore({ retention: 2 });
+    const { store, save } = storeWithRetention(2);
     expect(() => store.list({ limit: 1, cursor: 'abc' })).to.throw(ServiceError, 'does not match');
   });
 });
