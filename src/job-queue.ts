@@ -111,10 +111,16 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       error: to === 'backoff' || to === 'failed' ? context.last_error : null,
       delay_ms: to === 'backoff' ? context.last_delay_ms : null,
     };
-    const history = previous ? previous.history.slice(previous.history.length >= HISTORY_LIMIT ? 1 : 0) : [];
-    history.push(transition);
-    const record: JobRecord = { ...context, state: to, history };
-    if (entry) entry.record = record;
+    // The live record is updated in place rather than copied: a copy per transition was a large share of the
+    // engine's garbage-collection time (see the README's Performance section).
+    let record: JobRecord;
+    if (previous) {
+      record = Object.assign(previous, context, { state: to });
+      if (record.history.push(transition) > HISTORY_LIMIT) record.history.shift();
+    } else {
+      record = { ...context, state: to, history: [transition] };
+      if (entry) entry.record = record;
+    }
     store.save(record, from);
     if (to === 'running' && from !== 'running' && context.attempts > 1) totals.retries++;
     if (isFinished(to)) finishJob(context.id, to as 'done' | 'failed' | 'cancelled');

@@ -48,21 +48,21 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   return {
     durable: false,
 
-    save(record) {
+    // `from` is trusted rather than read from the stored record, because the engine updates its records in place.
+    save(record, from) {
       const seq = seqById.get(record.id);
       if (seq === undefined) {
         seqById.set(record.id, firstSeq + bySeq.length);
         bySeq.push(record);
-        counts[record.state]++;
       } else {
-        const previous = bySeq[seq - firstSeq]!;
-        counts[previous.state]--;
-        counts[record.state]++;
         bySeq[seq - firstSeq] = record;
-        if (isFinished(record.state) && !isFinished(previous.state)) finishedOrder.push(record.id);
       }
-      if (seq === undefined && isFinished(record.state)) finishedOrder.push(record.id);
-      evictBeyondRetention();
+      if (from !== null) counts[from]--;
+      counts[record.state]++;
+      if (isFinished(record.state) && (from === null || !isFinished(from))) {
+        finishedOrder.push(record.id);
+        evictBeyondRetention();
+      }
     },
 
     get(id) {
