@@ -58,9 +58,12 @@ export interface JobContext extends JobInput {
   /** Epoch ms, as every time below. */
   created_at: number;
   updated_at: number;
+  /** When the latest attempt started. */
   started_at: number | null;
   finished_at: number | null;
+  /** When the pending retry becomes ready (absolute, so a restart can re-arm it). */
   next_retry_at: number | null;
+  /** The backoff delay chosen before the latest retry. */
   last_delay_ms: number | null;
   /** An operator asked to cancel the running attempt; the job becomes `cancelled` once it stops. */
   cancel_requested: boolean;

@@ -4,7 +4,12 @@
  * the HTTP layer renders them as ISO-8601.
  */
 
-/** The public job states. They are the top-level states of the job machine (`machines/job.machine.ts`). */
+import type { JobContext } from '../machines/job.machine.js';
+
+/**
+ * The public job states: the top-level states of the job machine (`machines/job.machine.ts`), spelled out for
+ * the types; a test fails when the two differ.
+ */
 export const JOB_STATES = ['queued', 'running', 'backoff', 'done', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
@@ -33,27 +38,9 @@ export interface Transition {
   delay_ms: number | null;
 }
 
-export interface JobRecord {
-  id: string;
+/** A job's stored record: its machine context (the fields documented there), its public state and history. */
+export interface JobRecord extends JobContext {
   state: JobState;
-  payload: unknown;
-  max_retries: number;
-  /** Attempts started, the first included. */
-  attempts: number;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-  /** When the latest attempt started. */
-  started_at: number | null;
-  finished_at: number | null;
-  /** When the pending retry becomes ready (absolute, so a restart can re-arm it). */
-  next_retry_at: number | null;
-  /** The backoff delay chosen before the latest retry. */
-  last_delay_ms: number | null;
-  /** `attempts` at the latest operator RETRY: the retry budget counts from there. */
-  attempts_at_retry: number;
-  /** A cancel was asked of the running attempt, which has not stopped yet. */
-  cancel_requested: boolean;
   /** The latest transitions, oldest first, at most HISTORY_LIMIT. */
   history: Transition[];
 }

@@ -1,28 +1,13 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { ServiceError } from '../../src/errors.js';
-import { createJobQueue } from '../../src/job-queue.js';
-import type { JobRecord, Transition } from '../../src/job-record.js';
-import type { Processor } from '../../src/processors/processor.js';
+import type { JobRecord } from '../../src/job-record.js';
 import { manualProcessor } from '../helpers/processors.js';
+import { makeQueue as makeTestQueue, rejection as rejectionOf } from '../helpers/queue.js';
 
-function makeQueue(processor: Processor, workers = 2, queueSize = 3) {
-  const unhandled: unknown[] = [];
-  const queue = createJobQueue(
-    { workers, queueSize, backoff: { baseMs: 100, maxMs: 30_000, jitterMs: 100 }, jobTimeoutMs: 0, jobRetention: 100 },
-    { processor, now: () => Date.now(), random: () => 0.5, onError: (error) => unhandled.push(error) },
-  );
-  const transitions: Transition[] = [];
-  queue.on('transition', (t) => transitions.push(t));
-  return { queue, transitions, unhandled };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error: ServiceError) => error,
-  );
-}
+const makeQueue = (processor: Parameters<typeof makeTestQueue>[0], workers = 2, queueSize = 3) =>
+  makeTestQueue(processor, { workers, queueSize, jobRetention: 100 });
+const rejection = (promise: Promise<unknown>) => rejectionOf<ServiceError>(promise);
 
 const strip = ({ history: _history, ...rest }: JobRecord) => rest;
 

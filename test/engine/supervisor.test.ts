@@ -1,36 +1,9 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { DuplicateJobError, ServiceError } from '../../src/errors.js';
-import { createJobQueue, type JobQueueOptions } from '../../src/job-queue.js';
-import type { Transition } from '../../src/job-record.js';
 import type { Processor } from '../../src/processors/processor.js';
 import { manualProcessor, scriptedProcessor, seededRandom } from '../helpers/processors.js';
-
-function makeQueue(processor: Processor, overrides: Partial<JobQueueOptions> = {}, random = () => 0.5) {
-  const unhandled: unknown[] = [];
-  const queue = createJobQueue(
-    {
-      workers: 2,
-      queueSize: 3,
-      backoff: { baseMs: 100, maxMs: 30_000, jitterMs: 100 },
-      jobTimeoutMs: 0,
-      jobRetention: 10_000,
-      expectedWorkMs: 1000,
-      ...overrides,
-    },
-    { processor, now: () => Date.now(), random, onError: (error) => unhandled.push(error) },
-  );
-  const transitions: Transition[] = [];
-  queue.on('transition', (transition) => transitions.push(transition));
-  return { queue, transitions, unhandled };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error: unknown) => error,
-  );
-}
+import { makeQueue, rejection } from '../helpers/queue.js';
 
 describe('supervisor (through the job queue)', () => {
   let clock: sinon.SinonFakeTimers;
