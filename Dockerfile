@@ -14,14 +14,25 @@ RUN npm ci
 COPY . .
 RUN npm run build
 
+# --- production dependencies: better-sqlite3 is a native addon, built here with a toolchain the runtime
+# image does not carry (when no prebuilt binary fits) ---
+FROM ${NODE_IMAGE} AS deps
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
 # --- runtime: production dependencies and the compiled output, nothing else ---
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The official images ship the unprivileged `node` user; the files above stay root-owned and read-only to it.
+# The job database (STORE=sqlite:./data/jobs.db) lives in a volume the unprivileged `node` user owns; every
+# other file stays root-owned and read-only to it.
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME ["/app/data"]
 USER node
 ENV WORKERS=4 QUEUE_SIZE=64
 EXPOSE 8080
