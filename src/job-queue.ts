@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { createActor, fromCallback } from 'xstate';
+import { createActor } from 'xstate';
 import {
   createJobMachine,
   restoredStateValue,
@@ -75,12 +75,6 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    */
   const live = new Map<string, { actor: JobActor; record: JobRecord }>();
   const recentFinishes = new Fifo<number>();
-
-  // Every job actor is created with this inert actor as its parent, so that all of them share one actor
-  // system: a root actor builds a system of its own, which made createActor about a third dearer. The jobs
-  // are not spawned children (no parent snapshot grows with them); finished jobs report here and are ignored.
-  const jobParent = createActor(fromCallback(() => {}));
-  jobParent.start();
 
   const supervisor = createActor(supervisorMachine, {
     input: { workers: options.workers, capacity, ready: new ReadyQueue<JobActor>() },
@@ -181,7 +175,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const { state, history: _history, ...context } = record;
     const snapshot = jobMachine.resolveState({ value: restoredStateValue(state, context.cancel_requested), context });
     // The input is required by the types but unused: the snapshot carries the context.
-    return createActor(jobMachine, { snapshot, input: context, parent: jobParent });
+    return createActor(jobMachine, { snapshot, input: context });
   }
 
   function requireJob(id: string): JobRecord {
@@ -215,7 +209,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       admit();
       totals.submitted++;
       const jobInput = { id, payload: input.payload, max_retries: input.max_retries };
-      startActor(createActor(jobMachine, { input: jobInput, parent: jobParent }), id);
+      startActor(createActor(jobMachine, { input: jobInput }), id);
       const admitted = live.get(id)?.record ?? store.get(id)!;
       await store.flush();
       return admitted;
