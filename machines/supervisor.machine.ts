@@ -2,11 +2,15 @@
  * The supervisor machine: one actor per queue. It owns the two limits, and the lifecycle.
  *
  *   accepting ──DRAIN──► draining ──(nothing unfinished)──► stopped
- *                            └──────DEADLINE_PASSED───────────┘
+ *       │                    └──────DEADLINE_PASSED───────────┤
+ *       └──PAUSE──► pausing ──(nothing running)───────────────┤
+ *                      └──────DEADLINE_PASSED─────────────────┘
  *
  * States:
  * - `accepting`  admits jobs while fewer than `capacity` (WORKERS + QUEUE_SIZE) are unfinished.
  * - `draining`   admits nothing; queued and backoff jobs still get slots and run to an end.
+ * - `pausing`    admits nothing and grants no slots: only the running attempts go on. Jobs that become ready
+ *                still join the ready queue, and wait there (a durable store's shutdown: they wait on disk).
  * - `stopped`    final: every job ended, or the drain deadline passed.
  *
  * Events:
@@ -19,8 +23,8 @@
  * - `JOB_WITHDRAWN`   a job left the ready queue without a slot (cancelled while waiting).
  * - `SLOT_FREED`      a job left `running`.
  * - `JOB_FINISHED`    a job reached `done`, `failed` or `cancelled`; its place in the capacity is free.
- * - `DRAIN`, `DEADLINE_PASSED`  the lifecycle.
- * Guards: `hasCapacity`, `nothingUnfinished`.
+ * - `DRAIN`, `PAUSE`, `DEADLINE_PASSED`  the lifecycle.
+ * Guards: `hasCapacity`, `nothingUnfinished`, `nothingRunning`.
  *
  * Only counters live in the context, so each event copies a few numbers, never the queue. The ready queue is
  * a mutable FIFO passed in as input and touched only by the side effects `enqueueReady`,
@@ -63,6 +67,7 @@ export type SupervisorEvent =
   | { type: 'SLOT_FREED' }
   | { type: 'JOB_FINISHED' }
   | { type: 'DRAIN' }
+  | { type: 'PAUSE' }
   | { type: 'DEADLINE_PASSED' };
 
 function grantSlots(ready: ReadyQueue<SlotHolder>, count: number) {
@@ -79,6 +84,7 @@ export const supervisorMachine = setup({
     hasCapacity: ({ context }) => context.unfinished < context.capacity,
     // Slots too: a finishing job records its end (JOB_FINISHED) just before it gives its slot back.
     nothingUnfinished: ({ context }) => context.unfinished === 0 && context.busy === 0,
+    nothingRunning: ({ context }) => context.busy === 0,
   },
   actions: {
     admit: assign({ unfinished: ({ context }) => context.unfinished + 1 }),
@@ -117,12 +123,23 @@ export const supervisorMachine = setup({
         ADMIT: { guard: 'hasCapacity', actions: 'admit' },
         READMIT: { actions: 'admit' },
         DRAIN: 'draining',
+        PAUSE: 'pausing',
       },
     },
     draining: {
       description: 'Admits nothing; the unfinished jobs run to an end.',
       always: { guard: 'nothingUnfinished', target: 'stopped' },
       on: { DEADLINE_PASSED: 'stopped' },
+    },
+    pausing: {
+      description: 'Admits nothing and grants no slots; the running attempts run to an end, the rest wait.',
+      always: { guard: 'nothingRunning', target: 'stopped' },
+      on: {
+        // Override the root handlers: a job that becomes ready, or a freed slot, dispatches nothing here.
+        JOB_READY: { actions: 'enqueueReady' },
+        SLOT_FREED: { actions: 'freeSlot' },
+        DEADLINE_PASSED: 'stopped',
+      },
     },
     stopped: {
       description: 'Every job ended, or the drain deadline passed.',

@@ -54,6 +54,24 @@ function oneOf<const T extends readonly [string, ...string[]]>(
 
 const DAY_MS = 86_400_000;
 
+/** `memory`, or `sqlite:` followed by a file path; `toStoreLocation` reads it. */
+function storeLocation(description: string, fallback: string): VariableSpec<string> {
+  return {
+    description,
+    schema: z.string().regex(/^(memory|sqlite:.+)$/),
+    allowed: '`memory` or `sqlite:<path>`',
+    default: fallback,
+  };
+}
+
+/** Where job records live: in memory (lost on exit), or in a SQLite file. */
+export type StoreLocation = { kind: 'memory' } | { kind: 'sqlite'; path: string };
+
+const toStoreLocation = (value: string): StoreLocation =>
+  value === 'memory' ? { kind: 'memory' } : { kind: 'sqlite', path: value.slice('sqlite:'.length) };
+
+const DURABILITIES = ['normal', 'full'] as const;
+
 /** Every variable the service reads, with its default and what it accepts. The README's table is generated from it. */
 export const VARIABLES = {
   PORT: integer('HTTP port', 0, 65535, 8080),
@@ -68,6 +86,15 @@ export const VARIABLES = {
   WORK_MAX_MS: integer('simulated processor: longest work time', 0, DAY_MS, 150),
   FAILURE_RATE: fraction('simulated processor: probability that an attempt fails', 0.2),
   JOB_RETENTION: integer('finished job records kept; the oldest finished go first', 0, 10_000_000, 10_000),
+  STORE: storeLocation(
+    'where job records live: a SQLite file (its directory is created), or `memory` (nothing survives a restart)',
+    'sqlite:./data/jobs.db',
+  ),
+  DURABILITY: oneOf(
+    'SQLite commits: `normal` survives a crash of the process, `full` also a power loss (an fsync per commit)',
+    DURABILITIES,
+    'normal',
+  ),
   MAX_RETRIES_LIMIT: integer('the largest `max_retries` a submission may ask for', 0, 1000, 20),
   MAX_BODY_BYTES: integer('largest request body accepted', 1, 100 * 1024 * 1024, 65_536),
   SHUTDOWN_TIMEOUT_MS: integer('how long a shutdown lets unfinished jobs run before aborting them', 0, DAY_MS, 30_000),
@@ -86,6 +113,10 @@ export interface Config {
   jobTimeoutMs: number;
   work: { minMs: number; maxMs: number; failureRate: number };
   jobRetention: number;
+  /** STORE: where job records live. */
+  store: StoreLocation;
+  /** DURABILITY: `normal` (synchronous=NORMAL) or `full` (synchronous=FULL); used by the SQLite store only. */
+  durability: (typeof DURABILITIES)[number];
   maxRetriesLimit: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
@@ -135,6 +166,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobTimeoutMs: v.JOB_TIMEOUT_MS,
     work: { minMs: v.WORK_MIN_MS, maxMs: v.WORK_MAX_MS, failureRate: v.FAILURE_RATE },
     jobRetention: v.JOB_RETENTION,
+    store: toStoreLocation(v.STORE),
+    durability: v.DURABILITY,
     maxRetriesLimit: v.MAX_RETRIES_LIMIT,
     maxBodyBytes: v.MAX_BODY_BYTES,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,

@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   not_cancellable: 409,
   not_retryable: 409,
   shutting_down: 503,
+  storage_unavailable: 503,
   not_found: 404,
   method_not_allowed: 405,
   internal: 500,
@@ -73,6 +74,13 @@ export const errors = {
     ),
   shuttingDown: () =>
     new ServiceError('shutting_down', 'The service is shutting down and accepts no new jobs; retry on another instance.'),
+  storageUnavailable: (reason: string) =>
+    new ServiceError(
+      'storage_unavailable',
+      'The job store cannot write right now (e.g. the disk is full); the request was not carried out. Retry shortly.',
+      { reason },
+      { 'Retry-After': '1' },
+    ),
   jobNotFound: (id: string) => new ServiceError('not_found', `No job with id ${JSON.stringify(id)}.`),
   routeNotFound: (method: string, path: string) =>
     new ServiceError('not_found', `No route for ${method} ${path}.`),
@@ -102,5 +110,20 @@ export class DuplicateJobError extends Error {
   constructor(readonly existing: import('./job-record.js').JobRecord) {
     super(`duplicate job ${existing.id}`);
     this.name = 'DuplicateJobError';
+  }
+}
+
+/**
+ * The job store could not be opened: its file is locked by another running instance, corrupt, or unreadable.
+ * The message names the file and says what to do; `main` prints it and exits with code 2.
+ */
+export class StoreOpenError extends Error {
+  constructor(
+    /** The store file, as an absolute path. */
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`Cannot open the job store ${path}: ${reason}`);
+    this.name = 'StoreOpenError';
   }
 }

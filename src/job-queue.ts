@@ -211,7 +211,12 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       const jobInput = { id, payload: input.payload, max_retries: input.max_retries };
       startActor(createActor(jobMachine, { input: jobInput }), id);
       const admitted = live.get(id)?.record ?? store.get(id)!;
-      await store.flush();
+      try {
+        await store.flush();
+      } catch (error) {
+        await abandon(id);
+        throw error;
+      }
       return admitted;
     },
 
@@ -260,6 +265,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
     lifecycle,
 
+    pause() {
+      if (lifecycle() === 'accepting') supervisor.send({ type: 'PAUSE' });
+    },
+
     on<K extends keyof JobQueueEventMap>(event: K, listener: (payload: JobQueueEventMap[K]) => void) {
       emitter.on(event, listener);
       return () => emitter.off(event, listener);
@@ -282,6 +291,20 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       });
     },
   };
+
+  /**
+   * Undoes a submission whose record could not be written (the flush failed, so the client hears 503): the
+   * job is cancelled, which frees its place and any slot, and the store forgets it, so that it never
+   * existed. If its attempt had started (it waits on the same failed flush) it stops first.
+   */
+  async function abandon(id: string) {
+    live.get(id)?.actor.send({ type: 'CANCEL' });
+    if (live.has(id)) await whileInState(id, 'running', CANCEL_WAIT_MS);
+    const state = store.get(id)?.state;
+    totals.submitted--;
+    if (state === 'done' || state === 'failed' || state === 'cancelled') totals[state]--;
+    store.discard?.(id);
+  }
 
   /** Lists the jobs still unfinished, and stops their actors, which aborts their attempts' signals. */
   function abortUnfinished(): DrainResult {

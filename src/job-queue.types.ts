@@ -46,7 +46,7 @@ export interface Stats {
   };
 }
 
-export type Lifecycle = 'accepting' | 'draining' | 'stopped';
+export type Lifecycle = 'accepting' | 'draining' | 'pausing' | 'stopped';
 
 export interface DrainResult {
   /** Jobs still unfinished when the deadline passed (empty after a clean drain). */
@@ -63,7 +63,8 @@ export interface JobQueue {
   /**
    * Admits a job. Rejects with `ServiceError` `shutting_down` while draining, with `DuplicateJobError` when
    * the id is known, and with `ServiceError` `queue_full` (carrying `Retry-After`) when at capacity — checked
-   * in that order. Resolves once the job is admitted (and, with a durable store, written).
+   * in that order. Resolves once the job is admitted (and, with a durable store, written). When that write
+   * fails it rejects with `ServiceError` `storage_unavailable`, and the job is cancelled and forgotten.
    */
   submit(input: SubmitInput): Promise<JobRecord>;
   /**
@@ -92,8 +93,15 @@ export interface JobQueue {
   /** Subscribes; returns the unsubscribe function. */
   on<K extends keyof JobQueueEventMap>(event: K, listener: (payload: JobQueueEventMap[K]) => void): () => void;
   /**
-   * Stops admitting and waits for every unfinished job to end. If `deadlineMs` passes first, aborts the running
-   * attempts and resolves with the jobs left unfinished.
+   * Stops admitting and stops dispatching (lifecycle `pausing`): running attempts go on, queued and backoff
+   * jobs stay where they are. A following `drain(deadlineMs)` then waits only for the running attempts, and
+   * past its deadline aborts them; it resolves with every job left unfinished. This is the shutdown of a
+   * durable store, where the jobs that wait are on disk. Does nothing unless the queue is accepting.
+   */
+  pause(): void;
+  /**
+   * Stops admitting and waits for every unfinished job to end (after `pause`, for the running attempts only).
+   * If `deadlineMs` passes first, aborts the running attempts and resolves with the jobs left unfinished.
    */
   drain(deadlineMs: number): Promise<DrainResult>;
 }

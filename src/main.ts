@@ -2,10 +2,12 @@
  * The entry point (`npm start`, and `node dist/src/main.js` in the Docker image). Reads the config, starts
  * the service, and turns SIGINT/SIGTERM into a graceful shutdown; a second signal stops at once.
  *
- * Exit codes: 0 after a clean drain, 1 when jobs were left unfinished (or the service failed), 2 for a bad
- * configuration.
+ * Exit codes: 0 after a clean drain (with a durable store: once everything is written), 1 when jobs were
+ * left unfinished in the memory store (or the service failed), 2 for a bad configuration or a job store file
+ * that cannot be opened (locked by another instance, corrupt).
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { StoreOpenError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startService } from './server.js';
 
@@ -34,6 +36,11 @@ try {
     });
   }
 } catch (err) {
+  if (err instanceof StoreOpenError) {
+    // Like a bad configuration: one line that names the file, no stack trace, exit code 2.
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
   logger.fatal({ err }, 'could not start');
   process.exit(1);
 }

@@ -11,6 +11,15 @@
  * 4. Past the deadline the queue aborts the running attempts; every unfinished job is logged at `warn`
  *    with its id and state.
  * A second `close()` during a shutdown stops at once: the drain deadline becomes now, with the same report.
+ *
+ * With a durable store (issue 6) the queue is paused instead of drained in step 1 (`queue.pause()`): nothing
+ * is dispatched any more, the running attempts get up to `SHUTDOWN_TIMEOUT_MS` to finish, and the rest are
+ * aborted; they resume as `interrupted` at the next start. Queued and backoff jobs just wait on disk. Then
+ * the store is closed (everything buffered is written) and the exit code is 0: nothing is lost. Exit code 1
+ * after a timed-out drain applies to the memory store only.
+ *
+ * Start: the store is opened first (a `StoreOpenError` when its file is locked by another instance or
+ * corrupt), and the unfinished jobs it holds are restored (`queue.restore`) before the server listens.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,8 +29,11 @@ import { isFinished, type Transition } from './job-record.js';
 import { createJobQueue } from './job-queue.js';
 import type { DrainResult, JobQueue } from './job-queue.types.js';
 import type { Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
 import type { Processor } from './processors/processor.js';
 import { createSimulatedProcessor } from './processors/simulated.js';
+import type { JobStore } from './store/job-store.js';
+import { describeStore, openStore } from './store/open-store.js';
 
 /**
  * After the drain, how long requests still in flight on open connections may take to finish before their
@@ -34,7 +46,10 @@ export interface ShutdownReport {
   unfinished: DrainResult['unfinished'];
   /** True when a second `close()` cut the drain short. */
   forced: boolean;
-  /** 0 after a clean drain; 1 when jobs were left or the drain was cut short. */
+  /**
+   * Memory store: 0 after a clean drain; 1 when jobs were left or the drain was cut short.
+   * Durable store: 0 once everything is written (unfinished jobs wait on disk); 1 when the final write failed.
+   */
   exitCode: 0 | 1;
 }
 
@@ -52,6 +67,8 @@ export interface Service {
 export interface ServiceDeps {
   /** Default: the simulated processor, configured by `config.work`. */
   processor?: Processor;
+  /** Default: the store `config.store` names, opened here (and closed by `close()`). */
+  store?: JobStore;
 }
 
 export async function startService(
@@ -59,6 +76,16 @@ export async function startService(
   logger: Logger,
   deps: ServiceDeps = {},
 ): Promise<Service> {
+  const store = deps.store ?? openStore(config);
+  try {
+    return await run(config, logger, deps, store);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+async function run(config: Readonly<Config>, logger: Logger, deps: ServiceDeps, store: JobStore): Promise<Service> {
   const queue = createJobQueue(
     {
       workers: config.workers,
@@ -70,16 +97,30 @@ export async function startService(
     },
     {
       processor: deps.processor ?? createSimulatedProcessor(config.work),
+      store,
       onError: (err, jobId) => logger.error({ err, job_id: jobId }, 'unhandled job error'),
     },
   );
   queue.on('transition', (transition) => logTransition(logger, transition));
+  // Before the restore, so that the metrics count the attempts a restart interrupted.
+  const metrics = createMetrics(queue);
+  const restored = store.unfinished();
+  queue.restore(restored);
 
-  const app = createApp({ queue, config, logger });
+  const app = createApp({ queue, config, logger, metrics });
   const server = createServer(app.callback());
   await listen(server, config.port, config.host);
   const address = server.address() as AddressInfo;
-  logger.info({ address: formatAddress(address), host: address.address, port: address.port }, 'listening');
+  logger.info(
+    {
+      address: formatAddress(address),
+      host: address.address,
+      port: address.port,
+      store: deps.store ? 'injected' : describeStore(config),
+      restored: restored.length,
+    },
+    'listening',
+  );
 
   let shutdown: Promise<ShutdownReport> | undefined;
   let forceStop: () => void = () => {};
@@ -88,7 +129,9 @@ export async function startService(
     const forced = new Promise<'forced'>((resolve) => {
       forceStop = () => resolve('forced');
     });
-    // First, so that requests still arriving on open connections see `draining`.
+    // First, so that requests still arriving on open connections see `draining` (or `pausing`). A durable
+    // store keeps the jobs that wait, so only the running attempts are waited for.
+    if (store.durable) queue.pause();
     const drained = queue.drain(config.shutdownTimeoutMs);
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -96,7 +139,9 @@ export async function startService(
     closeEventStreams(app);
     logger.info(
       { timeout_ms: config.shutdownTimeoutMs },
-      'shutting down: stopped accepting connections, draining the queue',
+      store.durable
+        ? 'shutting down: stopped accepting connections, waiting for the running attempts'
+        : 'shutting down: stopped accepting connections, draining the queue',
     );
 
     const outcome = await Promise.race([drained, forced]);
@@ -104,11 +149,28 @@ export async function startService(
     // A drain deadline of 0 aborts what is left at once; the first drain then settles with nothing left.
     const { unfinished } = wasForced ? await queue.drain(0) : outcome;
 
-    if (wasForced) logger.warn({ unfinished: unfinished.length }, 'second signal: stopped at once');
-    else if (unfinished.length > 0) {
-      logger.warn({ unfinished: unfinished.length }, 'shutdown deadline passed: aborted the unfinished jobs');
-    } else logger.info('queue drained: every job finished');
-    for (const { id, state } of unfinished) logger.warn({ job_id: id, state }, 'job left unfinished');
+    let exitCode: 0 | 1 = wasForced || unfinished.length > 0 ? 1 : 0;
+    if (store.durable) {
+      const aborted = unfinished.filter(({ state }) => state === 'running');
+      if (wasForced) logger.warn({ aborted: aborted.length }, 'second signal: stopped at once');
+      else if (aborted.length > 0) {
+        logger.warn({ aborted: aborted.length }, 'shutdown deadline passed: aborted the running attempts');
+      } else logger.info('running attempts finished');
+      for (const { id } of aborted) {
+        logger.warn({ job_id: id }, 'attempt aborted; the job resumes as interrupted at the next start');
+      }
+      logger.info(
+        { waiting: unfinished.length - aborted.length },
+        'queued and backoff jobs wait in the store for the next start',
+      );
+      exitCode = 0;
+    } else {
+      if (wasForced) logger.warn({ unfinished: unfinished.length }, 'second signal: stopped at once');
+      else if (unfinished.length > 0) {
+        logger.warn({ unfinished: unfinished.length }, 'shutdown deadline passed: aborted the unfinished jobs');
+      } else logger.info('queue drained: every job finished');
+      for (const { id, state } of unfinished) logger.warn({ job_id: id, state }, 'job left unfinished');
+    }
 
     if (!wasForced) {
       server.closeIdleConnections();
@@ -121,7 +183,15 @@ export async function startService(
     // Settles at once now that every connection is gone; a second signal does not wait even for that.
     await Promise.race([serverClosed, forced]);
     logger.info('server closed');
-    return { unfinished, forced: wasForced, exitCode: wasForced || unfinished.length > 0 ? 1 : 0 };
+    // Last, once no request can read it any more.
+    try {
+      await store.close();
+      if (store.durable) logger.info('job store closed: every record written');
+    } catch (err) {
+      logger.error({ err }, 'job store: the final write failed');
+      exitCode = 1;
+    }
+    return { unfinished, forced: wasForced, exitCode };
   }
 
   return {

@@ -4,16 +4,22 @@
  *
  * Middleware, outermost first:
  * 1. `requestLog`      one info line per request, with the final status;
- * 2. `errorMiddleware` the one place that renders errors as `{"error":{"code","message","details"}}`;
- * 3. the router        health, jobs, stats, history, events (SSE), machines and debug-page routes;
- * 4. `routeFallback`   reached only when no route matched: 404 `not_found`, or 405 with `Allow`.
+ * 2. `requestMetrics`  `http_request_duration_seconds`, by method, route pattern and final status;
+ * 3. `errorMiddleware` the one place that renders errors as `{"error":{"code","message","details"}}`;
+ * 4. `admissionRejections` counts refused submissions and retries in `jobs_rejected_total`;
+ * 5. the router        health, jobs, operations (cancel, retry), stats, metrics, OpenAPI, history, events (SSE),
+ *                      machines and debug-page routes;
+ * 6. `routeFallback`   reached only when no route matched: 404 `not_found`, or 405 with `Allow`.
  */
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { JobQueue } from '../job-queue.types.js';
+import { createMetrics, type ServiceMetrics } from '../metrics.js';
 import { errorMiddleware } from './error-middleware.js';
+import { openApiDocument } from './openapi.js';
+import { admissionRejections, requestMetrics } from './request-metrics.js';
 import { requestLog } from './request-log.js';
 import { routeFallback } from './route-fallback.js';
 import { debugRoutes } from './routes/debug.js';
@@ -22,6 +28,9 @@ import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
 import { jobRoutes } from './routes/jobs.js';
 import { machineRoutes } from './routes/machines.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { openapiRoutes } from './routes/openapi.js';
+import { operationRoutes } from './routes/operations.js';
 import { statsRoutes } from './routes/stats.js';
 
 export interface AppOptions {
@@ -33,9 +42,19 @@ export interface AppOptions {
   logger: Logger;
   /** The `GET /events` heartbeat and per-client buffer limit; the defaults suit production. */
   events?: EventStreamOptions;
+  /** The Prometheus metrics. Default: new ones over `queue`, in a registry of this app's own. */
+  metrics?: ServiceMetrics;
+  /** How long a cancel waits for a running attempt to stop, in ms. Default 1000; tests shorten it. */
+  cancelWaitMs?: number;
 }
 
 const eventStreams = new WeakMap<Koa, EventStreams>();
+const routers = new WeakMap<Koa, Router>();
+
+/** The router of an app made by `createApp`: what the OpenAPI test compares the document with. */
+export function appRouter(app: Koa): Router | undefined {
+  return routers.get(app);
+}
 
 /**
  * Ends every open `GET /events` stream of `app`. Server-sent event streams never end by themselves, so a
@@ -50,7 +69,11 @@ export function createApp(options: AppOptions): Koa {
   const router = new Router();
   healthRoutes(router, { queue });
   jobRoutes(router, { queue, config });
+  operationRoutes(router, { queue, cancelWaitMs: options.cancelWaitMs });
   statsRoutes(router, { queue });
+  const metrics = options.metrics ?? createMetrics(queue);
+  metricsRoutes(router, { metrics });
+  openapiRoutes(router, { document: openApiDocument(config) });
   historyRoutes(router, { queue });
   machineRoutes(router);
   debugRoutes(router, { queue });
@@ -59,8 +82,11 @@ export function createApp(options: AppOptions): Koa {
 
   const app = new Koa();
   eventStreams.set(app, streams);
+  routers.set(app, router);
   app.use(requestLog(logger));
+  app.use(requestMetrics(metrics));
   app.use(errorMiddleware(logger));
+  app.use(admissionRejections(metrics));
   app.use(router.routes());
   app.use(routeFallback(router));
   // Errors Koa catches outside the middleware (e.g. a socket error while responding) go to our logger rather

@@ -1,25 +1,22 @@
-import type { JobRecord, JobState } from '../job-record.js';
+import type { z } from 'zod';
+import type { JobRecord } from '../job-record.js';
+import type { jobViewSchema } from './response-schemas.js';
 
-/** A job as the API shows it: the record without its history, with ISO-8601 UTC times (null where unset). */
-export interface JobView {
-  id: string;
-  state: JobState;
-  payload: unknown;
-  max_retries: number;
-  attempts: number;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  next_retry_at: string | null;
-}
+/**
+ * A job as the API shows it: the record without its history, with ISO-8601 UTC times (null where unset). Its
+ * shape is `jobViewSchema`, which the OpenAPI document publishes.
+ *
+ * `cancel_requested: true` appears only while a cancel waits for the running attempt to stop (state `running`),
+ * so that a client polling after a 202 from `POST /jobs/:id/cancel` sees why the job is still running. Every
+ * other view keeps the documented fields exactly.
+ */
+export type JobView = z.output<typeof jobViewSchema>;
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 const isoOrNull = (epochMs: number | null) => (epochMs === null ? null : iso(epochMs));
 
 export function jobView(record: JobRecord): JobView {
-  return {
+  const view: JobView = {
     id: record.id,
     state: record.state,
     payload: record.payload,
@@ -32,4 +29,6 @@ export function jobView(record: JobRecord): JobView {
     finished_at: isoOrNull(record.finished_at),
     next_retry_at: isoOrNull(record.next_retry_at),
   };
+  if (record.cancel_requested) view.cancel_requested = true;
+  return view;
 }

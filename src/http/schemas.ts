@@ -93,3 +93,19 @@ export const listQuerySchema = z.strictObject(
   },
   { error: objectIssue(['state', 'limit', 'cursor']) },
 );
+
+/** The most jobs one `POST /jobs/batch` may carry. */
+export const MAX_BATCH_JOBS = 1000;
+
+const batchJobsMessage = `Must be an array of at most ${MAX_BATCH_JOBS} jobs.`;
+
+/**
+ * The body of `POST /jobs/batch`: `{"jobs":[…]}`. Only the envelope is checked here; each item is validated on
+ * its own with `submissionSchema`, so that one bad item is a 400 in its result rather than for the whole batch.
+ */
+export const batchSchema = z.strictObject(
+  {
+    jobs: z.array(z.unknown(), { error: batchJobsMessage }).max(MAX_BATCH_JOBS, { error: batchJobsMessage }),
+  },
+  { error: objectIssue(['jobs']) },
+);

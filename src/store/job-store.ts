@@ -31,6 +31,11 @@ export interface JobStore {
    * `storage_unavailable` when the write failed.
    */
   flush(): Promise<void>;
+  /**
+   * Forgets a job whose admission was never acknowledged (its submission's flush failed): its buffered
+   * writes, and its stored record if one was written since. Only a store whose `flush` can fail needs it.
+   */
+  discard?(id: string): void;
   get(id: string): JobRecord | undefined;
   /** Throws `ServiceError` `validation_failed` for a cursor it did not issue. */
   list(query: StoreListQuery): StorePage;

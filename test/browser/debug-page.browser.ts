@@ -26,6 +26,7 @@ describe('debug page in chromium', function () {
   before(async () => {
     const config = loadConfig({
       PORT: '0', HOST: '127.0.0.1', WORKERS: '2', BACKOFF_BASE_MS: '400', BACKOFF_JITTER_MS: '0', LOG_LEVEL: 'silent',
+      STORE: 'memory',
     });
     service = await startService(config, createLogger('silent'), { processor });
     browser = await chromium.launch({

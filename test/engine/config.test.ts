@@ -23,6 +23,8 @@ describe('config', () => {
       jobTimeoutMs: 0,
       work: { minMs: 100, maxMs: 150, failureRate: 0.2 },
       jobRetention: 10_000,
+      store: { kind: 'sqlite', path: './data/jobs.db' },
+      durability: 'normal',
       maxRetriesLimit: 20,
       maxBodyBytes: 65_536,
       shutdownTimeoutMs: 30_000,
@@ -37,7 +39,7 @@ describe('config', () => {
       PORT: '0', HOST: '127.0.0.1', WORKERS: '1024', QUEUE_SIZE: '1000000', BACKOFF_BASE_MS: '5',
       BACKOFF_MAX_MS: '50', BACKOFF_JITTER_MS: '0', JOB_TIMEOUT_MS: '250', WORK_MIN_MS: '0', WORK_MAX_MS: '0',
       FAILURE_RATE: '1', JOB_RETENTION: '0', MAX_RETRIES_LIMIT: '7', MAX_BODY_BYTES: '1024',
-      SHUTDOWN_TIMEOUT_MS: '10', LOG_LEVEL: 'warn',
+      SHUTDOWN_TIMEOUT_MS: '10', LOG_LEVEL: 'warn', STORE: 'sqlite:/var/lib/jobs/q.db', DURABILITY: 'full',
     });
     expect(config).to.deep.equal({
       port: 0,
@@ -48,11 +50,21 @@ describe('config', () => {
       jobTimeoutMs: 250,
       work: { minMs: 0, maxMs: 0, failureRate: 1 },
       jobRetention: 0,
+      store: { kind: 'sqlite', path: '/var/lib/jobs/q.db' },
+      durability: 'full',
       maxRetriesLimit: 7,
       maxBodyBytes: 1024,
       shutdownTimeoutMs: 10,
       logLevel: 'warn',
     });
+  });
+
+  it('reads STORE=memory, and refuses a STORE that is neither memory nor sqlite:<path>', () => {
+    expect(loadConfig({ STORE: 'memory' }).store).to.deep.equal({ kind: 'memory' });
+    expect(problemsOf({ STORE: 'sqlite:', DURABILITY: 'paranoid' })).to.deep.equal([
+      'STORE="sqlite:" is invalid: expected `memory` or `sqlite:<path>`',
+      'DURABILITY="paranoid" is invalid: expected one of normal, full',
+    ]);
   });
 
   it('treats empty strings as unset', () => {

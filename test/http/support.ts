@@ -1,8 +1,14 @@
 /**
  * What the route tests share: a real server on an ephemeral port, over the real `createJobQueue`, with a
  * processor settled by hand and a clock that moves only when a test moves it. Nothing here sleeps.
+ *
+ * The store is the memory one, or with `TEST_STORE=sqlite` a SQLite file in a temp directory (deleted by
+ * `stop()`): `test/store/routes-on-sqlite.test.ts` runs the route suites that way, so they pass on both.
  */
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
@@ -12,6 +18,20 @@ import { createJobQueue } from '../../src/job-queue.js';
 import type { JobState } from '../../src/job-record.js';
 import type { JobQueue } from '../../src/job-queue.types.js';
 import type { Processor } from '../../src/processors/processor.js';
+import type { JobStore } from '../../src/store/job-store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+
+/** The store the route tests run on: `memory` unless `TEST_STORE=sqlite`. */
+export const TEST_STORE: 'memory' | 'sqlite' = process.env.TEST_STORE === 'sqlite' ? 'sqlite' : 'memory';
+
+/** A fresh store of the TEST_STORE kind, and how to remove it. */
+function testStore(retention: number): { store: JobStore; remove(): void } {
+  if (TEST_STORE === 'memory') return { store: createMemoryStore({ retention }), remove: () => {} };
+  const dir = mkdtempSync(join(tmpdir(), 'routes-sqlite-'));
+  const store = openSqliteStore({ path: join(dir, 'jobs.db'), retention });
+  return { store, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 /** The stubbed clock's start: 2026-01-02T03:04:05.006Z. */
 export const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
@@ -29,24 +49,35 @@ export function testConfig(overrides: Partial<Config> = {}): Readonly<Config> {
   });
 }
 
-/** A processor whose attempts stay pending until `succeed` or `fail`; an abort rejects them. */
+/**
+ * A processor whose attempts stay pending until `succeed` or `fail`; an abort rejects them. On a durable store
+ * an attempt starts only once its job's records are written, a tick after the job entered `running`: an
+ * outcome given before its attempt has started is kept, and settles the attempt as soon as it starts.
+ */
 export function manualProcessor() {
-  const pending = new Map<string, { resolve(): void; reject(error: Error): void }>();
+  type Attempt = { resolve(): void; reject(error: Error): void };
+  const pending = new Map<string, Attempt>();
+  const early = new Map<string, (attempt: Attempt) => void>();
   const processor: Processor = (job, { signal }) =>
     new Promise((resolve, reject) => {
       signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
-      pending.set(job.id, { resolve: () => resolve(undefined), reject });
+      const attempt = { resolve: () => resolve(undefined), reject };
+      const settle = early.get(job.id);
+      early.delete(job.id);
+      if (settle) settle(attempt);
+      else pending.set(job.id, attempt);
     });
-  const take = (id: string) => {
+  const settle = (id: string, outcome: (attempt: Attempt) => void) => {
     const attempt = pending.get(id);
-    if (!attempt) throw new Error(`no attempt of ${id} is running`);
     pending.delete(id);
-    return attempt;
+    if (attempt) outcome(attempt);
+    else if (TEST_STORE === 'sqlite') early.set(id, outcome);
+    else throw new Error(`no attempt of ${id} is running`);
   };
   return {
     processor,
-    succeed: (id: string) => take(id).resolve(),
-    fail: (id: string, message: string) => take(id).reject(new Error(message)),
+    succeed: (id: string) => settle(id, (attempt) => attempt.resolve()),
+    fail: (id: string, message: string) => settle(id, (attempt) => attempt.reject(new Error(message))),
   };
 }
 
@@ -88,6 +119,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const clock = { now: () => time, advance: (ms: number) => void (time += ms) };
   const work = manualProcessor();
   const engineErrors: unknown[] = [];
+  const storage = testStore(config.jobRetention);
   const realQueue = createJobQueue(
     {
       workers: config.workers,
@@ -97,7 +129,13 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       jobRetention: config.jobRetention,
       expectedWorkMs: 4000,
     },
-    { processor: work.processor, now: clock.now, random: () => 0, onError: (error) => engineErrors.push(error) },
+    {
+      processor: work.processor,
+      store: storage.store,
+      now: clock.now,
+      random: () => 0,
+      onError: (error) => engineErrors.push(error),
+    },
   );
   const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
   const app = createApp({ queue, config, logger: options.logger ?? pino({ level: 'silent' }) });
@@ -146,6 +184,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       await realQueue.drain(0);
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      await storage.store.close();
+      storage.remove();
     },
   };
 }

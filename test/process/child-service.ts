@@ -56,14 +56,15 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `node <args>` in the repository with a clean environment: only `PORT`, `HOST=127.0.0.1` and `env`,
- * so variables set in the shell running the tests cannot change the outcome.
+ * Starts `node <args>` in the repository with a clean environment: only `PORT`, `HOST=127.0.0.1`,
+ * `STORE=memory` and `env`, so variables set in the shell running the tests cannot change the outcome, and no
+ * test writes the default `./data/jobs.db` (a test of the durable store passes its own temp `STORE`).
  */
 export async function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
   const port = await freePort();
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { PORT: String(port), HOST: '127.0.0.1', ...env },
+    env: { PORT: String(port), HOST: '127.0.0.1', STORE: 'memory', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

@@ -22,7 +22,8 @@ function memoryLogger(level: 'debug' | 'info' | 'warn') {
   return { logger, lines };
 }
 
-const config = (env: Record<string, string> = {}) => loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env });
+const config = (env: Record<string, string> = {}) =>
+  loadConfig({ PORT: '0', HOST: '127.0.0.1', STORE: 'memory', ...env });
 
 /** A processor whose attempts end only when the test says so. */
 function manualProcessor() {

@@ -1,13 +1,15 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import type { z } from 'zod';
 import type { Config } from '../../config.js';
-import { DuplicateJobError, errors } from '../../errors.js';
+import { DuplicateJobError, errors, ServiceError } from '../../errors.js';
 import type { JobRecord } from '../../job-record.js';
 import type { JobQueue } from '../../job-queue.types.js';
+import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
 import { jsonEqual } from '../json-equal.js';
-import { jobView } from '../job-view.js';
-import { listQuerySchema, submissionSchema, type Submission } from '../schemas.js';
+import { jobView, type JobView } from '../job-view.js';
+import { batchSchema, listQuerySchema, submissionSchema, type Submission } from '../schemas.js';
 import { validate } from '../validate.js';
 
 export interface JobRoutesDeps {
@@ -15,34 +17,98 @@ export interface JobRoutesDeps {
   config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit'>>;
 }
 
+/** How one submission was admitted; a refusal is thrown as a `ServiceError` instead. */
+export type Admission =
+  /** A new job: 202. */
+  | { status: 202; id: string }
+  /** An identical resubmit of a known job (a client retrying after a lost response): 200, nothing created. */
+  | { status: 200; id: string; existing: JobView };
+
+/** One entry of a `POST /jobs/batch` response, in the order of the request's items. */
+export interface BatchResult {
+  /** The job's id: the one sent, or the generated one of an admitted job; null when none was sent or made. */
+  id: string | null;
+  status: number;
+  /** The error object `POST /jobs` would have answered with, for a refused item. */
+  error?: ErrorBody['error'];
+}
+
+/**
+ * Decides one submission, the whole of what `POST /jobs` does between parsing the body and answering. Both
+ * `POST /jobs` and every item of `POST /jobs/batch` go through here, so they cannot disagree.
+ *
+ * The refusals are thrown, in this order (the error precedence): 400 `validation_failed`, then the facade's own
+ * order — 503 `shutting_down`, 409 `duplicate_job` (a different job under a known id), 429 `queue_full`.
+ */
+export async function submitOne(
+  queue: JobQueue,
+  schema: z.ZodType<Submission, unknown>,
+  body: unknown,
+): Promise<Admission> {
+  const submission = validate(schema, body, 'body');
+  let record: JobRecord;
+  try {
+    record = await queue.submit(submission);
+  } catch (error) {
+    if (!(error instanceof DuplicateJobError)) throw error;
+    const existing = error.existing;
+    if (!isSameSubmission(existing, submission)) throw errors.duplicateJob(existing.id, jobView(existing));
+    return { status: 200, id: existing.id, existing: jobView(existing) };
+  }
+  return { status: 202, id: record.id };
+}
+
 /**
  * `POST /jobs` and `POST /enqueue` (one handler): 202 `{"status":"queued","id"}` with `Location`.
+ * `POST /jobs/batch`: up to 1000 submissions in one body, each decided on its own (see `submitBatch`).
  * `GET /jobs/:id`: the job, or 404. `GET /jobs?state=&limit=&cursor=`: a page, newest first.
  */
 export function jobRoutes(router: Router, { queue, config }: JobRoutesDeps): void {
   const schema = submissionSchema(config.maxRetriesLimit);
 
-  // Error precedence follows from the order of the steps: 415, 413 and invalid_json in `jsonBody`, then
-  // validation_failed, then the facade's own order: shutting_down, duplicate (200/409), queue_full.
+  // Error precedence: 415, 413 and invalid_json in `jsonBody`, then `submitOne`'s order.
   const submit = async (ctx: Context) => {
-    const submission = validate(schema, ctx.request.body, 'body');
-    let record: JobRecord;
-    try {
-      record = await queue.submit(submission);
-    } catch (error) {
-      if (!(error instanceof DuplicateJobError)) throw error;
-      const existing = error.existing;
-      if (!isSameSubmission(existing, submission)) throw errors.duplicateJob(existing.id, jobView(existing));
-      // An identical resubmit (a client retrying after a lost response) succeeds without creating anything.
-      ctx.status = 200;
-      ctx.body = jobView(existing);
+    const admission = await submitOne(queue, schema, ctx.request.body);
+    ctx.status = admission.status;
+    if (admission.status === 200) {
+      ctx.body = admission.existing;
       return;
     }
-    ctx.status = 202;
-    ctx.set('Location', `/jobs/${encodeURIComponent(record.id)}`);
-    ctx.body = { status: 'queued', id: record.id };
+    ctx.set('Location', `/jobs/${encodeURIComponent(admission.id)}`);
+    ctx.body = { status: 'queued', id: admission.id };
   };
+
+  /**
+   * 200 `{"results":[{"id","status","error"?}]}` in the order of the items. The envelope is checked first
+   * (400 `validation_failed` for more than 1000 items or `jobs` not an array), then the lifecycle: while
+   * draining, the whole batch is a 503 `shutting_down`, as a single submission would be.
+   *
+   * Every item's submission starts synchronously, in order, before any is awaited: items are admitted in
+   * request order (a later item with an earlier item's id is its duplicate), and a durable store flushes the
+   * whole batch at once rather than once per item.
+   */
+  const submitBatch = async (ctx: Context) => {
+    const { jobs } = validate(batchSchema, ctx.request.body, 'body');
+    if (queue.lifecycle() !== 'accepting') throw errors.shuttingDown();
+    const results = await Promise.all(
+      jobs.map((item) =>
+        submitOne(queue, schema, item).then(
+          (admission): BatchResult => ({ id: admission.id, status: admission.status }),
+          (error: unknown): BatchResult => {
+            // Anything else is a bug, and fails the whole request as a 500 through the error middleware.
+            if (!(error instanceof ServiceError)) throw error;
+            const result: BatchResult = { id: sentId(item), status: error.status, error: errorObject(error) };
+            return result;
+          },
+        ),
+      ),
+    );
+    ctx.status = 200;
+    ctx.body = { results };
+  };
+
   const parseBody = jsonBody(config.maxBodyBytes);
+  router.post('/jobs/batch', parseBody, submitBatch);
   router.post('/jobs', parseBody, submit);
   router.post('/enqueue', parseBody, submit);
 
@@ -62,4 +128,18 @@ export function jobRoutes(router: Router, { queue, config }: JobRoutesDeps): voi
 /** Both sides have had their defaults applied, so a missing max_retries compares as the default. */
 function isSameSubmission(existing: JobRecord, submission: Submission): boolean {
   return existing.max_retries === submission.max_retries && jsonEqual(existing.payload, submission.payload);
+}
+
+/** The id an item sent, when it sent a string one (even an invalid one, so the client can match it up). */
+function sentId(item: unknown): string | null {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return null;
+  const id = (item as Record<string, unknown>).id;
+  return typeof id === 'string' ? id : null;
+}
+
+/** The same object the error middleware renders under `error`; `details` left out when there are none. */
+function errorObject(error: ServiceError): ErrorBody['error'] {
+  return error.details === undefined
+    ? { code: error.code, message: error.message }
+    : { code: error.code, message: error.message, details: error.details };
 }

@@ -1,0 +1,504 @@
+/**
+ * The benchmark harness behind `npm run bench` (and the smoke test). Every headline figure is a ratio taken in
+ * one run, the two sides alternating, because the machines are shared and noisy. Heavy work runs one thing at a
+ * time: the machines have two cores.
+ *
+ * Rows (issue 5):
+ * 1. HTTP submit throughput, one job per request: wrk, 32 keep-alive connections, the service vs the floor app.
+ * 2. Engine CPU per job in process: `createJobQueue` (64 workers, no-op processor) vs the naive XState reference.
+ * 3. End to end over HTTP: jobs through `POST /jobs/batch` until all are done, vs BullMQ on a local Redis.
+ * 4. Memory: heap per retained finished job; and heap after 1M jobs vs after 100k with a bounded retention.
+ * 5. Latency of single submits paced at half the maximum rate measured in row 1.
+ * 6. Timer accuracy: how late retries start against their `next_retry_at`, under the load of row 3.
+ */
+import { writeFile } from 'node:fs/promises';
+import { cpus, platform, release } from 'node:os';
+import { join } from 'node:path';
+import { freePort, hasCommand, ROOT, runScript, spawnBounded, waitForPort, type Child } from './processes.js';
+import { engineRound, type EngineRound } from './engine-run.js';
+import { getJson, inParallel, keepAliveAgent, median, percentile, send } from './http-client.js';
+import { memoryRun, type MemoryRun } from './memory-run.js';
+import type { Scale } from './scale.js';
+
+export interface Row {
+  /** 1–6, with a letter where one item of the issue has two rows. */
+  id: string;
+  title: string;
+  /** Our side, with its unit. */
+  ours: string;
+  /** The other side of the comparison, if any. */
+  reference: string;
+  /** The headline figure the target is about. */
+  headline: string;
+  target: string;
+  /** Null when the row was skipped or has no pass/fail. */
+  met: boolean | null;
+  /** Why the row was skipped. */
+  skipped?: string;
+  /** The raw numbers, for results.json. */
+  data: Record<string, unknown>;
+}
+
+export interface BenchResults {
+  date: string;
+  scale: string;
+  machine: { cpu: string; cores: number; node: string; os: string };
+  rows: Row[];
+}
+
+export interface BenchOptions {
+  scale: Scale;
+  /** Where results.json goes; none when undefined. */
+  resultsPath?: string;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+/** The service's no-op configuration (issue 5). STORE is explicit: the default may become a durable store. */
+const SERVICE_ENV = {
+  WORK_MIN_MS: '0',
+  WORK_MAX_MS: '0',
+  FAILURE_RATE: '0',
+  QUEUE_SIZE: '1000000',
+  WORKERS: '64',
+  LOG_LEVEL: 'warn',
+  STORE: 'memory',
+  JOB_RETENTION: '10000',
+  HOST: '127.0.0.1',
+};
+
+/** How long a stopped service may take to drain before it is killed: nothing of it is measured by then. */
+const STOP_GRACE_MS = 500;
+
+const fmt = (value: number, digits = 0) =>
+  Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
+
+interface RunningService {
+  port: number;
+  child: Child;
+}
+
+async function startService(env: Record<string, string> = {}): Promise<RunningService> {
+  const port = await freePort();
+  const child = spawnBounded(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    ...SERVICE_ENV,
+    ...env,
+    PORT: String(port),
+  });
+  await waitForPort(port, child);
+  return { port, child };
+}
+
+async function startFloor(): Promise<RunningService> {
+  const port = await freePort();
+  const child = spawnBounded(process.execPath, ['--import', 'tsx', 'bench/floor-app.ts'], { PORT: String(port) });
+  await waitForPort(port, child);
+  return { port, child };
+}
+
+/** Requests/s of one wrk run against POST /jobs; throws if any answer was not a 2xx. */
+async function wrk(port: number, seconds: number): Promise<number> {
+  const child = spawnBounded('wrk', [
+    '-t1',
+    '-c32',
+    `-d${seconds}s`,
+    '-s',
+    join(ROOT, 'bench', 'submit.lua'),
+    `http://127.0.0.1:${port}/jobs`,
+  ]);
+  const code = await child.exited;
+  const output = child.output();
+  const rate = /Requests\/sec:\s+([\d.]+)/.exec(output);
+  if (code !== 0 || !rate) throw new Error(`wrk failed (${code}):\n${output}`);
+  const bad = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
+  if (bad) throw new Error(`wrk saw ${bad[1]} non-2xx answers:\n${output}`);
+  return Number(rate[1]);
+}
+
+/** The most single submits/s a closed loop of 32 keep-alive clients gets: row 5's fallback when wrk is absent. */
+async function closedLoopRate(port: number, seconds: number): Promise<number> {
+  const agent = keepAliveAgent(32);
+  const end = performance.now() + seconds * 1000;
+  let count = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (performance.now() < end) {
+        await send(agent, port, 'POST', '/jobs', '{"payload":null,"max_retries":0}');
+        count++;
+      }
+    }),
+  );
+  agent.destroy();
+  return (count / (performance.now() - started)) * 1000;
+}
+
+/**
+ * Submits single jobs at `rate` per second for `seconds` (after one unmeasured second), open loop: each request
+ * has an intended send time on a fixed schedule, and its latency counts from then, so a stall delays the
+ * requests behind it and is counted in them (no coordinated omission, as wrk2 does it).
+ */
+async function pacedLatencies(port: number, rate: number, seconds: number): Promise<{ latencies: number[]; errors: number }> {
+  const agent = keepAliveAgent(64);
+  const interval = 1000 / rate;
+  const warmUp = Math.round(rate);
+  const total = warmUp + Math.round(rate * seconds);
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  let answered = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const fire = (index: number, intended: number) => {
+      send(agent, port, 'POST', '/jobs', '{"payload":null,"max_retries":0}').then(
+        (reply) => {
+          if (reply.status !== 202) errors++;
+          else if (index >= warmUp) latencies.push(performance.now() - intended);
+          if (++answered === total) resolve();
+        },
+        () => {
+          errors++;
+          if (++answered === total) resolve();
+        },
+      );
+    };
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1);
+      while (sent < due) {
+        fire(sent, start + sent * interval);
+        sent++;
+      }
+      if (sent === total) clearInterval(timer);
+    }, 1);
+  });
+  agent.destroy();
+  return { latencies, errors };
+}
+
+/**
+ * Pushes `jobs` jobs through POST /jobs/batch, 1000 per request, 4 requests in flight, then polls /stats until
+ * every one is done or failed. Returns the wall time from the first request, in ms.
+ */
+async function pushThroughBatches(port: number, jobs: number, item: string): Promise<number> {
+  const agent = keepAliveAgent(4);
+  const sizes: number[] = [];
+  for (let left = jobs; left > 0; left -= 1000) sizes.push(Math.min(1000, left));
+  const bodies = new Map<number, string>();
+  const bodyOf = (size: number) => {
+    let body = bodies.get(size);
+    if (!body) bodies.set(size, (body = `{"jobs":[${Array(size).fill(item).join(',')}]}`));
+    return body;
+  };
+  const started = performance.now();
+  await inParallel(sizes, 4, async (size) => {
+    const reply = await send(agent, port, 'POST', '/jobs/batch', bodyOf(size));
+    if (reply.status !== 200) throw new Error(`POST /jobs/batch: ${reply.status} ${reply.body.slice(0, 500)}`);
+    const { results } = JSON.parse(reply.body) as { results: { status: number }[] };
+    const refused = results.filter((r) => r.status !== 202).length;
+    if (refused > 0) throw new Error(`POST /jobs/batch refused ${refused} of ${size} jobs`);
+  });
+  for (;;) {
+    const stats = await getJson<{ totals: { done: number; failed: number } }>(agent, port, '/stats');
+    if (stats.totals.done + stats.totals.failed >= jobs) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const wallMs = performance.now() - started;
+  agent.destroy();
+  return wallMs;
+}
+
+interface HistoryEntry {
+  at: string;
+  from: string | null;
+  to: string;
+  delay_ms: number | null;
+}
+
+/**
+ * Row 6's measurement, read after the load: every retry's start (the `backoff → running` transition's `at`)
+ * minus its `next_retry_at`, which is the `backoff` entry's `at` plus its `delay_ms` (the machine sets both
+ * from one clock reading). The histories are read from GET /jobs/:id/history of the jobs GET /jobs lists with
+ * more than one attempt (the run keeps every record), so measuring adds no load while the load runs.
+ */
+async function retryLateness(port: number, sample: number): Promise<number[]> {
+  const agent = keepAliveAgent(16);
+  const retried: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { jobs: { id: string; attempts: number }[]; next_cursor: string | null } = await getJson(
+      agent,
+      port,
+      `/jobs?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    for (const job of page.jobs) if (job.attempts > 1 && retried.length < sample) retried.push(job.id);
+    cursor = page.next_cursor;
+  } while (cursor && retried.length < sample);
+  const lateness: number[] = [];
+  await inParallel(retried, 16, async (id) => {
+    const { transitions } = await getJson<{ transitions: HistoryEntry[] }>(agent, port, `/jobs/${encodeURIComponent(id)}/history`);
+    for (let i = 1; i < transitions.length; i++) {
+      const entry = transitions[i]!;
+      const backoff = transitions[i - 1]!;
+      if (entry.from !== 'backoff' || entry.to !== 'running' || backoff.to !== 'backoff') continue;
+      lateness.push(Date.parse(entry.at) - (Date.parse(backoff.at) + backoff.delay_ms!));
+    }
+  });
+  agent.destroy();
+  return lateness;
+}
+
+async function startRedis(): Promise<{ port: number; child: Child }> {
+  const port = await freePort();
+  const child = spawnBounded('redis-server', [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', 'no',
+    '--daemonize', 'no',
+    '--loglevel', 'warning',
+  ]);
+  await waitForPort(port, child);
+  return { port, child };
+}
+
+export async function runBench({ scale, resultsPath, log = () => {} }: BenchOptions): Promise<BenchResults> {
+  const rows: Row[] = [];
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    os: `${platform()} ${release()}`,
+  };
+  const date = new Date().toISOString();
+  const haveWrk = await hasCommand('wrk');
+  const haveRedis = await hasCommand('redis-server');
+
+  // ── Rows 1 and 5: one service process and the floor app, alternating under wrk ──
+  const service = await startService();
+  try {
+    let maxRate: number;
+    if (haveWrk) {
+      const floor = await startFloor();
+      try {
+        if (scale.wrkWarmUpSeconds > 0) {
+          log('row 1: warming up');
+          await wrk(service.port, scale.wrkWarmUpSeconds);
+          await wrk(floor.port, scale.wrkWarmUpSeconds);
+        }
+        const ours: number[] = [];
+        const floors: number[] = [];
+        for (let round = 1; round <= scale.rounds; round++) {
+          ours.push(await wrk(service.port, scale.wrkSeconds));
+          floors.push(await wrk(floor.port, scale.wrkSeconds));
+          log(`row 1 round ${round}: service ${fmt(ours.at(-1)!)} req/s, floor ${fmt(floors.at(-1)!)} req/s`);
+        }
+        const ratio = median(ours) / median(floors);
+        maxRate = median(ours);
+        rows.push({
+          id: '1',
+          title: 'HTTP submit, one job per request (wrk, 32 connections)',
+          ours: `${fmt(median(ours))} req/s`,
+          reference: `floor app ${fmt(median(floors))} req/s`,
+          headline: `${fmt(ratio, 2)} of the floor`,
+          target: '≥ 0.70 of the floor',
+          met: ratio >= 0.7,
+          data: { service_req_s: ours, floor_req_s: floors, ratio },
+        });
+      } finally {
+        await floor.child.stop(STOP_GRACE_MS);
+      }
+    } else {
+      log('row 1: wrk is not installed; skipped (apt-get install -y wrk)');
+      rows.push(skippedRow('1', 'HTTP submit, one job per request (wrk, 32 connections)', '≥ 0.70 of the floor', 'wrk is not installed'));
+      maxRate = await closedLoopRate(service.port, Math.max(1, scale.wrkSeconds / 2));
+    }
+
+    const rate = Math.max(1, Math.round(maxRate / 2));
+    log(`row 5: paced single submits at ${rate}/s`);
+    const { latencies, errors } = await pacedLatencies(service.port, rate, scale.latencySeconds);
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    rows.push({
+      id: '5',
+      title: `Latency of a single submit at 50% of the max rate (${fmt(rate)}/s, open loop)`,
+      ours: `p50 ${fmt(p50, 2)} ms, p99 ${fmt(p99, 2)} ms`,
+      reference: '',
+      headline: `p99 ${fmt(p99, 2)} ms`,
+      target: 'p99 ≤ 5 ms',
+      met: p99 <= 5 && errors === 0,
+      data: { rate_per_s: rate, max_rate_per_s: maxRate, samples: latencies.length, errors, p50_ms: p50, p90_ms: percentile(latencies, 90), p99_ms: p99, max_ms: percentile(latencies, 100) },
+    });
+  } finally {
+    await service.child.stop(STOP_GRACE_MS);
+  }
+
+  // ── Row 2: the engine in process vs the naive XState reference, each round a fresh process ──
+  {
+    const engine: number[] = [];
+    const naive: number[] = [];
+    for (let round = 1; round <= scale.rounds; round++) {
+      const measure = (kind: string) =>
+        scale.inProcess
+          ? engineRound(kind, scale.engineJobs, 64)
+          : runScript<EngineRound>('engine-run.ts', [kind, String(scale.engineJobs), '64']);
+      engine.push((await measure('engine')).cpu_us_per_job);
+      naive.push((await measure('naive')).cpu_us_per_job);
+      log(`row 2 round ${round}: engine ${fmt(engine.at(-1)!, 1)} µs/job, naive ${fmt(naive.at(-1)!, 1)} µs/job`);
+    }
+    const ours = median(engine);
+    const reference = median(naive);
+    rows.push({
+      id: '2',
+      title: `Engine CPU per job, in process (${fmt(scale.engineJobs)} jobs, 64 workers)`,
+      ours: `${fmt(ours, 1)} µs/job`,
+      reference: `naive XState ${fmt(reference, 1)} µs/job`,
+      headline: `${fmt(reference / ours, 2)}× the naive`,
+      target: '≤ 40 µs/job and ≥ 2.5× the naive',
+      met: ours <= 40 && reference / ours >= 2.5,
+      data: { engine_us_per_job: engine, naive_us_per_job: naive, speedup: reference / ours },
+    });
+  }
+
+  // ── Row 3: end to end over POST /jobs/batch vs BullMQ, alternating ──
+  {
+    const ours: number[] = [];
+    const bull: number[] = [];
+    const redis = haveRedis ? await startRedis() : undefined;
+    try {
+      for (let round = 1; round <= scale.endToEndRounds; round++) {
+        const run = await startService();
+        try {
+          ours.push((scale.endToEndJobs / (await pushThroughBatches(run.port, scale.endToEndJobs, '{"max_retries":0}'))) * 1000);
+        } finally {
+          await run.child.stop(STOP_GRACE_MS);
+        }
+        if (redis) {
+          const result = await runScript<{ jobs_per_s: number }>('bullmq-run.ts', [
+            String(redis.port), String(scale.endToEndJobs), '64', `bench-${round}`,
+          ]);
+          bull.push(result.jobs_per_s);
+        }
+        log(`row 3 round ${round}: service ${fmt(ours.at(-1)!)} jobs/s${redis ? `, BullMQ ${fmt(bull.at(-1)!)} jobs/s` : ''}`);
+      }
+    } finally {
+      await redis?.child.stop();
+    }
+    const title = `End to end over HTTP (${fmt(scale.endToEndJobs)} jobs via POST /jobs/batch, 1000 per request)`;
+    if (redis) {
+      const ratio = median(ours) / median(bull);
+      rows.push({
+        id: '3',
+        title,
+        ours: `${fmt(median(ours))} jobs/s`,
+        reference: `BullMQ ${fmt(median(bull))} jobs/s (addBulk, concurrency 64)`,
+        headline: `${fmt(ratio, 2)}× BullMQ`,
+        target: '≥ 3× BullMQ',
+        met: ratio >= 3,
+        data: { service_jobs_s: ours, bullmq_jobs_s: bull, ratio },
+      });
+    } else {
+      log('row 3: redis-server is not installed; BullMQ skipped (apt-get install -y redis-server)');
+      rows.push({
+        ...skippedRow('3', title, '≥ 3× BullMQ', 'redis-server is not installed: BullMQ not measured'),
+        ours: `${fmt(median(ours))} jobs/s`,
+        data: { service_jobs_s: ours },
+      });
+    }
+  }
+
+  // ── Row 4: memory ──
+  {
+    log('row 4: memory');
+    const memory = (retention: number, checkpoints: number[]) =>
+      scale.inProcess
+        ? memoryRun(retention, checkpoints)
+        : runScript<MemoryRun>('memory-run.ts', [String(retention), checkpoints.join(',')], {
+            nodeOptions: ['--expose-gc', '--max-old-space-size=8192'],
+          });
+    const full = await memory(scale.memoryJobs, [scale.memoryJobs]);
+    const last = full.heaps.at(-1)!;
+    const perJob = (last.heap_bytes - full.baseline_bytes) / last.retained;
+    rows.push({
+      id: '4a',
+      title: `Heap per retained finished job (${fmt(scale.memoryJobs)} jobs, all retained)`,
+      ours: `${fmt(perJob)} B/job`,
+      reference: '',
+      headline: `${fmt(perJob)} B/job`,
+      target: '≤ 600 B/job',
+      met: perJob <= 600,
+      data: { ...full },
+    });
+    const leak = await memory(scale.leakRetention, scale.leakCheckpoints);
+    const early = leak.heaps[0]!;
+    const late = leak.heaps[1]!;
+    const growth = late.heap_bytes / early.heap_bytes - 1;
+    rows.push({
+      id: '4b',
+      title: `Heap after ${fmt(late.jobs)} jobs vs after ${fmt(early.jobs)} (retention ${fmt(scale.leakRetention)})`,
+      ours: `${fmt(late.heap_bytes / 1e6, 1)} MB vs ${fmt(early.heap_bytes / 1e6, 1)} MB`,
+      reference: '',
+      headline: `${growth >= 0 ? '+' : ''}${fmt(growth * 100, 1)}%`,
+      target: 'within 10%',
+      met: Math.abs(growth) <= 0.1,
+      data: { ...leak },
+    });
+  }
+
+  // ── Row 6: retry timers under the load of row 3, with failures ──
+  {
+    log('row 6: retry lateness under load');
+    const run = await startService({ FAILURE_RATE: '0.2', JOB_RETENTION: '1000000' });
+    try {
+      const wallMs = await pushThroughBatches(run.port, scale.endToEndJobs, '{}');
+      const lateness = await retryLateness(run.port, scale.timerSample);
+      const p99 = percentile(lateness, 99);
+      rows.push({
+        id: '6',
+        title: `Retry lateness vs next_retry_at (load of row 3, FAILURE_RATE=0.2)`,
+        ours: `p50 ${fmt(percentile(lateness, 50))} ms, p99 ${fmt(p99)} ms`,
+        reference: '',
+        headline: `p99 ${fmt(p99)} ms`,
+        target: 'p99 ≤ 10 ms',
+        met: p99 <= 10,
+        data: {
+          jobs_per_s: (scale.endToEndJobs / wallMs) * 1000,
+          retries_measured: lateness.length,
+          p50_ms: percentile(lateness, 50),
+          p90_ms: percentile(lateness, 90),
+          p99_ms: p99,
+          max_ms: percentile(lateness, 100),
+        },
+      });
+    } finally {
+      await run.child.stop(STOP_GRACE_MS);
+    }
+  }
+
+  rows.sort((a, b) => a.id.localeCompare(b.id));
+  const results: BenchResults = { date, scale: scale.name, machine, rows };
+  if (resultsPath) await writeFile(resultsPath, JSON.stringify(results, null, 2) + '\n');
+  return results;
+}
+
+function skippedRow(id: string, title: string, target: string, reason: string): Row {
+  return { id, title, ours: 'skipped', reference: '', headline: 'skipped', target, met: null, skipped: reason, data: {} };
+}
+
+/** The results as a Markdown table, headed by the machine and the date. */
+export function formatTable(results: BenchResults): string {
+  const { machine } = results;
+  const lines = [
+    `Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}`,
+    `Date: ${results.date} (BENCH_SCALE=${results.scale})`,
+    '',
+    '| # | benchmark | ours | reference | headline | target | met |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...results.rows.map(
+      (row) =>
+        `| ${row.id} | ${row.title} | ${row.ours} | ${row.skipped ?? row.reference} | ${row.headline} | ${row.target} | ${
+          row.met === null ? '–' : row.met ? 'yes' : 'no'
+        } |`,
+    ),
+  ];
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,125 @@
+/**
+ * The shapes the API answers with, as zod schemas: the source of the OpenAPI document's response schemas
+ * (`openapi.ts`) and of the types the routes build (`JobView`). The shapes it accepts are in `schemas.ts`.
+ *
+ * The objects are strict, so that a test parsing a real response with them fails on a field the document does
+ * not know.
+ */
+import { z } from 'zod';
+import { ERROR_STATUS, type ErrorCode } from '../errors.js';
+import { JOB_STATES } from '../job-record.js';
+
+const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+
+const jobState = z.enum(JOB_STATES);
+/** Times are ISO-8601 UTC with milliseconds, as `Date.prototype.toISOString` writes them. */
+const time = z.iso.datetime();
+const count = z.int().min(0);
+
+/** A job as `GET /jobs/:id` shows it (`jobView`). */
+export const jobViewSchema = z
+  .strictObject({
+    id: z.string(),
+    state: jobState,
+    payload: z.unknown().meta({ description: 'Any JSON value, exactly as submitted.' }),
+    max_retries: count,
+    attempts: count.meta({ description: 'Attempts started, the first included; a manual retry keeps counting.' }),
+    last_error: z.string().nullable(),
+    created_at: time,
+    updated_at: time,
+    started_at: time.nullable().meta({ description: 'When the latest attempt started.' }),
+    finished_at: time.nullable(),
+    next_retry_at: time.nullable().meta({ description: 'When the pending retry becomes ready (backoff only).' }),
+    cancel_requested: z.literal(true).optional().meta({
+      description:
+        'Present only while a cancel waits for the running attempt to stop; the job then becomes cancelled.',
+    }),
+  })
+  .meta({ description: 'A job: its record without the history, times in ISO-8601 UTC.' });
+
+/** `POST /jobs` 202. */
+export const queuedReplySchema = z.strictObject({ status: z.literal('queued'), id: z.string() });
+
+/** `GET /jobs`. */
+export const jobPageSchema = z.strictObject({
+  jobs: z.array(jobViewSchema).meta({ description: 'Newest first.' }),
+  next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last.' }),
+});
+
+const perState = z.strictObject(Object.fromEntries(JOB_STATES.map((state) => [state, count])) as Record<
+  (typeof JOB_STATES)[number],
+  typeof count
+>);
+
+/** `GET /stats`: the engine's `Stats`. */
+export const statsSchema = z.strictObject({
+  states: perState,
+  workers: z.strictObject({ busy: count, total: count }),
+  queue: z.strictObject({
+    used: count.meta({ description: 'Unfinished jobs.' }),
+    capacity: count.meta({ description: 'WORKERS + QUEUE_SIZE.' }),
+  }),
+  totals: z.strictObject({
+    submitted: count.meta({ description: 'Jobs admitted by a submission.' }),
+    done: count,
+    failed: count,
+    cancelled: count,
+    retries: count.meta({ description: "Attempts started after a job's first." }),
+    manual_retries: count.meta({ description: 'Operator retries of failed or cancelled jobs.' }),
+    rejected: count.meta({ description: 'Admissions refused with queue_full.' }),
+  }),
+});
+
+/** `GET /debug/status`. */
+export const debugStatusSchema = statsSchema.extend({ lifecycle: z.enum(['accepting', 'draining', 'stopped']) });
+
+/** A transition as `GET /jobs/:id/history` and `GET /events` show it. */
+export const transitionViewSchema = z.strictObject({
+  id: z.string(),
+  from: jobState.nullable().meta({ description: 'null for the submission.' }),
+  to: jobState,
+  event: z.string().meta({ description: 'The machine event, e.g. SLOT_GRANTED; SUBMIT for the submission.' }),
+  at: time,
+  attempt: count,
+  error: z.string().nullable(),
+  delay_ms: count.nullable().meta({ description: 'The backoff delay chosen, on entering backoff.' }),
+});
+
+/** `GET /jobs/:id/history`. */
+export const historySchema = z.strictObject({
+  id: z.string(),
+  transitions: z.array(transitionViewSchema.omit({ id: true })).meta({ description: 'Oldest first, the latest 50.' }),
+});
+
+/** `GET /debug/jobs/:id/path`. */
+export const jobPathSchema = z.strictObject({
+  id: z.string(),
+  state: jobState,
+  next_retry_at: time.nullable(),
+  current: z.string().nullable(),
+  visited: z.array(z.string()),
+  edges: z.array(z.strictObject({ from: z.string(), to: z.string(), label: z.string(), count })),
+});
+
+/** `GET /readyz`. */
+export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'draining']) });
+
+/** Every error response: `{"error":{"code","message","details"}}`. */
+export const errorBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    details: z.unknown().optional().meta({ description: 'Per code: e.g. {"state"} for not_cancellable.' }),
+  }),
+});
+
+/** `POST /jobs/batch`: one result per item, in order. */
+export const batchReplySchema = z.strictObject({
+  results: z.array(
+    z.strictObject({
+      id: z.string().nullable().meta({ description: 'The id sent or generated; null when there is none.' }),
+      status: z.int().meta({ description: 'The status POST /jobs would have answered with.' }),
+      error: errorBodySchema.shape.error.optional(),
+    }),
+  ),
+});

@@ -1,0 +1,237 @@
+/**
+ * The Prometheus metrics, all defined here, each with the reason it exists. `GET /metrics` serves them
+ * (`src/http/routes/metrics.ts`).
+ *
+ * Where each number comes from:
+ * - the engine's `transition` events, through ONE listener that does O(1) work per transition: label children
+ *   are bound once with `.labels(...)`, and the only per-job state is one map entry (when the job became ready,
+ *   or when its attempt started), deleted when the job finishes;
+ * - `queue.stats()`, read at scrape time by the gauges' `collect()`, so the hot path pays nothing for them;
+ * - the HTTP layer, which reports refused admissions (`countRejection`) and request durations
+ *   (`observeRequest`) through `src/http/request-metrics.ts`.
+ *
+ * Each `createMetrics` has its own `Registry`, so two apps in one process (the tests) never share counters. The
+ * default process metrics (CPU, memory, event loop, GC) describe the process, not an app: they live in one
+ * registry per process, created on first use, because each registration starts its own GC observer and
+ * event-loop monitor that nothing could stop.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { JOB_STATES, type Transition } from './job-record.js';
+import type { JobQueue } from './job-queue.types.js';
+
+/** Why a job was not admitted: the `reason` label of `jobs_rejected_total`. */
+export const REJECTION_REASONS = ['queue_full', 'duplicate', 'validation', 'shutting_down'] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+/** How an attempt ended: the `outcome` label of `job_attempts_total`. */
+export const ATTEMPT_OUTCOMES = ['success', 'failure', 'timeout', 'cancelled', 'interrupted'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+const FINISHED_STATES = ['done', 'failed', 'cancelled'] as const;
+
+/** Seconds. Attempts run from milliseconds (a no-op) to minutes (a report); JOB_TIMEOUT_MS caps them at a day. */
+const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
+/** Seconds. A wait is near 0 while workers are free and grows with the backlog. */
+const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800];
+/** Seconds. Most requests take about a millisecond; a cancel may wait up to 1 s for its attempt to stop. */
+const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export interface ServiceMetrics {
+  /** This app's metrics (the process metrics are not in it). */
+  readonly registry: Registry;
+  /** The Content-Type of `exposition()`: the Prometheus text format 0.0.4. */
+  readonly contentType: string;
+  /** The process metrics, then this app's, in the Prometheus text format. */
+  exposition(): Promise<string>;
+  /** Counts a job not admitted: a refused submission, or a manual retry refused for capacity or a shutdown. */
+  countRejection(reason: RejectionReason): void;
+  /** Records one HTTP request; `route` is the router's path pattern (e.g. `/jobs/:id`), never the raw URL. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** Stops listening to the queue's transitions. */
+  close(): void;
+}
+
+let processRegistry: Registry | undefined;
+
+/** The default process metrics, registered once per process (see the header). */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export function createMetrics(queue: JobQueue): ServiceMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  // Why: the arrival rate; with jobs_finished_total it gives the backlog's growth. Manual retries excluded.
+  const submitted = new Counter({
+    name: 'jobs_submitted_total',
+    help: 'Jobs admitted by a submission (manual retries are not counted).',
+    registers,
+  });
+  // Why: load shedding (queue_full) and client bugs (validation, duplicate) are what to alert on.
+  const rejected = new Counter({
+    name: 'jobs_rejected_total',
+    help: 'Jobs not admitted, by reason: queue_full, duplicate, validation, shutting_down.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  // Why: throughput and the failure ratio, per outcome.
+  const finished = new Counter({
+    name: 'jobs_finished_total',
+    help: 'Jobs that reached done, failed or cancelled (a job retried by an operator can finish again).',
+    labelNames: ['state'] as const,
+    registers,
+  });
+  // Why: a processor's health: failures and timeouts per attempt, before retries hide them.
+  const attempts = new Counter({
+    name: 'job_attempts_total',
+    help: 'Attempts that ended, by outcome: success, failure, timeout, cancelled, interrupted (by a restart).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  // Why: how long the processor works; the basis for JOB_TIMEOUT_MS and for sizing WORKERS.
+  const attemptDuration = new Histogram({
+    name: 'job_attempt_duration_seconds',
+    help: 'Duration of an attempt, from its start to its outcome.',
+    buckets: ATTEMPT_BUCKETS,
+    registers,
+  });
+  // Why: queueing delay, the first sign that WORKERS is too small.
+  const wait = new Histogram({
+    name: 'job_wait_seconds',
+    help: 'Time from ready (queued, or the end of a backoff delay) to running.',
+    buckets: WAIT_BUCKETS,
+    registers,
+  });
+  // Why: operators retrying by hand is toil worth seeing.
+  const manualRetries = new Counter({
+    name: 'jobs_manual_retries_total',
+    help: 'Failed or cancelled jobs put back in the queue by an operator.',
+    registers,
+  });
+  // Why: the backlog and the stuck jobs, per state, right now.
+  new Gauge({
+    name: 'jobs',
+    help: 'Jobs per state, as the store holds them.',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const { states } = queue.stats();
+      for (const state of JOB_STATES) this.set({ state }, states[state]);
+    },
+  });
+  // Why: with workers_total, saturation: busy = total for long means the pool is the bottleneck.
+  new Gauge({
+    name: 'workers_busy',
+    help: 'Workers running an attempt.',
+    registers,
+    collect() {
+      this.set(queue.stats().workers.busy);
+    },
+  });
+  // Why: the denominator of saturation; it is configuration (WORKERS), exported so dashboards need no other source.
+  new Gauge({
+    name: 'workers_total',
+    help: 'Workers configured (WORKERS).',
+    registers,
+    collect() {
+      this.set(queue.stats().workers.total);
+    },
+  });
+  // Why: with jobs{state=queued|running|backoff}, how close admission is to queue_full.
+  new Gauge({
+    name: 'queue_capacity',
+    help: 'Unfinished jobs the queue admits (WORKERS + QUEUE_SIZE).',
+    registers,
+    collect() {
+      this.set(queue.stats().queue.capacity);
+    },
+  });
+  // Why: latency and error rate per endpoint; `route` is the pattern, so its cardinality stays bounded.
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration, by method, route pattern and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: HTTP_BUCKETS,
+    registers,
+  });
+
+  // Label children bound once: the listener below never builds a label object.
+  const rejectedBy = bind(REJECTION_REASONS, (reason) => rejected.labels(reason));
+  const finishedIn = bind(FINISHED_STATES, (state) => finished.labels(state));
+  const attemptsBy = bind(ATTEMPT_OUTCOMES, (outcome) => attempts.labels(outcome));
+  // Every series exists from the start, at 0, so that rate() and absent() work before the first event.
+  for (const child of [...Object.values(rejectedBy), ...Object.values(finishedIn), ...Object.values(attemptsBy)]) {
+    child.inc(0);
+  }
+
+  /**
+   * Per unfinished job, in epoch ms: when it became ready (while queued or in backoff) or when its attempt
+   * started (while running). It equals the record's `queued` entry, `next_retry_at` or `started_at`, without
+   * reading the record back on every transition.
+   */
+  const since = new Map<string, number>();
+
+  const onTransition = (t: Transition) => {
+    const { from, to } = t;
+    if (from === null) submitted.inc();
+    else if (from === 'running' && to !== 'running') {
+      // A running job restored after a restart has no entry here: its start is in the record.
+      const started = since.get(t.id) ?? queue.get(t.id)?.started_at ?? t.at;
+      attemptDuration.observe(Math.max(0, t.at - started) / 1000);
+      attemptsBy[attemptOutcome(t)].inc();
+    }
+    switch (to) {
+      case 'queued':
+        if (t.event === 'RETRY') manualRetries.inc();
+        since.set(t.id, t.at);
+        break;
+      case 'backoff':
+        // The live record: O(1), and right after a restart too (where t.at + delay_ms is not next_retry_at).
+        since.set(t.id, queue.get(t.id)?.next_retry_at ?? t.at);
+        break;
+      case 'running': {
+        // running → running is a cancel request: the attempt goes on.
+        if (from === 'running') break;
+        const ready = since.get(t.id);
+        if (ready !== undefined) wait.observe(Math.max(0, t.at - ready) / 1000);
+        since.set(t.id, t.at);
+        break;
+      }
+      default:
+        finishedIn[to].inc();
+        since.delete(t.id);
+    }
+  };
+  const unsubscribe = queue.on('transition', onTransition);
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    async exposition() {
+      return (await processMetrics().metrics()) + '\n' + (await registry.metrics());
+    },
+    countRejection: (reason) => rejectedBy[reason].inc(),
+    observeRequest(method, route, status, seconds) {
+      httpDuration.observe({ method, route, status: String(status) }, seconds);
+    },
+    close: unsubscribe,
+  };
+}
+
+/** The outcome of an attempt, from the transition that left `running` (checked in this order). */
+function attemptOutcome(t: Transition): AttemptOutcome {
+  if (t.to === 'done') return 'success';
+  if (t.error === 'timeout') return 'timeout';
+  if (t.event === 'RESTORED') return 'interrupted';
+  if (t.to === 'cancelled') return 'cancelled';
+  return 'failure';
+}
+
+function bind<K extends string, V>(keys: readonly K[], make: (key: K) => V): Record<K, V> {
+  return Object.fromEntries(keys.map((key) => [key, make(key)])) as Record<K, V>;
+}

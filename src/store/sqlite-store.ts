@@ -1,0 +1,400 @@
+/**
+ * The durable job store: one SQLite file (better-sqlite3, WAL mode), the default (`STORE=sqlite:<path>`).
+ *
+ * Writes: `save` only buffers, keeping the latest record per job (a record carries its whole history, so the
+ * latest one is all that needs writing). Once per tick (setImmediate) one transaction writes the buffer: that
+ * is the group commit, so a burst of transitions costs one commit, not one fsync per job. `flush()` resolves
+ * once everything saved before it is committed. When the write fails (a full disk, an I/O error) it rejects
+ * with `storage_unavailable`, the records stay buffered, and the next tick or flush writes them again, so the
+ * service recovers by itself once writes succeed.
+ *
+ * Reads: `get` sees the buffer first; `list` and `unfinished` commit the buffer before they query, so they
+ * read their own writes. `counts` lives in memory: loaded with one GROUP BY at open, then kept by `save`.
+ *
+ * Retention: after a commit, while more than `retention` records are done or failed, the oldest finished are
+ * deleted, at most RETENTION_BATCH per tick, in their own transaction (never in `save`, never in a commit
+ * that a submission waits on). Unfinished records are never deleted. This mirrors the memory store.
+ *
+ * Opening: the file is locked for this process alone (`locking_mode=EXCLUSIVE`, and a write at open takes
+ * the lock, held until `close`), so a second instance on the same file fails at once with SQLITE_BUSY: a
+ * real lock, not a guess from a pid file. The file is checked (`quick_check`) and its schema migrated
+ * forward (`PRAGMA user_version`, MIGRATIONS). Any failure there is a `StoreOpenError` naming the file: a
+ * corrupt file is never replaced by an empty one.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { errors, StoreOpenError } from '../errors.js';
+import { isFinished, JOB_STATES, type JobRecord, type JobState } from '../job-record.js';
+import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
+
+export type Durability = 'normal' | 'full';
+
+export interface SqliteStoreOptions {
+  /** The database file; its directory is created when missing. */
+  path: string;
+  /**
+   * `normal` (synchronous=NORMAL): a commit survives a crash of the process, not a power loss.
+   * `full` (synchronous=FULL): every commit is fsynced, so it also survives a power loss. Default `normal`.
+   */
+  durability?: Durability;
+  /** Finished (done or failed) records kept; beyond it the oldest finished are deleted. */
+  retention: number;
+  /** Called after each committed write transaction with the number of records it wrote (metrics, tests). */
+  onCommit?: (records: number) => void;
+}
+
+export interface SqliteStore extends JobStore {
+  /** The open connection, for diagnostics and tests; writing through it bypasses the buffer and the counts. */
+  readonly db: Database.Database;
+}
+
+/** Finished records deleted per tick at most, so retention never holds the event loop for long. */
+export const RETENTION_BATCH = 500;
+
+/**
+ * The schema's forward migrations: entry i takes `user_version` i to i + 1. Append, never edit: a file
+ * records how far it got, and opening it runs the rest, each in its own transaction.
+ */
+export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
+  // 1: one row per job, the record as JSON. `seq` is the submission order (list order, cursors, the order a
+  // restart queues jobs in again); `finished_seq` the order jobs finished in (retention deletes the lowest).
+  (db) =>
+    db.exec(`
+      CREATE TABLE jobs (
+        seq          INTEGER PRIMARY KEY,
+        id           TEXT    NOT NULL UNIQUE,
+        state        TEXT    NOT NULL,
+        finished_seq INTEGER,
+        record       TEXT    NOT NULL
+      );
+      CREATE INDEX jobs_by_state ON jobs (state, seq);
+      CREATE INDEX jobs_by_finish ON jobs (finished_seq) WHERE finished_seq IS NOT NULL;
+    `),
+];
+
+/** A buffered write: the latest record of a job, or the removal of a job whose admission was abandoned. */
+type Pending =
+  | {
+      kind: 'put';
+      record: JobRecord;
+      /** The submission order of a job not yet in the file; null when its row exists. */
+      seq: number | null;
+      finishedSeq: number | null;
+    }
+  | { kind: 'delete' };
+
+interface Row {
+  seq: number;
+  record: string;
+}
+
+/** Opens (creating or migrating) the store at `options.path`; throws `StoreOpenError` naming the file. */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const path = resolve(options.path);
+  const db = openDatabase(path, options.durability ?? 'normal');
+  try {
+    return createStore(db, path, options);
+  } catch (error) {
+    db.close();
+    throw error instanceof StoreOpenError ? error : new StoreOpenError(path, describe(error));
+  }
+}
+
+function openDatabase(path: string, durability: Durability): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    // timeout 0: a lock held by another instance fails at once instead of waiting for it.
+    db = new Database(path, { timeout: 0 });
+    // Before the first read: from then on this connection keeps every lock it takes until it closes.
+    db.pragma('locking_mode = EXCLUSIVE');
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new Error(`could not switch to WAL mode (journal_mode is ${String(mode)})`);
+    db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    // A write transaction takes the exclusive lock now, rather than at the first save.
+    db.exec('BEGIN IMMEDIATE; COMMIT');
+    const check = db.pragma('quick_check', { simple: false }) as { quick_check: string }[];
+    const problems = check.map((row) => row.quick_check).filter((line) => line !== 'ok');
+    if (problems.length > 0) {
+      throw new StoreOpenError(path, `the file is corrupt (quick_check: ${problems.slice(0, 3).join('; ')}). ${KEEP}`);
+    }
+    migrate(db, path);
+    return db;
+  } catch (error) {
+    db?.close();
+    if (error instanceof StoreOpenError) throw error;
+    throw new StoreOpenError(path, describe(error));
+  }
+}
+
+const KEEP = 'Restore it from a backup or move it aside; the service does not start over a broken file.';
+
+/** A person's reading of an error met while opening the file. */
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  switch (code) {
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return (
+        `another running instance holds its lock (${code}). ` +
+        'Stop that instance, or give this one another STORE file.'
+      );
+    case 'SQLITE_NOTADB':
+    case 'SQLITE_CORRUPT':
+      return `the file is corrupt or not a SQLite database (${code}: ${message}). ${KEEP}`;
+    case 'SQLITE_CANTOPEN':
+    case 'SQLITE_READONLY':
+    case 'SQLITE_PERM':
+    case 'SQLITE_IOERR':
+      return `the file cannot be opened for writing (${code}: ${message}).`;
+    default:
+      return typeof code === 'string' ? `${code}: ${message}` : message;
+  }
+}
+
+function migrate(db: Database.Database, path: string) {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new StoreOpenError(
+      path,
+      `its schema version is ${version}, newer than this build knows (${MIGRATIONS.length}); run a newer build.`,
+    );
+  }
+  for (let next = version; next < MIGRATIONS.length; next++) {
+    db.transaction(() => {
+      MIGRATIONS[next]!(db);
+      db.pragma(`user_version = ${next + 1}`);
+    })();
+  }
+}
+
+function createStore(db: Database.Database, path: string, options: SqliteStoreOptions): SqliteStore {
+  const statements = {
+    insert: db.prepare(
+      `INSERT INTO jobs (seq, id, state, finished_seq, record) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, state = excluded.state,
+         finished_seq = excluded.finished_seq, record = excluded.record`,
+    ),
+    update: db.prepare('UPDATE jobs SET state = ?, finished_seq = ?, record = ? WHERE id = ?'),
+    delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
+    get: db.prepare('SELECT record FROM jobs WHERE id = ?').pluck(),
+    page: db.prepare('SELECT seq, record FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
+    pageInState: db.prepare('SELECT seq, record FROM jobs WHERE state = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    unfinished: db
+      .prepare(`SELECT record FROM jobs WHERE state IN ('queued', 'running', 'backoff') ORDER BY seq`)
+      .pluck(),
+    oldestFinished: db.prepare(
+      'SELECT id, state FROM jobs WHERE finished_seq IS NOT NULL ORDER BY finished_seq LIMIT ?',
+    ),
+  };
+
+  const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+  for (const { state, n } of db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as {
+    state: string;
+    n: number;
+  }[]) {
+    if (!(state in counts)) throw new StoreOpenError(path, `a job row has an unknown state ${JSON.stringify(state)}.`);
+    counts[state as JobState] = n;
+  }
+  const maxima = db.prepare('SELECT max(seq) AS seq, max(finished_seq) AS fin FROM jobs').get() as {
+    seq: number | null;
+    fin: number | null;
+  };
+  let nextSeq = (maxima.seq ?? 0) + 1;
+  let nextFinishedSeq = (maxima.fin ?? 0) + 1;
+
+  const pending = new Map<string, Pending>();
+  /** The promise every `flush` since the last commit waits on; settled by the next commit. */
+  let cycle: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | null = null;
+  let commitScheduled: NodeJS.Immediate | null = null;
+  let retentionScheduled: NodeJS.Immediate | null = null;
+  let closed = false;
+
+  const writeBatch = db.transaction((entries: [string, Pending][]) => {
+    for (const [id, entry] of entries) {
+      if (entry.kind === 'delete') {
+        statements.delete.run(id);
+        continue;
+      }
+      const { record, finishedSeq } = entry;
+      const json = JSON.stringify(record);
+      // A row that vanished (a job discarded, then saved again) is inserted afresh at the end of the order.
+      if (entry.seq !== null || statements.update.run(record.state, finishedSeq, json, id).changes === 0) {
+        statements.insert.run(entry.seq ?? nextSeq++, id, record.state, finishedSeq, json);
+      }
+    }
+  });
+
+  function scheduleCommit() {
+    if (commitScheduled === null && !closed) commitScheduled = setImmediate(commitTick);
+  }
+
+  function commitTick() {
+    commitScheduled = null;
+    try {
+      commit();
+    } catch {
+      // Already handed to the flush waiters; the buffer is kept for the next attempt.
+    }
+  }
+
+  /** Writes the buffer in one transaction and settles the waiting flushes; throws storage_unavailable. */
+  function commit() {
+    const waiting = cycle;
+    cycle = null;
+    if (pending.size > 0) {
+      const entries = [...pending];
+      try {
+        writeBatch(entries);
+      } catch (error) {
+        const failure = errors.storageUnavailable(error instanceof Error ? error.message : String(error));
+        waiting?.reject(failure);
+        throw failure;
+      }
+      pending.clear();
+      options.onCommit?.(entries.length);
+      scheduleRetention();
+    }
+    waiting?.resolve();
+  }
+
+  function overRetention() {
+    return counts.done + counts.failed > options.retention;
+  }
+
+  function scheduleRetention() {
+    if (retentionScheduled === null && !closed && overRetention()) retentionScheduled = setImmediate(retentionTick);
+  }
+
+  const deleteBatch = db.transaction((ids: string[]) => {
+    for (const id of ids) statements.delete.run(id);
+  });
+
+  /** Deletes up to RETENTION_BATCH of the oldest finished records, then comes back next tick if more must go. */
+  function retentionTick() {
+    retentionScheduled = null;
+    if (closed || !overRetention()) return;
+    const excess = counts.done + counts.failed - options.retention;
+    const candidates = statements.oldestFinished.all(Math.min(excess, RETENTION_BATCH)) as {
+      id: string;
+      state: JobState;
+    }[];
+    // A job with a buffered write is skipped: its row is not what it is now (e.g. retried since).
+    const doomed = candidates.filter(({ id }) => !pending.has(id));
+    if (doomed.length === 0) return; // the next commit tries again
+    try {
+      deleteBatch(doomed.map(({ id }) => id));
+    } catch {
+      return; // the next commit tries again
+    }
+    for (const { state } of doomed) counts[state]--;
+    scheduleRetention();
+  }
+
+  /** Commits the buffer now, so that a query sees every save made so far. */
+  function commitBeforeRead() {
+    if (pending.size > 0) commit();
+  }
+
+  return {
+    durable: true,
+    db,
+
+    save(record, from) {
+      if (closed) throw new Error(`job store ${path} is closed`);
+      const previous = pending.get(record.id);
+      const finished = isFinished(record.state);
+      const seq = previous?.kind === 'put' ? previous.seq : from === null ? nextSeq++ : null;
+      let finishedSeq: number | null = null;
+      if (finished) {
+        // Kept when the job was finished already within this tick: it finished then, not now.
+        const earlier = previous?.kind === 'put' ? previous.finishedSeq : null;
+        finishedSeq = earlier ?? nextFinishedSeq++;
+      }
+      pending.set(record.id, { kind: 'put', record, seq, finishedSeq });
+      if (from !== null) counts[from]--;
+      counts[record.state]++;
+      scheduleCommit();
+    },
+
+    discard(id) {
+      const previous = pending.get(id);
+      const current = previous?.kind === 'put' ? previous.record : previous ? undefined : readRow(id);
+      if (!current) return;
+      counts[current.state]--;
+      // Never written: forgetting the buffered record is enough. Otherwise its row goes at the next commit.
+      if (previous?.kind === 'put' && previous.seq !== null) pending.delete(id);
+      else pending.set(id, { kind: 'delete' });
+      scheduleCommit();
+    },
+
+    flush() {
+      if (pending.size === 0) return Promise.resolve();
+      if (closed) return Promise.reject(new Error(`job store ${path} is closed`));
+      if (!cycle) {
+        let resolve!: () => void;
+        let reject!: (error: Error) => void;
+        const promise = new Promise<void>((res, rej) => {
+          resolve = res;
+          reject = rej;
+        });
+        cycle = { promise, resolve, reject };
+      }
+      scheduleCommit();
+      return cycle.promise;
+    },
+
+    get(id) {
+      const entry = pending.get(id);
+      if (entry) return entry.kind === 'put' ? entry.record : undefined;
+      return readRow(id);
+    },
+
+    list({ state, limit, cursor }: StoreListQuery): StorePage {
+      let before = Number.MAX_SAFE_INTEGER;
+      if (cursor !== undefined) {
+        if (!/^\d{1,15}$/.test(cursor)) throw errors.validationFailed({ cursor: ['Not a cursor this server issued.'] });
+        before = Number(cursor);
+      }
+      commitBeforeRead();
+      const rows = (
+        state ? statements.pageInState.all(state, before, limit + 1) : statements.page.all(before, limit + 1)
+      ) as Row[];
+      const more = rows.length > limit;
+      if (more) rows.pop();
+      return {
+        jobs: rows.map((row) => JSON.parse(row.record) as JobRecord),
+        next_cursor: more ? String(rows[rows.length - 1]!.seq) : null,
+      };
+    },
+
+    counts() {
+      return { ...counts };
+    },
+
+    unfinished() {
+      commitBeforeRead();
+      return (statements.unfinished.all() as string[]).map((json) => JSON.parse(json) as JobRecord);
+    },
+
+    async close() {
+      if (closed) return;
+      try {
+        if (commitScheduled) clearImmediate(commitScheduled);
+        commitScheduled = null;
+        commit();
+      } finally {
+        closed = true;
+        if (retentionScheduled) clearImmediate(retentionScheduled);
+        db.close();
+      }
+    },
+  };
+
+  function readRow(id: string): JobRecord | undefined {
+    const json = statements.get.get(id) as string | undefined;
+    return json === undefined ? undefined : (JSON.parse(json) as JobRecord);
+  }
+}

@@ -1,0 +1,28 @@
+import { expect } from 'chai';
+import { formatTable, runBench } from '../../bench/harness.js';
+import { SCALES } from '../../bench/scale.js';
+
+/**
+ * The benchmark harness at tiny sizes (BENCH_SCALE=smoke): it runs, and every row it does not skip has numbers.
+ * The figures themselves mean nothing at this size; `npm run bench` is where they are measured. Rows that need
+ * wrk or redis-server are skipped, with their reason, when those are not installed.
+ */
+describe('bench harness (smoke)', function () {
+  this.timeout(60_000);
+
+  it('runs every row at tiny sizes and produces numbers', async () => {
+    const results = await runBench({ scale: SCALES.smoke });
+    expect(results.rows.map((row) => row.id)).to.deep.equal(['1', '2', '3', '4a', '4b', '5', '6']);
+    for (const row of results.rows) {
+      if (row.skipped) {
+        expect(row.skipped, row.id).to.be.a('string').and.not.equal('');
+        continue;
+      }
+      const numbers = JSON.stringify(row.data).match(/-?\d+(\.\d+)?(e[+-]?\d+)?/g) ?? [];
+      expect(numbers, `row ${row.id} has numbers`).to.not.be.empty;
+      expect(row.headline, row.id).to.match(/\d/).and.not.include('n/a');
+      expect(row.met, row.id).to.be.a('boolean');
+    }
+    expect(formatTable(results)).to.include('| 2 | Engine CPU per job');
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * The job queue over the SQLite store: a restart from the file (backoff resumed at its next_retry_at, on fake
+ * timers), the pause of a durable shutdown, and a submission whose write fails. The store's commits run on
+ * setImmediate, which the fake clock leaves real.
+ */
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { ServiceError } from '../../src/errors.js';
+import { createJobQueue } from '../../src/job-queue.js';
+import type { Transition } from '../../src/job-record.js';
+import type { Processor } from '../../src/processors/processor.js';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { manualProcessor } from '../helpers/processors.js';
+import { nextTick, tempFiles } from './support.js';
+
+function makeQueue(store: SqliteStore, processor: Processor, workers = 1, queueSize = 5) {
+  const unhandled: unknown[] = [];
+  const queue = createJobQueue(
+    { workers, queueSize, backoff: { baseMs: 100, maxMs: 30_000, jitterMs: 100 }, jobTimeoutMs: 0, jobRetention: 100 },
+    { processor, store, now: () => Date.now(), random: () => 0.5, onError: (error) => unhandled.push(error) },
+  );
+  const transitions: Transition[] = [];
+  queue.on('transition', (t) => transitions.push(t));
+  return { queue, transitions, unhandled };
+}
+
+/** Lets the store commit (a real setImmediate) and the attempts gated on it start. */
+async function settle(clock: sinon.SinonFakeTimers) {
+  await nextTick();
+  await clock.tickAsync(0);
+}
+
+describe('job queue on the sqlite store', () => {
+  const files = tempFiles();
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(async () => {
+    sinon.restore();
+    await files.cleanup();
+  });
+
+  describe('restart from the file', () => {
+    it('re-arms a backoff for its next_retry_at (not restart + delay), interrupts the running, queues the queued', async () => {
+      const path = files.path();
+      // The first process: b fails once (backoff 150 ms → next_retry_at 160), a takes the slot, c waits.
+      const first = files.open({ path });
+      const work = manualProcessor();
+      const { queue } = makeQueue(first, work.processor);
+      await queue.submit({ id: 'b', payload: 'b', max_retries: 3 });
+      await queue.submit({ id: 'a', payload: 'a', max_retries: 0 });
+      await queue.submit({ id: 'c', payload: 'c', max_retries: 0 });
+      await clock.tickAsync(10);
+      work.latest('b').reject(new Error('flaky'));
+      await settle(clock);
+      expect(work.calls.map((call) => call.job.id)).to.deep.equal(['b', 'a']);
+      // The process dies: what is on disk is what the store committed. Nothing is dispatched any more.
+      queue.pause();
+      await first.close();
+
+      await clock.tickAsync(90); // the restart happens at 100
+      const second = files.open({ path });
+      const unfinished = second.unfinished();
+      expect(unfinished.map((r) => [r.id, r.state, r.next_retry_at])).to.deep.equal([
+        ['b', 'backoff', 160], ['a', 'running', null], ['c', 'queued', null],
+      ]);
+      const rework = manualProcessor();
+      const { queue: restarted, transitions, unhandled } = makeQueue(second, rework.processor);
+      restarted.restore(unfinished);
+      expect(restarted.get('a')).to.include({ state: 'failed', last_error: 'interrupted', attempts: 1, finished_at: 100 });
+      expect(restarted.get('b')).to.include({ state: 'backoff', next_retry_at: 160 });
+      expect(restarted.get('c')).to.include({ state: 'running', attempts: 1 });
+      expect(transitions.map((t) => [t.id, t.from, t.to, t.event])).to.deep.equal([
+        ['b', 'backoff', 'backoff', 'RESTORED'],
+        ['a', 'running', 'failed', 'RESTORED'],
+        ['c', 'queued', 'queued', 'RESTORED'],
+        ['c', 'queued', 'running', 'SLOT_GRANTED'],
+      ]);
+      await settle(clock);
+      rework.latest('c').resolve();
+      await settle(clock);
+      await clock.tickAsync(59);
+      expect(restarted.get('b')!.state).to.equal('backoff');
+      await clock.tickAsync(1); // 160: b's retry
+      expect(restarted.get('b')).to.include({ state: 'running', attempts: 2, started_at: 160 });
+      await settle(clock);
+      expect(rework.calls.map((call) => [call.job.id, call.job.attempt])).to.deep.equal([['c', 1], ['b', 2]]);
+      expect(unhandled).to.deep.equal([]);
+
+      // The restart is on the jobs' paths, on disk too.
+      await second.flush();
+      expect(second.get('a')!.history.map((t) => t.event)).to.deep.equal(['SUBMIT', 'SLOT_GRANTED', 'RESTORED']);
+      expect(second.get('b')!.history.map((t) => t.event)).to.deep.equal([
+        'SUBMIT', 'SLOT_GRANTED', 'ATTEMPT_FAILED', 'RESTORED', 'SLOT_GRANTED',
+      ]);
+      restarted.pause();
+    });
+
+    it('fires a backoff whose next_retry_at has passed at once', async () => {
+      const path = files.path();
+      const first = files.open({ path });
+      const work = manualProcessor();
+      const { queue } = makeQueue(first, work.processor);
+      await queue.submit({ id: 'b', payload: null, max_retries: 1 });
+      work.latest('b').reject(new Error('flaky'));
+      await settle(clock);
+      queue.pause();
+      await first.close();
+
+      await clock.tickAsync(5000);
+      const second = files.open({ path });
+      const rework = manualProcessor();
+      const { queue: restarted } = makeQueue(second, rework.processor);
+      restarted.restore(second.unfinished());
+      await clock.tickAsync(0);
+      expect(restarted.get('b')).to.include({ state: 'running', attempts: 2, started_at: 5000 });
+      restarted.pause();
+    });
+  });
+
+  describe('pause (the shutdown of a durable store)', () => {
+    it('stops dispatching: the running attempts end, the queued jobs wait, and drain reports them', async () => {
+      const store = files.open({ path: files.path() });
+      const work = manualProcessor();
+      const { queue } = makeQueue(store, work.processor, 2);
+      for (const id of ['r1', 'r2', 'q1', 'q2']) await queue.submit({ id, payload: null, max_retries: 1 });
+      queue.pause();
+      expect(queue.lifecycle()).to.equal('pausing');
+      const refused = await queue.submit({ id: 'late', payload: null, max_retries: 0 }).catch((error: ServiceError) => error);
+      expect(refused).to.have.property('code', 'shutting_down');
+      const drained = queue.drain(10_000);
+      work.latest('r1').resolve();
+      work.latest('r2').reject(new Error('flaky')); // to backoff; its retry is not dispatched either
+      await settle(clock);
+      expect(queue.lifecycle()).to.equal('stopped');
+      expect(await drained).to.deep.equal({
+        unfinished: [{ id: 'r2', state: 'backoff' }, { id: 'q1', state: 'queued' }, { id: 'q2', state: 'queued' }],
+      });
+      await clock.tickAsync(1000);
+      expect(work.calls.map((call) => call.job.id)).to.deep.equal(['r1', 'r2']);
+      await store.flush();
+      expect(store.unfinished().map((r) => [r.id, r.state])).to.deep.equal([
+        ['r2', 'backoff'], ['q1', 'queued'], ['q2', 'queued'],
+      ]);
+    });
+
+    it('past the deadline aborts the running attempts, which stay running on disk', async () => {
+      const store = files.open({ path: files.path() });
+      const work = manualProcessor();
+      const { queue } = makeQueue(store, work.processor, 1);
+      await queue.submit({ id: 'slow', payload: null, max_retries: 0 });
+      await queue.submit({ id: 'waiting', payload: null, max_retries: 0 });
+      queue.pause();
+      const drained = queue.drain(200);
+      await clock.tickAsync(200);
+      expect(await drained).to.deep.equal({
+        unfinished: [{ id: 'slow', state: 'running' }, { id: 'waiting', state: 'queued' }],
+      });
+      expect(work.latest('slow').signal.aborted).to.equal(true);
+      await store.flush();
+      expect(store.unfinished().map((r) => [r.id, r.state])).to.deep.equal([['slow', 'running'], ['waiting', 'queued']]);
+    });
+  });
+
+  describe('a submission whose write fails', () => {
+    it('is refused with storage_unavailable and leaves no job behind; the next one succeeds once writes do', async () => {
+      const store = files.open({ path: files.path() });
+      const work = manualProcessor();
+      const { queue, unhandled } = makeQueue(store, work.processor, 1, 1);
+      store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+      const payload = 'x'.repeat(20_000);
+
+      const error = await queue.submit({ id: 'lost', payload, max_retries: 3 }).catch((e: ServiceError) => e);
+      expect(error).to.be.instanceOf(ServiceError).and.include({ code: 'storage_unavailable', status: 503 });
+      expect(queue.get('lost')).to.equal(undefined);
+      expect(queue.stats()).to.deep.include({
+        states: { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+        workers: { busy: 0, total: 1 },
+        queue: { used: 0, capacity: 2 },
+      });
+      expect(queue.stats().totals).to.include({ submitted: 0, cancelled: 0 });
+      expect(work.calls).to.deep.equal([]); // its attempt never ran
+
+      store.db.pragma('max_page_count = 1073741823');
+      const admitted = await queue.submit({ id: 'lost', payload, max_retries: 3 });
+      expect(admitted).to.include({ id: 'lost' });
+      await settle(clock);
+      expect(work.calls.map((call) => call.job.id)).to.deep.equal(['lost']);
+      expect(store.list({ limit: 10 }).jobs.map((r) => [r.id, r.state])).to.deep.equal([['lost', 'running']]);
+      expect(store.get('lost')!.history.map((t) => t.event)).to.deep.equal(['SUBMIT', 'SLOT_GRANTED']);
+      expect(unhandled).to.deep.equal([]);
+      queue.pause();
+    });
+  });
+});

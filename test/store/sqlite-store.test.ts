@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { ServiceError, StoreOpenError } from '../../src/errors.js';
+import { MIGRATIONS, RETENTION_BATCH } from '../../src/store/sqlite-store.js';
+import { ids, nextTick, record, saver, tempFiles } from './support.js';
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.fail('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
+function openError(open: () => unknown): StoreOpenError {
+  try {
+    open();
+  } catch (error) {
+    expect(error).to.be.instanceOf(StoreOpenError);
+    return error as StoreOpenError;
+  }
+  return expect.fail('expected a StoreOpenError');
+}
+
+describe('sqlite store', () => {
+  const files = tempFiles();
+  afterEach(async () => {
+    sinon.restore();
+    await files.cleanup();
+  });
+
+  describe('records', () => {
+    it('get sees a save at once, before its commit; flush commits it', async () => {
+      const path = files.path();
+      const store = files.open({ path });
+      const save = saver(store);
+      save(record('a', 'queued', { payload: { n: 1 } }));
+      expect(store.get('a')).to.deep.include({ state: 'queued', payload: { n: 1 } });
+      expect(store.get('nope')).to.equal(undefined);
+      await store.flush();
+      const rows = store.db.prepare('SELECT id, state FROM jobs').all();
+      expect(rows).to.deep.equal([{ id: 'a', state: 'queued' }]);
+    });
+
+    it('lists newest first by submission, in pages linked by an opaque cursor, filtered by state', async () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      for (let i = 1; i <= 5; i++) save(record(`j${i}`, 'queued'));
+      save(record('j1', 'running'));
+      save(record('j3', 'running'));
+      const first = store.list({ limit: 2 });
+      expect(ids(first.jobs)).to.deep.equal(['j5', 'j4']);
+      const second = store.list({ limit: 2, cursor: first.next_cursor! });
+      expect(ids(second.jobs)).to.deep.equal(['j3', 'j2']);
+      expect(store.list({ limit: 2, cursor: second.next_cursor! })).to.deep.equal({
+        jobs: [record('j1', 'running')],
+        next_cursor: null,
+      });
+      expect(ids(store.list({ limit: 10, state: 'running' }).jobs)).to.deep.equal(['j3', 'j1']);
+      expect(store.list({ limit: 10, state: 'done' })).to.deep.equal({ jobs: [], next_cursor: null });
+    });
+
+    it('rejects a cursor it did not issue with validation_failed', () => {
+      const store = files.open({ path: files.path() });
+      expect(() => store.list({ limit: 1, cursor: 'abc' }))
+        .to.throw(ServiceError)
+        .that.deep.include({ code: 'validation_failed', details: { cursor: ['Not a cursor this server issued.'] } });
+    });
+
+    it('keeps the counts per state from the states the records left', () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      for (const id of ['a', 'b', 'c']) save(record(id, 'queued'));
+      save(record('a', 'running'));
+      save(record('a', 'done'));
+      save(record('b', 'running'));
+      expect(store.counts()).to.deep.equal({ queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+    });
+
+    it('gives the unfinished records back in submission order, not in the order they changed', () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      for (const id of ['a', 'b', 'c', 'd']) save(record(id, 'queued'));
+      save(record('c', 'running'));
+      save(record('a', 'backoff', { next_retry_at: 500 }));
+      save(record('b', 'running'));
+      save(record('b', 'done'));
+      expect(store.unfinished().map((r) => [r.id, r.state])).to.deep.equal([
+        ['a', 'backoff'], ['c', 'running'], ['d', 'queued'],
+      ]);
+    });
+
+    it('after close and reopen has the same records, order, cursors and counts', async () => {
+      const path = files.path();
+      const first = files.open({ path });
+      const save = saver(first);
+      const history = [{ id: 'a', from: null, to: 'queued' as const, event: 'SUBMIT', at: 1, attempt: 0, error: null, delay_ms: null }];
+      save(record('a', 'queued', { payload: { deep: [1, 'two', null] }, history }));
+      save(record('b', 'queued'));
+      save(record('b', 'failed', { last_error: 'boom', attempts: 1 }));
+      save(record('c', 'queued'));
+      const before = { page: first.list({ limit: 2 }), counts: first.counts(), a: first.get('a') };
+      await first.close();
+
+      const second = files.open({ path });
+      expect(second.list({ limit: 2 })).to.deep.equal(before.page);
+      expect(ids(second.list({ limit: 2, cursor: before.page.next_cursor! }).jobs)).to.deep.equal(['a']);
+      expect(second.counts()).to.deep.equal(before.counts);
+      expect(second.get('a')).to.deep.equal(before.a);
+      expect(ids(second.unfinished())).to.deep.equal(['a', 'c']);
+      // New submissions keep the order after the restart.
+      saver(second)(record('d', 'queued'));
+      expect(ids(second.list({ limit: 10 }).jobs)).to.deep.equal(['d', 'c', 'b', 'a']);
+    });
+
+    it('close writes what is still buffered', async () => {
+      const path = files.path();
+      const first = files.open({ path });
+      saver(first)(record('a', 'queued'));
+      await first.close();
+      expect(files.open({ path }).get('a')).to.deep.equal(record('a', 'queued'));
+    });
+
+    it('discard forgets a record never written, and deletes a written one at the next commit', async () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      save(record('written', 'queued'));
+      await store.flush();
+      save(record('fresh', 'queued'));
+      store.discard!('fresh');
+      store.discard!('written');
+      expect([store.get('fresh'), store.get('written')]).to.deep.equal([undefined, undefined]);
+      expect(store.counts().queued).to.equal(0);
+      await store.flush();
+      expect(store.db.prepare('SELECT count(*) AS n FROM jobs').get()).to.deep.equal({ n: 0 });
+    });
+  });
+
+  describe('group commit', () => {
+    it('writes every save of a tick in one transaction, the latest record per job', async () => {
+      const commits: number[] = [];
+      const store = files.open({ path: files.path(), onCommit: (count) => commits.push(count) });
+      const save = saver(store);
+      for (let i = 0; i < 200; i++) save(record(`j${i}`, 'queued'));
+      for (let i = 0; i < 200; i++) save(record(`j${i}`, 'running'));
+      await Promise.all([store.flush(), store.flush()]);
+      expect(commits).to.deep.equal([200]);
+      expect(store.db.prepare(`SELECT count(*) AS n FROM jobs WHERE state = 'running'`).get()).to.deep.equal({ n: 200 });
+
+      save(record('j0', 'done'));
+      await store.flush();
+      expect(commits).to.deep.equal([200, 1]);
+    });
+
+    it('commits once per tick even when nobody flushes, and flush with nothing buffered resolves at once', async () => {
+      const commits: number[] = [];
+      const store = files.open({ path: files.path(), onCommit: (count) => commits.push(count) });
+      saver(store)(record('a', 'queued'));
+      await nextTick();
+      expect(commits).to.deep.equal([1]);
+      await store.flush();
+      expect(commits).to.deep.equal([1]);
+    });
+  });
+
+  describe('retention', () => {
+    it('deletes the oldest finished beyond the retention, in batches of RETENTION_BATCH per tick, never an unfinished one', async () => {
+      const retention = 10;
+      const total = 2 * RETENTION_BATCH + 100;
+      const store = files.open({ path: files.path(), retention });
+      const save = saver(store);
+      save(record('waiting', 'queued'));
+      for (let i = 0; i < total; i++) save(record(`j${i}`, i % 2 ? 'failed' : 'done'));
+      await store.flush();
+      const finished = () => store.counts().done + store.counts().failed;
+      expect(finished()).to.equal(total); // nothing deleted in the commit itself
+      await nextTick();
+      expect(finished()).to.equal(total - RETENTION_BATCH);
+      await nextTick();
+      expect(finished()).to.equal(total - 2 * RETENTION_BATCH);
+      await nextTick();
+      expect(finished()).to.equal(retention);
+      const left = store.list({ limit: 100 }).jobs;
+      expect(ids(left)).to.deep.equal([...Array.from({ length: retention }, (_, i) => `j${total - 1 - i}`), 'waiting']);
+      expect(store.db.prepare('SELECT count(*) AS n FROM jobs').get()).to.deep.equal({ n: retention + 1 });
+    });
+
+    it('deletes in the order jobs finished, not the order they were submitted', async () => {
+      const store = files.open({ path: files.path(), retention: 1 });
+      const save = saver(store);
+      save(record('first', 'queued'));
+      save(record('second', 'queued'));
+      save(record('second', 'done'));
+      save(record('first', 'done'));
+      await store.flush();
+      await nextTick();
+      expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['first']);
+    });
+  });
+
+  describe('schema', () => {
+    it('migrates a database at user_version 0 to the latest version, keeping what else it holds', () => {
+      const path = files.path();
+      const raw = new Database(path);
+      raw.exec('CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES (\'kept\')');
+      expect(raw.pragma('user_version', { simple: true })).to.equal(0);
+      raw.close();
+
+      const store = files.open({ path });
+      expect(store.db.pragma('user_version', { simple: true })).to.equal(MIGRATIONS.length);
+      expect(store.db.prepare('SELECT text FROM notes').get()).to.deep.equal({ text: 'kept' });
+      expect(store.db.pragma('journal_mode', { simple: true })).to.equal('wal');
+      saver(store)(record('a', 'queued'));
+      expect(store.get('a')).to.deep.equal(record('a', 'queued'));
+    });
+
+    it('refuses a database written by a newer schema version', () => {
+      const path = files.path();
+      const raw = new Database(path);
+      raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+      raw.close();
+      const error = openError(() => files.open({ path }));
+      expect(error.message).to.include(path).and.include('newer than this build knows');
+    });
+
+    it('sets synchronous to NORMAL or FULL from the durability', () => {
+      // PRAGMA synchronous reads 1 for NORMAL, 2 for FULL.
+      expect(files.open({ path: files.path() }).db.pragma('synchronous', { simple: true })).to.equal(1);
+      expect(files.open({ path: files.path(), durability: 'full' }).db.pragma('synchronous', { simple: true })).to.equal(2);
+    });
+
+    it('creates the directory of a new file', () => {
+      const path = files.path('nested/deeper/jobs.db');
+      saver(files.open({ path }))(record('a', 'queued'));
+    });
+  });
+
+  describe('bad files', () => {
+    it('a second opener of a file in use fails at once, naming the file', async () => {
+      const path = files.path();
+      const first = files.open({ path });
+      const error = openError(() => files.open({ path }));
+      expect(error.path).to.equal(path);
+      expect(error.message).to.equal(
+        `Cannot open the job store ${path}: another running instance holds its lock (SQLITE_BUSY). ` +
+          'Stop that instance, or give this one another STORE file.',
+      );
+      await first.close();
+      files.open({ path }); // the lock went with the first
+    });
+
+    it('the lock holds against a reader too, even with nothing written yet', () => {
+      const path = files.path();
+      files.open({ path });
+      const reader = new Database(path, { timeout: 0, readonly: true });
+      expect(() => reader.prepare('SELECT count(*) FROM jobs').get()).to.throw(/locked/);
+      reader.close();
+    });
+
+    it('refuses a file of random bytes, and leaves it as it was', () => {
+      const path = files.path();
+      const bytes = randomBytes(64 * 1024);
+      writeFileSync(path, bytes);
+      const error = openError(() => files.open({ path }));
+      expect(error.message).to.match(new RegExp(`^Cannot open the job store ${path}: the file is corrupt or not a SQLite database`));
+      expect(readFileSync(path).equals(bytes)).to.equal(true);
+    });
+
+    it('refuses a truncated database', async () => {
+      const path = files.path();
+      const store = files.open({ path });
+      const save = saver(store);
+      for (let i = 0; i < 2000; i++) save(record(`j${i}`, 'done', { payload: 'x'.repeat(200) }));
+      await store.close();
+      truncateSync(path, Math.floor(readFileSync(path).length / 2));
+      const error = openError(() => files.open({ path }));
+      expect(error.message).to.include(path).and.match(/corrupt/);
+    });
+  });
+
+  describe('a failed write', () => {
+    it('rejects flush with storage_unavailable, keeps the records buffered, and writes them once it can', async () => {
+      const path = files.path();
+      const commits: number[] = [];
+      const store = files.open({ path, onCommit: (count) => commits.push(count) });
+      const save = saver(store);
+      save(record('before', 'queued'));
+      await store.flush();
+      // A full disk: the file may not grow by a single page.
+      const pages = store.db.pragma('page_count', { simple: true }) as number;
+      store.db.pragma(`max_page_count = ${pages}`);
+      for (let i = 0; i < 50; i++) save(record(`big${i}`, 'queued', { payload: 'x'.repeat(4000) }));
+
+      const error = (await rejection(store.flush())) as ServiceError;
+      expect(error).to.be.instanceOf(ServiceError);
+      expect([error.status, error.code]).to.deep.equal([503, 'storage_unavailable']);
+      expect(error.details).to.deep.equal({ reason: 'database or disk is full' });
+      expect(store.get('big7')).to.deep.include({ state: 'queued' });
+      expect(store.counts().queued).to.equal(51);
+      // Still failing: each flush tries again, and fails again.
+      expect(((await rejection(store.flush())) as ServiceError).code).to.equal('storage_unavailable');
+      expect(commits).to.deep.equal([1]);
+
+      store.db.pragma('max_page_count = 1073741823');
+      await store.flush();
+      expect(commits).to.deep.equal([1, 50]);
+      await store.close();
+      const reopened = files.open({ path });
+      expect(reopened.counts().queued).to.equal(51);
+      expect(reopened.get('big49')).to.deep.include({ state: 'queued' });
+    });
+
+    it('a read that needs the buffer written fails with storage_unavailable too', async () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+      const flushed = store.flush(); // nothing buffered: resolves
+      save(record('big', 'queued', { payload: 'x'.repeat(20_000) }));
+      await flushed;
+      expect(() => store.list({ limit: 10 })).to.throw(ServiceError).with.property('code', 'storage_unavailable');
+      expect(store.get('big')).to.deep.include({ state: 'queued' });
+      store.db.pragma('max_page_count = 1073741823');
+      expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['big']);
+    });
+  });
+});

@@ -1,0 +1,52 @@
+/** What the SQLite store tests share: temp files that are removed after each test, and plain records. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JobRecord, JobState } from '../../src/job-record.js';
+import type { JobStore } from '../../src/store/job-store.js';
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js';
+
+/** A temp directory per test; `cleanup()` closes the stores opened through it and deletes it. */
+export function tempFiles() {
+  const dirs: string[] = [];
+  const stores: SqliteStore[] = [];
+  return {
+    /** A fresh path for a database file, in a directory of its own. */
+    path(name = 'jobs.db'): string {
+      const dir = mkdtempSync(join(tmpdir(), 'sqlite-store-test-'));
+      dirs.push(dir);
+      return join(dir, name);
+    },
+    open(options: Partial<SqliteStoreOptions> & { path: string }): SqliteStore {
+      const store = openSqliteStore({ retention: 10_000, ...options });
+      stores.push(store);
+      return store;
+    },
+    async cleanup() {
+      for (const store of stores.splice(0)) await store.close().catch(() => {});
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function record(id: string, state: JobState, extra: Partial<JobRecord> = {}): JobRecord {
+  return {
+    id, state, payload: null, max_retries: 0, attempts: 0, attempts_at_retry: 0, last_error: null, created_at: 0,
+    updated_at: 0, started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null,
+    cancel_requested: false, history: [], ...extra,
+  };
+}
+
+/** Saves as the engine does: telling the store the state each record left. */
+export function saver(store: JobStore) {
+  const states = new Map<string, JobState>();
+  return (saved: JobRecord) => {
+    store.save(saved, states.get(saved.id) ?? null);
+    states.set(saved.id, saved.state);
+  };
+}
+
+export const ids = (records: JobRecord[]) => records.map((r) => r.id);
+
+/** Resolves after the tasks already queued for the check phase (the store's commit and retention ticks). */
+export const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
