@@ -8,41 +8,68 @@ export interface MemoryStoreOptions {
   retention: number;
 }
 
+/** How many finished records there are: done, failed and cancelled alike count toward the retention. */
+export const finishedCount = (counts: Record<JobState, number>) => counts.done + counts.failed + counts.cancelled;
+
 /**
- * Records in memory; nothing survives the process. Submission order is kept as a sequence number per record, and `bySeq` holds the records
- * in that order (with holes where records were evicted), so a page of the newest-first list walks back from
- * its cursor instead of sorting everything.
+ * Records in memory; nothing survives the process.
+ *
+ * Each record gets a sequence number at submission. `records` holds them in that order, beside `seqs`, their
+ * sequence numbers; an evicted record leaves a hole until both arrays are compacted. A page of the
+ * newest-first list finds its cursor by binary search and walks back from there, instead of sorting
+ * everything; compaction keeps the walk from crossing long runs of holes, wherever they are.
  */
 export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   const seqById = new Map<string, number>();
-  const bySeq: (JobRecord | undefined)[] = [];
-  let firstSeq = 0; // the sequence number of bySeq[0]
+  let records: (JobRecord | undefined)[] = [];
+  let seqs: number[] = [];
+  let nextSeq = 1;
   let holes = 0;
   const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
   /** Ids in the order they finished: the eviction order. */
   const finishedOrder = new Fifo<string>();
 
-  function evictBeyondRetention() {
-    while (counts.done + counts.failed > options.retention && finishedOrder.length > 0) {
-      const id = finishedOrder.shift()!;
-      const seq = seqById.get(id);
-      const record = seq === undefined ? undefined : bySeq[seq - firstSeq];
-      if (!record || !isFinished(record.state)) continue;
-      counts[record.state]--;
-      seqById.delete(id);
-      bySeq[seq! - firstSeq] = undefined;
-      holes++;
+  /** The index of the last record whose sequence number is below `seq` (−1 if none). */
+  function indexBelow(seq: number): number {
+    let low = 0;
+    let high = seqs.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (seqs[middle]! < seq) low = middle + 1;
+      else high = middle;
     }
-    if (holes > 1024 && holes * 2 > bySeq.length) compact();
+    return low - 1;
   }
 
-  // Drops the holes in front, where eviction makes most of them, keeping sequence numbers (cursors) stable.
+  const indexOf = (seq: number) => indexBelow(seq + 1);
+
+  function evictBeyondRetention() {
+    while (finishedCount(counts) > options.retention && finishedOrder.length > 0) {
+      const id = finishedOrder.shift()!;
+      const seq = seqById.get(id);
+      if (seq === undefined) continue;
+      const index = indexOf(seq);
+      const record = records[index];
+      if (!record || !isFinished(record.state)) continue; // retried since it finished
+      counts[record.state]--;
+      seqById.delete(id);
+      records[index] = undefined;
+      holes++;
+    }
+    if (holes > 1024 && holes * 2 > records.length) compact();
+  }
+
   function compact() {
-    let drop = 0;
-    while (drop < bySeq.length && bySeq[drop] === undefined) drop++;
-    bySeq.splice(0, drop);
-    firstSeq += drop;
-    holes -= drop;
+    const keptRecords: JobRecord[] = [];
+    const keptSeqs: number[] = [];
+    records.forEach((record, index) => {
+      if (record === undefined) return;
+      keptRecords.push(record);
+      keptSeqs.push(seqs[index]!);
+    });
+    records = keptRecords;
+    seqs = keptSeqs;
+    holes = 0;
   }
 
   return {
@@ -52,10 +79,11 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     save(record, from) {
       const seq = seqById.get(record.id);
       if (seq === undefined) {
-        seqById.set(record.id, firstSeq + bySeq.length);
-        bySeq.push(record);
+        seqById.set(record.id, nextSeq);
+        seqs.push(nextSeq++);
+        records.push(record);
       } else {
-        bySeq[seq - firstSeq] = record;
+        records[indexOf(seq)] = record;
       }
       if (from !== null) counts[from]--;
       counts[record.state]++;
@@ -67,20 +95,20 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
 
     get(id) {
       const seq = seqById.get(id);
-      return seq === undefined ? undefined : bySeq[seq - firstSeq];
+      return seq === undefined ? undefined : records[indexOf(seq)];
     },
 
     list({ state, limit, cursor }: StoreListQuery): StorePage {
-      let index = bySeq.length - 1;
+      let index = records.length - 1;
       if (cursor !== undefined) {
         if (!/^\d{1,15}$/.test(cursor)) throw errors.validationFailed({ cursor: ['Not a cursor this server issued.'] });
-        index = Math.min(index, Number(cursor) - 1 - firstSeq);
+        index = indexBelow(Number(cursor));
       }
       const jobs: JobRecord[] = [];
       for (; index >= 0; index--) {
-        const record = bySeq[index];
+        const record = records[index];
         if (!record || (state && record.state !== state)) continue;
-        if (jobs.length === limit) return { jobs, next_cursor: String(firstSeq + index + 1) };
+        if (jobs.length === limit) return { jobs, next_cursor: String(seqs[index]! + 1) };
         jobs.push(record);
       }
       return { jobs, next_cursor: null };
@@ -91,7 +119,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     },
 
     unfinished() {
-      return bySeq.filter((record): record is JobRecord => record !== undefined && !isFinished(record.state));
+      return records.filter((record): record is JobRecord => record !== undefined && !isFinished(record.state));
     },
 
     flush: () => Promise.resolve(),

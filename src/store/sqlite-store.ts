@@ -26,6 +26,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { errors, StoreOpenError } from '../errors.js';
 import { isFinished, JOB_STATES, type JobRecord, type JobState } from '../job-record.js';
+import { finishedCount } from './memory-store.js';
 import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
 
 export type Durability = 'normal' | 'full';
@@ -261,7 +262,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
   }
 
   function overRetention() {
-    return counts.done + counts.failed > options.retention;
+    return finishedCount(counts) > options.retention;
   }
 
   function scheduleRetention() {
@@ -276,7 +277,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
   function retentionTick() {
     retentionScheduled = null;
     if (closed || !overRetention()) return;
-    const excess = counts.done + counts.failed - options.retention;
+    const excess = finishedCount(counts) - options.retention;
     const candidates = statements.oldestFinished.all(Math.min(excess, RETENTION_BATCH)) as {
       id: string;
       state: JobState;

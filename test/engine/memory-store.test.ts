@@ -72,4 +72,24 @@ describe('memory store', () => {
     const { store, save } = storeWithRetention(2);
     expect(() => store.list({ limit: 1, cursor: 'abc' })).to.throw(ServiceError, 'does not match');
   });
+
+  it('counts cancelled records toward the retention too', () => {
+    const { store, save } = storeWithRetention(1);
+    save(record('a', 'queued'));
+    save(record('a', 'cancelled'));
+    save(record('b', 'queued'));
+    save(record('b', 'done'));
+    expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['b']);
+    expect(store.counts()).to.deep.equal({ queued: 0, running: 0, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+  });
+
+  it('compacts the holes eviction leaves behind an old unfinished record, cursors still valid', () => {
+    const { store, save } = storeWithRetention(10);
+    save(record('stuck', 'running'));
+    for (let i = 0; i < 5000; i++) save(record(`j${i}`, 'done'));
+    const page = store.list({ limit: 9 });
+    expect(ids(page.jobs)).to.deep.equal(['j4999', 'j4998', 'j4997', 'j4996', 'j4995', 'j4994', 'j4993', 'j4992', 'j4991']);
+    expect(ids(store.list({ limit: 5, cursor: page.next_cursor! }).jobs)).to.deep.equal(['j4990', 'stuck']);
+    expect(ids(store.unfinished())).to.deep.equal(['stuck']);
+  });
 });

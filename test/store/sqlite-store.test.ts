@@ -198,6 +198,18 @@ describe('sqlite store', () => {
       await nextTick();
       expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['first']);
     });
+
+    it('counts cancelled jobs toward the retention too', async () => {
+      const store = files.open({ path: files.path(), retention: 1 });
+      const save = saver(store);
+      save(record('a', 'queued'));
+      save(record('a', 'cancelled'));
+      save(record('b', 'queued'));
+      save(record('b', 'done'));
+      await store.flush();
+      await nextTick();
+      expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['b']);
+    });
   });
 
   describe('schema', () => {
