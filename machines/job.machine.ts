@@ -28,14 +28,14 @@
  * Guards: `isPermanentError` (skips retries), `hasRetriesLeft` (retries since the last RETRY ≤ max_retries).
  * Delays: `retryDelay`, the time left until the absolute `next_retry_at`, so a restart re-arms it right.
  *
- * The slot is given back (`releaseSlot`) by the state an attempt's outcome leads to, after that state has
- * recorded its entry: no observer ever sees a newly dispatched job running while the one it replaces is
+ * The slot is given back (`releaseSlot`, or `leaveQueue` with the place) by the state an attempt's outcome
+ * leads to, after that state has recorded its entry: no observer ever sees a newly dispatched job running while the one it replaces is
  * still recorded as running. A restored `running` job holds no slot in the new process, so only an
  * attempt's own outcome releases one.
  *
  * Side effects are named here and carried out by injected dependencies: `recordTransition` (store and
- * events), `announceReady`, `withdrawReady` and `releaseSlot` (the supervisor's slot hooks), `runAttempt` and
- * `abortAttempt` (the attempt runner).
+ * events), `announceReady`, `withdrawReady`, `releaseSlot` and `leaveQueue` (the supervisor's slot hooks),
+ * `runAttempt` and `abortAttempt` (the attempt runner).
  */
 import { assign, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { backoffDelay, type BackoffOptions } from '../src/backoff.js';
@@ -78,9 +78,13 @@ export type JobEvent =
 
 /** The supervisor's side of a job: its ready queue and its worker slots. */
 export interface SlotHooks {
+  /** Joins the ready queue (a new job joins it with its admission instead). */
   announceReady(job: JobActor): void;
   withdrawReady(job: JobActor): void;
-  releaseSlot(): void;
+  /** Gives the worker slot back; `finished` frees the job's place in the capacity too. */
+  releaseSlot(finished: boolean): void;
+  /** Frees the place of a job that finished without holding a slot. */
+  releasePlace(): void;
 }
 
 export interface JobMachineDeps {
@@ -103,6 +107,9 @@ function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
 }
+
+const isAttemptOutcome = (event: { type: string }) =>
+  event.type === 'ATTEMPT_SUCCEEDED' || event.type === 'ATTEMPT_FAILED';
 
 const record = (to: JobState) => ({ type: 'recordTransition', params: { to } }) as const;
 
@@ -129,7 +136,12 @@ export function createJobMachine(deps: JobMachineDeps) {
       withdrawReady: ({ self }) => deps.slots.withdrawReady(self as JobActor),
       /** Gives the worker slot back, when an attempt's outcome is what moved the job (see the header). */
       releaseSlot: ({ event }) => {
-        if (event.type === 'ATTEMPT_SUCCEEDED' || event.type === 'ATTEMPT_FAILED') deps.slots.releaseSlot();
+        if (isAttemptOutcome(event)) deps.slots.releaseSlot(false);
+      },
+      /** On finishing: gives back the slot and the place, or only the place when no attempt was running. */
+      leaveQueue: ({ event }) => {
+        if (isAttemptOutcome(event)) deps.slots.releaseSlot(true);
+        else deps.slots.releasePlace();
       },
       runAttempt: ({ context, self }) =>
         deps.attempts.start({ id: context.id, payload: context.payload, attempt: context.attempts }, self as JobActor),
@@ -185,11 +197,12 @@ export function createJobMachine(deps: JobMachineDeps) {
     states: {
       queued: {
         description: 'Admitted; waits in the ready queue for a worker slot.',
-        entry: [record('queued'), 'announceReady'],
+        // A new job is put in the ready queue by its admission; a retried or restored one announces itself.
+        entry: record('queued'),
         on: {
           SLOT_GRANTED: 'running',
           CANCEL: { target: 'cancelled', actions: 'withdrawReady' },
-          RESTORED: { target: 'queued', reenter: true, actions: 'touch' },
+          RESTORED: { target: 'queued', reenter: true, actions: ['touch', 'announceReady'] },
         },
       },
       running: {
@@ -246,17 +259,17 @@ export function createJobMachine(deps: JobMachineDeps) {
       done: {
         description: 'An attempt succeeded.',
         type: 'final',
-        entry: ['finish', record('done'), 'releaseSlot'],
+        entry: ['finish', record('done'), 'leaveQueue'],
       },
       failed: {
         description: 'A permanent error, or the last allowed attempt failed. Rests until an operator retries it.',
-        entry: ['finish', record('failed'), 'releaseSlot'],
-        on: { RETRY: { target: 'queued', actions: 'reopen' } },
+        entry: ['finish', record('failed'), 'leaveQueue'],
+        on: { RETRY: { target: 'queued', actions: ['reopen', 'announceReady'] } },
       },
       cancelled: {
         description: 'Cancelled by an operator. Rests until an operator retries it.',
-        entry: ['finish', record('cancelled'), 'releaseSlot'],
-        on: { RETRY: { target: 'queued', actions: 'reopen' } },
+        entry: ['finish', record('cancelled'), 'leaveQueue'],
+        on: { RETRY: { target: 'queued', actions: ['reopen', 'announceReady'] } },
       },
     },
   });

@@ -15,14 +15,16 @@
  *
  * Events:
  * - `ADMIT`           a submission (or an operator's retry) takes a place; only handled in `accepting`, and
- *                     only under `hasCapacity`, so `snapshot.can({ type: 'ADMIT' })` is the admission test.
+ *                     only under `hasCapacity`. A new job comes with it and joins the ready queue in the same
+ *                     step, which saves every submission a separate JOB_READY.
  * - `READMIT`         a job restored at start takes its place back, capacity or not: an admitted job is never
  *                     dropped, even when the queue was made smaller between two runs.
  * - `JOB_READY`       a job (queued, or at the end of its backoff) wants a worker slot. It joins the FIFO
  *                     ready queue, ordered by the moment it became ready.
  * - `JOB_WITHDRAWN`   a job left the ready queue without a slot (cancelled while waiting).
- * - `SLOT_FREED`      a job left `running`.
- * - `JOB_FINISHED`    a job reached `done`, `failed` or `cancelled`; its place in the capacity is free.
+ * - `SLOT_FREED`      a job left `running`; `finished` when it went to `done`, `failed` or `cancelled`, which
+ *                     frees its place in the capacity too (one event where two were needed).
+ * - `JOB_FINISHED`    a job that held no slot reached `failed` or `cancelled`; its place is free.
  * - `DRAIN`, `PAUSE`, `DEADLINE_PASSED`  the lifecycle.
  * Guards: `hasCapacity`, `nothingUnfinished`, `nothingRunning`.
  *
@@ -60,11 +62,11 @@ export interface SupervisorContext extends SupervisorInput {
 }
 
 export type SupervisorEvent =
-  | { type: 'ADMIT' }
+  | { type: 'ADMIT'; job?: SlotHolder }
   | { type: 'READMIT' }
   | { type: 'JOB_READY'; job: SlotHolder }
   | { type: 'JOB_WITHDRAWN'; job: SlotHolder }
-  | { type: 'SLOT_FREED' }
+  | { type: 'SLOT_FREED'; finished: boolean }
   | { type: 'JOB_FINISHED' }
   | { type: 'DRAIN' }
   | { type: 'PAUSE' }
@@ -82,19 +84,21 @@ export const supervisorMachine = setup({
   },
   guards: {
     hasCapacity: ({ context }) => context.unfinished < context.capacity,
-    // Slots too: a finishing job records its end (JOB_FINISHED) just before it gives its slot back.
     nothingUnfinished: ({ context }) => context.unfinished === 0 && context.busy === 0,
     nothingRunning: ({ context }) => context.busy === 0,
   },
   actions: {
     admit: assign({ unfinished: ({ context }) => context.unfinished + 1 }),
     enqueueReady: ({ context, event }) => {
-      if (event.type === 'JOB_READY') context.ready.push(event.job);
+      if ((event.type === 'JOB_READY' || event.type === 'ADMIT') && event.job) context.ready.push(event.job);
     },
     withdrawReady: ({ context, event }) => {
       if (event.type === 'JOB_WITHDRAWN') context.ready.delete(event.job);
     },
-    freeSlot: assign({ busy: ({ context }) => context.busy - 1 }),
+    freeSlot: assign(({ context, event }) => ({
+      busy: context.busy - 1,
+      unfinished: event.type === 'SLOT_FREED' && event.finished ? context.unfinished - 1 : context.unfinished,
+    })),
     releasePlace: assign({ unfinished: ({ context }) => context.unfinished - 1 }),
     /** Hands free slots to the oldest ready jobs. */
     dispatch: enqueueActions(({ context, enqueue }) => {
@@ -120,7 +124,7 @@ export const supervisorMachine = setup({
     accepting: {
       description: 'Admits submissions while unfinished jobs are fewer than the capacity.',
       on: {
-        ADMIT: { guard: 'hasCapacity', actions: 'admit' },
+        ADMIT: { guard: 'hasCapacity', actions: ['admit', 'enqueueReady', 'dispatch'] },
         READMIT: { actions: 'admit' },
         DRAIN: 'draining',
         PAUSE: 'pausing',

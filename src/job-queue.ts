@@ -89,7 +89,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     slots: {
       announceReady: (job) => supervisor.send({ type: 'JOB_READY', job }),
       withdrawReady: (job) => supervisor.send({ type: 'JOB_WITHDRAWN', job }),
-      releaseSlot: () => supervisor.send({ type: 'SLOT_FREED' }),
+      releaseSlot: (finished) => supervisor.send({ type: 'SLOT_FREED', finished }),
+      releasePlace: () => supervisor.send({ type: 'JOB_FINISHED' }),
     },
     recordTransition,
     now,
@@ -134,7 +135,6 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     live.delete(id);
     recentFinishes.push(now());
     if (recentFinishes.length > FINISH_RATE_WINDOW) recentFinishes.shift();
-    supervisor.send({ type: 'JOB_FINISHED' });
   }
 
   /** Seconds until a place is likely to free up: from the recent finish rate, else from the expected work time. */
@@ -154,12 +154,17 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   }
 
   /** Takes a place for a new or retried job, or throws queue_full. */
-  function admit() {
-    if (!supervisor.getSnapshot().can({ type: 'ADMIT' })) {
+  /**
+   * Takes a place, or throws queue_full. A new job, not started yet, joins the ready queue with its admission;
+   * a slot granted at once waits in its mailbox until it starts.
+   */
+  function admit(job?: JobActor) {
+    const before = supervisor.getSnapshot().context.unfinished;
+    supervisor.send({ type: 'ADMIT', job });
+    if (supervisor.getSnapshot().context.unfinished === before) {
       totals.rejected++;
       throw errors.queueFull(capacity, retryAfterSeconds());
     }
-    supervisor.send({ type: 'ADMIT' });
   }
 
   /** Starts a job's actor; `record` is its stored record when the actor is rebuilt from one. */
@@ -206,10 +211,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       const id = input.id ?? randomUUID();
       const existing = store.get(id);
       if (existing) throw new DuplicateJobError(existing);
-      admit();
+      const actor = createActor(jobMachine, { input: { id, payload: input.payload, max_retries: input.max_retries } });
+      admit(actor);
       totals.submitted++;
-      const jobInput = { id, payload: input.payload, max_retries: input.max_retries };
-      startActor(createActor(jobMachine, { input: jobInput }), id);
+      startActor(actor, id);
       const admitted = live.get(id)?.record ?? store.get(id)!;
       try {
         await store.flush();

@@ -8,20 +8,24 @@ import type { Processor } from '../../src/processors/processor.js';
 import { manualProcessor, scriptedProcessor } from '../helpers/processors.js';
 
 /**
- * A job actor on its own: the supervisor's part is played by `announceReady`, which grants the slot at once
- * (or, with `grantSlots: false`, lets the test grant it by hand).
+ * A job actor on its own. The supervisor's part: a new job is granted its slot as soon as it starts, as its
+ * admission would, and `announceReady` grants one at once (with `grantSlots: false` the test grants by hand).
  */
 function startJob(
   processor: Processor,
   { max_retries = 3, grantSlots = true, attemptTimeoutMs = 0 } = {},
 ) {
-  const slots = { released: 0, withdrawn: 0 };
+  const slots = { released: 0, finished: 0, placesOnly: 0, withdrawn: 0 };
   const machine = createJobMachine({
     attempts: createAttemptRunner(processor, attemptTimeoutMs),
     slots: {
       announceReady: (job) => grantSlots && job.send({ type: 'SLOT_GRANTED' }),
       withdrawReady: () => slots.withdrawn++,
-      releaseSlot: () => slots.released++,
+      releaseSlot: (finished) => {
+        slots.released++;
+        if (finished) slots.finished++;
+      },
+      releasePlace: () => slots.placesOnly++,
     },
     recordTransition: () => {},
     now: () => Date.now(),
@@ -32,6 +36,7 @@ function startJob(
   const actor = createActor(machine, { input: { id: 'job-1', payload: { n: 1 }, max_retries } });
   actor.subscribe({ error: (error) => errors.push(error) });
   actor.start();
+  if (grantSlots) actor.send({ type: 'SLOT_GRANTED' });
   return { actor, errors, slots };
 }
 
@@ -202,7 +207,7 @@ describe('job machine', () => {
       expect(slots.released).to.equal(0);
       await clock.tickAsync(10_000);
       expect(actor.getSnapshot().value).to.equal('done');
-      expect(slots).to.deep.equal({ released: 2, withdrawn: 0 });
+      expect(slots).to.deep.equal({ released: 2, finished: 1, placesOnly: 0, withdrawn: 0 });
     });
   });
 
@@ -212,7 +217,7 @@ describe('job machine', () => {
       actor.send({ type: 'CANCEL' });
       expect(actor.getSnapshot().value).to.equal('cancelled');
       expect(actor.getSnapshot().context).to.include({ finished_at: 0, attempts: 0 });
-      expect(slots).to.deep.equal({ released: 0, withdrawn: 1 });
+      expect(slots).to.deep.equal({ released: 0, finished: 0, placesOnly: 1, withdrawn: 1 });
     });
 
     it('cancels a job in backoff at once and clears its timer', async () => {

@@ -17,7 +17,7 @@ describe('job machine: every simple path of the chart', () => {
   const inert = () => {};
   const deps = (attempts: JobMachineDeps['attempts']): JobMachineDeps => ({
     attempts,
-    slots: { announceReady: inert, withdrawReady: inert, releaseSlot: inert },
+    slots: { announceReady: inert, withdrawReady: inert, releaseSlot: inert, releasePlace: inert },
     recordTransition: inert,
     now: () => Date.now(),
     random: () => 0,
