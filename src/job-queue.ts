@@ -241,9 +241,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       admit();
       totals.manual_retries++;
       startActor(actorFromRecord(record), id, record, { type: 'RETRY' });
-      const queued = live.get(id)?.record ?? store.get(id)!;
-      await store.flush();
-      return queued;
+      // The retry is in effect whether or not this write succeeds: a failed write stays buffered and is written
+      // once the store recovers, and the attempt waits for it. So it is acknowledged either way.
+      await store.flush().catch(() => {});
+      return live.get(id)?.record ?? store.get(id)!;
     },
 
     restore(records) {

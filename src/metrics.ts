@@ -67,10 +67,16 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
   const registers = [registry];
 
   // Why: the arrival rate; with jobs_finished_total it gives the backlog's growth. Manual retries excluded.
+  // Read from the engine's totals at each scrape, like jobs_finished_total, so both agree with /stats even
+  // when a submission is undone (a failed write answered 503).
   const submitted = new Counter({
     name: 'jobs_submitted_total',
     help: 'Jobs admitted by a submission (manual retries are not counted).',
     registers,
+    collect() {
+      this.reset();
+      this.inc(queue.stats().totals.submitted);
+    },
   });
   // Why: load shedding (queue_full) and client bugs (validation, duplicate) are what to alert on.
   const rejected = new Counter({
@@ -85,6 +91,11 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     help: 'Jobs that reached done, failed or cancelled (a job retried by an operator can finish again).',
     labelNames: ['state'] as const,
     registers,
+    collect() {
+      const { totals } = queue.stats();
+      this.reset();
+      for (const state of FINISHED_STATES) this.labels(state).inc(totals[state]);
+    },
   });
   // Why: a processor's health: failures and timeouts per attempt, before retries hide them.
   const attempts = new Counter({
@@ -162,10 +173,9 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
 
   // Label children bound once: the listener below never builds a label object.
   const rejectedBy = bind(REJECTION_REASONS, (reason) => rejected.labels(reason));
-  const finishedIn = bind(FINISHED_STATES, (state) => finished.labels(state));
   const attemptsBy = bind(ATTEMPT_OUTCOMES, (outcome) => attempts.labels(outcome));
   // Every series exists from the start, at 0, so that rate() and absent() work before the first event.
-  for (const child of [...Object.values(rejectedBy), ...Object.values(finishedIn), ...Object.values(attemptsBy)]) {
+  for (const child of [...Object.values(rejectedBy), ...Object.values(attemptsBy)]) {
     child.inc(0);
   }
 
@@ -178,8 +188,7 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
 
   const onTransition = (t: Transition) => {
     const { from, to } = t;
-    if (from === null) submitted.inc();
-    else if (from === 'running' && to !== 'running') {
+    if (from === 'running' && to !== 'running') {
       // A running job restored after a restart has no entry here: its start is in the record.
       const started = since.get(t.id) ?? queue.get(t.id)?.started_at ?? t.at;
       attemptDuration.observe(Math.max(0, t.at - started) / 1000);
@@ -203,7 +212,6 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
         break;
       }
       default:
-        finishedIn[to].inc();
         since.delete(t.id);
     }
   };

@@ -65,3 +65,12 @@ export function admissionRejections(metrics: ServiceMetrics): Middleware {
     }
   };
 }
+
+/**
+ * Counts one refused item of a `POST /jobs/batch`: the batch answers 200 and reports each refusal in its
+ * results, so the middleware above never sees them.
+ */
+export function countBatchItemRejection(metrics: ServiceMetrics, error: ServiceError): void {
+  const reason = SUBMISSION_REASONS[error.code];
+  if (reason) metrics.countRejection(reason);
+}

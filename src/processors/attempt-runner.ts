@@ -71,7 +71,7 @@ export function createAttemptRunner(
       const run = () => processor(job, { signal: controller.signal });
       let attempt: Promise<unknown>;
       try {
-        attempt = beforeAttempt ? beforeAttempt().then(run) : run();
+        attempt = beforeAttempt ? untilSucceeds(beforeAttempt, controller.signal).then(run) : run();
       } catch (error) {
         attempt = Promise.reject(error); // a processor that throws synchronously fails its attempt all the same
       }
@@ -85,4 +85,28 @@ export function createAttemptRunner(
       running.get(jobId)?.abort(reason);
     },
   };
+}
+
+/** How long to wait before asking again for writes that failed (a full disk, say) before an attempt. */
+export const WRITE_RETRY_MS = 250;
+
+/**
+ * Resolves once `write` succeeds, asking again every WRITE_RETRY_MS: a storage failure delays an attempt but is
+ * never its outcome, so a full disk cannot use up a job's retries. Rejects only when `signal` aborts (a
+ * cancel, a timeout, a shutdown).
+ */
+async function untilSucceeds(write: () => Promise<void>, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    try {
+      return await write();
+    } catch {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, WRITE_RETRY_MS);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        }, { once: true });
+      });
+    }
+  }
 }

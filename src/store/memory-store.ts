@@ -26,8 +26,10 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   let nextSeq = 1;
   let holes = 0;
   const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
-  /** Ids in the order they finished: the eviction order. */
+  /** Ids in the order they finished: the eviction order. A job retried and finished again is in it twice. */
   const finishedOrder = new Fifo<string>();
+  /** How many times each id is in `finishedOrder`: only its last entry there is its place in the order. */
+  const entriesInOrder = new Map<string, number>();
 
   /** The index of the last record whose sequence number is below `seq` (−1 if none). */
   function indexBelow(seq: number): number {
@@ -46,6 +48,12 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   function evictBeyondRetention() {
     while (finishedCount(counts) > options.retention && finishedOrder.length > 0) {
       const id = finishedOrder.shift()!;
+      const entries = entriesInOrder.get(id)!;
+      if (entries > 1) {
+        entriesInOrder.set(id, entries - 1); // an earlier finish; the job finished again since
+        continue;
+      }
+      entriesInOrder.delete(id);
       const seq = seqById.get(id);
       if (seq === undefined) continue;
       const index = indexOf(seq);
@@ -89,6 +97,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       counts[record.state]++;
       if (isFinished(record.state) && (from === null || !isFinished(from))) {
         finishedOrder.push(record.id);
+        entriesInOrder.set(record.id, (entriesInOrder.get(record.id) ?? 0) + 1);
         evictBeyondRetention();
       }
     },

@@ -52,6 +52,8 @@ export interface SqliteStore extends JobStore {
 
 /** Finished records deleted per tick at most, so retention never holds the event loop for long. */
 export const RETENTION_BATCH = 500;
+/** How long after a failed commit the buffer is written again, when nothing else triggers a commit sooner. */
+export const COMMIT_RETRY_MS = 250;
 
 /**
  * The schema's forward migrations: entry i takes `user_version` i to i + 1. Append, never edit: a file
@@ -210,6 +212,8 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
   /** The promise every `flush` since the last commit waits on; settled by the next commit. */
   let cycle: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | null = null;
   let commitScheduled: NodeJS.Immediate | null = null;
+  /** Set while a failed commit waits to be tried again. */
+  let retryTimer: NodeJS.Timeout | null = null;
   let retentionScheduled: NodeJS.Immediate | null = null;
   let closed = false;
 
@@ -237,7 +241,15 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     try {
       commit();
     } catch {
-      // Already handed to the flush waiters; the buffer is kept for the next attempt.
+      // Already handed to the flush waiters. The buffer is kept, and written again soon even if nothing else
+      // is saved meanwhile: an idle service must not keep finished jobs in memory only.
+      if (retryTimer === null && !closed) {
+        retryTimer = setTimeout(() => {
+          retryTimer = null;
+          scheduleCommit();
+        }, COMMIT_RETRY_MS);
+        retryTimer.unref();
+      }
     }
   }
 
@@ -389,6 +401,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       } finally {
         closed = true;
         if (retentionScheduled) clearImmediate(retentionScheduled);
+        if (retryTimer) clearTimeout(retryTimer);
         db.close();
       }
     },

@@ -92,4 +92,15 @@ describe('memory store', () => {
     expect(ids(store.list({ limit: 5, cursor: page.next_cursor! }).jobs)).to.deep.equal(['j4990', 'stuck']);
     expect(ids(store.unfinished())).to.deep.equal(['stuck']);
   });
+
+  it('evicts by the latest finish of a job that was retried', () => {
+    const { store, save } = storeWithRetention(2);
+    save(record('x', 'queued'));
+    save(record('x', 'failed'));
+    save(record('a', 'done'));
+    save(record('x', 'queued')); // an operator retry
+    save(record('x', 'failed'));
+    save(record('b', 'done'));
+    expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['b', 'x']);
+  });
 });

@@ -226,6 +226,22 @@ describe('GET /metrics', () => {
     });
   });
 
+  it('counts the refused items of a batch by reason', async () => {
+    await service.post('/jobs', { id: 'known', payload: 1 });
+    const reply = await service.post('/jobs/batch', {
+      jobs: [{ id: 'known', payload: 2 }, { max_retries: 'x' }, { id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }],
+    });
+    const { results } = reply.body as { results: { status: number }[] };
+    expect(results.map((r) => r.status)).to.deep.equal([409, 400, 202, 202, 202, 429]);
+    const rejected = samples((await service.get('/metrics')).text, (name) => name === 'jobs_rejected_total');
+    expect(rejected).to.deep.equal({
+      'jobs_rejected_total{reason="queue_full"}': 1,
+      'jobs_rejected_total{reason="duplicate"}': 1,
+      'jobs_rejected_total{reason="validation"}': 1,
+      'jobs_rejected_total{reason="shutting_down"}': 0,
+    });
+  });
+
   it('keeps each app in its own registry', async () => {
     const other = await startService();
     try {

@@ -15,6 +15,8 @@ import { validate } from '../validate.js';
 export interface JobRoutesDeps {
   queue: JobQueue;
   config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit'>>;
+  /** Told of each refused item of a batch (for the metrics); a refused single submission is thrown instead. */
+  onBatchItemRefused?: (error: ServiceError) => void;
 }
 
 /** How one submission was admitted; a refusal is thrown as a `ServiceError` instead. */
@@ -63,7 +65,7 @@ export async function submitOne(
  * `POST /jobs/batch`: up to 1000 submissions in one body, each decided on its own (see `submitBatch`).
  * `GET /jobs/:id`: the job, or 404. `GET /jobs?state=&limit=&cursor=`: a page, newest first.
  */
-export function jobRoutes(router: Router, { queue, config }: JobRoutesDeps): void {
+export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }: JobRoutesDeps): void {
   const schema = submissionSchema(config.maxRetriesLimit);
 
   // Error precedence: 415, 413 and invalid_json in `jsonBody`, then `submitOne`'s order.
@@ -97,6 +99,7 @@ export function jobRoutes(router: Router, { queue, config }: JobRoutesDeps): voi
           (error: unknown): BatchResult => {
             // Anything else is a bug, and fails the whole request as a 500 through the error middleware.
             if (!(error instanceof ServiceError)) throw error;
+            onBatchItemRefused?.(error);
             const result: BatchResult = { id: sentId(item), status: error.status, error: errorObject(error) };
             return result;
           },

@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { createAttemptRunner, WRITE_RETRY_MS, type AttemptOutcome } from '../../src/processors/attempt-runner.js';
+
+/** A stand-in job actor that records what the runner sends it. */
+function owner() {
+  const received: AttemptOutcome[] = [];
+  let complete: () => void = () => {};
+  return {
+    received,
+    stop: () => complete(),
+    send: (event: AttemptOutcome) => received.push(event),
+    subscribe: (observer: { complete: () => void }) => {
+      complete = observer.complete;
+      return { unsubscribe: () => (complete = () => {}) };
+    },
+  };
+}
+
+describe('attempt runner', () => {
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => sinon.restore());
+
+  it('waits for failed writes to succeed before running the processor, and never reports them as the outcome', async () => {
+    let writes = 0;
+    const write = async () => {
+      if (++writes <= 2) throw new Error('disk full');
+    };
+    const started: number[] = [];
+    const runner = createAttemptRunner(async () => {
+      started.push(Date.now());
+      return 'ok';
+    }, 0, write);
+    const job = owner();
+    runner.start({ id: 'a', payload: null, attempt: 1 }, job);
+    await clock.tickAsync(2 * WRITE_RETRY_MS - 1);
+    expect([started, job.received]).to.deep.equal([[], []]);
+    await clock.tickAsync(1);
+    expect(started).to.deep.equal([2 * WRITE_RETRY_MS]);
+    expect(job.received).to.deep.equal([{ type: 'ATTEMPT_SUCCEEDED', output: 'ok' }]);
+  });
+
+  it('stops waiting for the writes when the attempt is aborted', async () => {
+    const runner = createAttemptRunner(async () => 'never', 0, () => Promise.reject(new Error('disk full')));
+    const job = owner();
+    runner.start({ id: 'a', payload: null, attempt: 1 }, job);
+    await clock.tickAsync(1000);
+    runner.abort('a', new Error('cancelled'));
+    await clock.tickAsync(0);
+    expect(job.received).to.deep.equal([{ type: 'ATTEMPT_FAILED', error: new Error('cancelled') }]);
+  });
+
+  it('aborts the signal and reports nothing when its actor stops', async () => {
+    let signal: AbortSignal | undefined;
+    const runner = createAttemptRunner((_, context) => {
+      signal = context.signal;
+      return new Promise((_resolve, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason)));
+    }, 0);
+    const job = owner();
+    runner.start({ id: 'a', payload: null, attempt: 1 }, job);
+    job.stop();
+    await clock.tickAsync(0);
+    expect([signal!.aborted, job.received]).to.deep.equal([true, []]);
+  });
+});
