@@ -11,8 +11,8 @@
  * 5. Latency of single submits paced at half the maximum rate measured in row 1.
  * 6. Timer accuracy: how late retries start against their `next_retry_at`, under the load of row 3.
  */
-import { writeFile } from 'node:fs/promises';
-import { cpus, platform, release } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, hasCommand, ROOT, runScript, spawnBounded, waitForPort, type Child } from './processes.js';
 import { engineRound, type EngineRound } from './engine-run.js';
@@ -359,9 +359,10 @@ export async function runBench({ scale, resultsPath, log = () => {} }: BenchOpti
     });
   }
 
-  // ── Row 3: end to end over POST /jobs/batch vs BullMQ, alternating ──
+  // ── Row 3: end to end over POST /jobs/batch vs BullMQ, alternating; 3b: the same on the durable store ──
   {
     const ours: number[] = [];
+    const durable: number[] = [];
     const bull: number[] = [];
     const redis = haveRedis ? await startRedis() : undefined;
     try {
@@ -372,13 +373,28 @@ export async function runBench({ scale, resultsPath, log = () => {} }: BenchOpti
         } finally {
           await run.child.stop(STOP_GRACE_MS);
         }
+        const dir = await mkdtemp(join(tmpdir(), 'bench-sqlite-'));
+        try {
+          const onDisk = await startService({ STORE: `sqlite:${join(dir, 'jobs.db')}`, DURABILITY: 'normal' });
+          try {
+            const ms = await pushThroughBatches(onDisk.port, scale.endToEndJobs, '{"max_retries":0}');
+            durable.push((scale.endToEndJobs / ms) * 1000);
+          } finally {
+            await onDisk.child.stop(STOP_GRACE_MS);
+          }
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
         if (redis) {
           const result = await runScript<{ jobs_per_s: number }>('bullmq-run.ts', [
             String(redis.port), String(scale.endToEndJobs), '64', `bench-${round}`,
           ]);
           bull.push(result.jobs_per_s);
         }
-        log(`row 3 round ${round}: service ${fmt(ours.at(-1)!)} jobs/s${redis ? `, BullMQ ${fmt(bull.at(-1)!)} jobs/s` : ''}`);
+        log(
+          `row 3 round ${round}: service ${fmt(ours.at(-1)!)} jobs/s, on sqlite ${fmt(durable.at(-1)!)} jobs/s` +
+            (redis ? `, BullMQ ${fmt(bull.at(-1)!)} jobs/s` : ''),
+        );
       }
     } finally {
       await redis?.child.stop();
@@ -395,6 +411,17 @@ export async function runBench({ scale, resultsPath, log = () => {} }: BenchOpti
         target: '≥ 3× BullMQ',
         met: ratio >= 3,
         data: { service_jobs_s: ours, bullmq_jobs_s: bull, ratio },
+      });
+      const durableRatio = median(durable) / median(bull);
+      rows.push({
+        id: '3b',
+        title: `${title}, STORE=sqlite DURABILITY=normal`,
+        ours: `${fmt(median(durable))} jobs/s`,
+        reference: `BullMQ ${fmt(median(bull))} jobs/s (same rounds)`,
+        headline: `${fmt(durableRatio, 2)}× BullMQ`,
+        target: '≥ 1.5× BullMQ',
+        met: durableRatio >= 1.5,
+        data: { service_sqlite_jobs_s: durable, bullmq_jobs_s: bull, ratio: durableRatio },
       });
     } else {
       log('row 3: redis-server is not installed; BullMQ skipped (apt-get install -y redis-server)');
