@@ -28,8 +28,4 @@ export class Fifo<T> {
   peek(): T | undefined {
     return this.head < this.items.length ? this.items[this.head] : undefined;
   }
-
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
-  }
 }

@@ -1,7 +1,7 @@
 /**
  * The running service: the job queue, the Koa app on an HTTP server, the job logs, and the graceful
  * shutdown. `main.ts` wires it to the process (config, signals, exit code); this module never reads
- * `process.env` and never exits, so it can be started and closed inside a test.
+ * the environment and never exits, so it can be started and closed inside a test.
  *
  * Shutdown, in order (issue 3):
  * 1. `queue.drain()` flips the lifecycle to `draining`: from then on `/readyz` answers 503 and submissions
