@@ -415,7 +415,7 @@ export async function runBench({ scale, resultsPath, log = () => {} }: BenchOpti
       const durableRatio = median(durable) / median(bull);
       rows.push({
         id: '3b',
-        title: `${title}, STORE=sqlite DURABILITY=normal`,
+        title: 'The same on the durable store (STORE=sqlite, DURABILITY=normal)',
         ours: `${fmt(median(durable))} jobs/s`,
         reference: `BullMQ ${fmt(median(bull))} jobs/s (same rounds)`,
         headline: `${fmt(durableRatio, 2)}× BullMQ`,
@@ -431,7 +431,7 @@ export async function runBench({ scale, resultsPath, log = () => {} }: BenchOpti
         data: { service_jobs_s: ours },
       });
       rows.push({
-        ...skippedRow('3b', `${title}, STORE=sqlite DURABILITY=normal`, '≥ 1.5× BullMQ', 'redis-server is not installed: BullMQ not measured'),
+        ...skippedRow('3b', 'The same on the durable store (STORE=sqlite, DURABILITY=normal)', '≥ 1.5× BullMQ', 'redis-server is not installed: BullMQ not measured'),
         ours: `${fmt(median(durable))} jobs/s`,
         data: { service_sqlite_jobs_s: durable },
       });
