@@ -12,7 +12,8 @@
  *   failed, cancelled ──RETRY──► queued
  *
  * States (the top-level ones are the public job states):
- * - `queued`     admitted; waits in the supervisor's ready queue for a worker slot.
+ * - `queued`     admitted; waits in the supervisor's ready queue for a worker slot. A new job is put there by
+ *                its admission; one that comes back (RETRY, RESTORED) announces itself (`announceReady`).
  * - `running`    holds a worker slot and runs one attempt (the `runAttempt` side effect, which answers with
  *                ATTEMPT_SUCCEEDED or ATTEMPT_FAILED). `attempting` is the normal case; `cancelling` has
  *                aborted the attempt's signal and waits for it to stop, still holding the slot.
@@ -29,8 +30,8 @@
  * Delays: `retryDelay`, the time left until the absolute `next_retry_at`, so a restart re-arms it right.
  *
  * The slot is given back (`releaseSlot`, or `leaveQueue` with the place) by the state an attempt's outcome
- * leads to, after that state has recorded its entry: no observer ever sees a newly dispatched job running while the one it replaces is
- * still recorded as running. A restored `running` job holds no slot in the new process, so only an
+ * leads to, after that state has recorded its entry: no observer ever sees a newly dispatched job running
+ * while the one it replaces is still recorded as running. A restored `running` job holds no slot in the new process, so only an
  * attempt's own outcome releases one.
  *
  * Side effects are named here and carried out by injected dependencies: `recordTransition` (store and
@@ -108,6 +109,9 @@ function errorMessage(error: unknown): string {
   return typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
 }
 
+/** Attempts since the latest operator RETRY, the first of them included: the retry budget counts these. */
+const retriesUsed = (context: JobContext) => context.attempts - context.attempts_at_retry;
+
 const isAttemptOutcome = (event: { type: string }) =>
   event.type === 'ATTEMPT_SUCCEEDED' || event.type === 'ATTEMPT_FAILED';
 
@@ -125,7 +129,7 @@ export function createJobMachine(deps: JobMachineDeps) {
     },
     guards: {
       isPermanentError: ({ event }) => event.type === 'ATTEMPT_FAILED' && isPermanent(event.error),
-      hasRetriesLeft: ({ context }) => context.attempts - context.attempts_at_retry <= context.max_retries,
+      hasRetriesLeft: ({ context }) => retriesUsed(context) <= context.max_retries,
     },
     actions: {
       /** Stores the record and emits the transition; `to` is the public state entered. */
@@ -155,8 +159,8 @@ export function createJobMachine(deps: JobMachineDeps) {
         updated_at: deps.now(),
       })),
       scheduleRetry: assign(({ context }) => {
-        // The retry about to be scheduled is number `attempts − attempts_at_retry` (attempt 1 failed → retry 1).
-        const delay = backoffDelay(context.attempts - context.attempts_at_retry, deps.backoff, deps.random);
+        // The retry about to be scheduled is number `retriesUsed` (attempt 1 failed → retry 1).
+        const delay = backoffDelay(retriesUsed(context), deps.backoff, deps.random);
         const now = deps.now();
         return { last_delay_ms: delay, next_retry_at: now + delay, updated_at: now };
       }),

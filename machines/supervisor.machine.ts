@@ -19,8 +19,8 @@
  *                     step, which saves every submission a separate JOB_READY.
  * - `READMIT`         a job restored at start takes its place back, capacity or not: an admitted job is never
  *                     dropped, even when the queue was made smaller between two runs.
- * - `JOB_READY`       a job (queued, or at the end of its backoff) wants a worker slot. It joins the FIFO
- *                     ready queue, ordered by the moment it became ready.
+ * - `JOB_READY`       a job queued again (a RETRY, a restart) or at the end of its backoff wants a slot. It
+ *                     joins the FIFO ready queue, ordered by the moment it became ready.
  * - `JOB_WITHDRAWN`   a job left the ready queue without a slot (cancelled while waiting).
  * - `SLOT_FREED`      a job left `running`; `finished` when it went to `done`, `failed` or `cancelled`, which
  *                     frees its place in the capacity too (one event where two were needed).

@@ -58,8 +58,8 @@ export interface JobQueueDeps {
 /** How many recent finishes the Retry-After estimate looks at. */
 const FINISH_RATE_WINDOW = 64;
 
-/** How long `cancel` waits, by default, for a running attempt to stop. */
-const CANCEL_WAIT_MS = 1000;
+/** How long `cancel` waits, by default, for a running attempt to stop, in ms (`POST /jobs/:id/cancel`: 1 s). */
+export const CANCEL_WAIT_MS = 1000;
 
 export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): JobQueue {
   const now = deps.now ?? Date.now;
@@ -153,7 +153,6 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     return supervisor.getSnapshot().value as Lifecycle;
   }
 
-  /** Takes a place for a new or retried job, or throws queue_full. */
   /**
    * Takes a place, or throws queue_full. A new job, not started yet, joins the ready queue with its admission;
    * a slot granted at once waits in its mailbox until it starts.

@@ -19,6 +19,9 @@ export type JobState = (typeof JOB_STATES)[number];
  */
 export const isFinished = (state: JobState) => state === 'done' || state === 'failed' || state === 'cancelled';
 
+/** How many finished records per-state counts hold: what a store's retention limits. */
+export const finishedCount = (counts: Record<JobState, number>) => counts.done + counts.failed + counts.cancelled;
+
 /** How many transitions a job's history keeps; the oldest are dropped first. */
 export const HISTORY_LIMIT = 50;
 

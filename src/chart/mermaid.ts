@@ -1,9 +1,8 @@
 /**
- * Draws a machine as a Mermaid `stateDiagram-v2`, straight from its definition (via xstate/graph), so the
+ * Draws a machine as a Mermaid `stateDiagram-v2`, straight from its definition (its state nodes), so the
  * README's diagram, `/machines/job.mmd` and the debug page can never drift from the chart.
  */
-import type { AnyStateMachine, AnyTransitionDefinition } from 'xstate';
-import { toDirectedGraph, type DirectedGraphNode } from 'xstate/graph';
+import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
 
 /** A readable label for an event type: XState's generated names are shortened, others kept. */
 export function eventLabel(eventType: string): string {
@@ -26,16 +25,42 @@ export function mermaidId(stateNodeId: string): string {
   return stateNodeId.split('.').slice(1).join('_');
 }
 
+/** Every state node below `node`, `node` first, depth first. */
+export function allStateNodes(node: AnyStateNode): AnyStateNode[] {
+  return [node, ...Object.values(node.states).flatMap((child) => allStateNodes(child as AnyStateNode))];
+}
+
+/** One transition of the chart, from the state that declares it; targetless ones point back to their source. */
+export interface ChartEdge {
+  source: AnyStateNode;
+  targetId: string;
+  transition: AnyTransitionDefinition;
+}
+
+/**
+ * Every transition of the chart, eventless ones included, in drawing order. The root's own transitions (events
+ * handled in every state) have no box to start from and are left out.
+ */
+export function chartEdges(machine: AnyStateMachine): ChartEdge[] {
+  return allStateNodes(machine.root)
+    .slice(1)
+    .flatMap((source) =>
+      [...source.transitions.values()]
+        .flat()
+        .concat(source.always ?? [])
+        .map((transition) => ({ source, transition, targetId: transition.target?.[0]?.id ?? source.id })),
+    );
+}
+
 export function toMermaid(machine: AnyStateMachine): string {
-  const root = toDirectedGraph(machine);
   const lines = ['stateDiagram-v2'];
-  const declare = (node: DirectedGraphNode, indent: string) => {
-    const initial = node.stateNode.initial?.target?.[0];
+  const declare = (node: AnyStateNode, indent: string) => {
+    const initial = node.initial?.target?.[0];
     if (initial) lines.push(`${indent}[*] --> ${mermaidId(initial.id)}`);
-    for (const child of node.children) {
+    for (const child of Object.values(node.states) as AnyStateNode[]) {
       const id = mermaidId(child.id);
-      const key = child.stateNode.key;
-      if (child.children.length > 0) {
+      const key = child.key;
+      if (Object.keys(child.states).length > 0) {
         lines.push(`${indent}state "${key}" as ${id} {`);
         declare(child, `${indent}  `);
         lines.push(`${indent}}`);
@@ -44,21 +69,15 @@ export function toMermaid(machine: AnyStateMachine): string {
       }
     }
   };
+  declare(machine.root, '  ');
   // Edges from every depth are written at the top level, where Mermaid accepts a transition from a nested
-  // state to an outer one (backoff.ready → running). The root's own transitions (events handled in every
-  // state) have no box to start from and are left out.
-  const connect = (node: DirectedGraphNode) => {
-    if (node !== root) {
-      const transitions = [...node.edges.map((edge) => edge.transition), ...(node.stateNode.always ?? [])];
-      for (const transition of transitions) {
-        const target = transition.target?.[0]?.id ?? node.id;
-        lines.push(`  ${mermaidId(node.id)} --> ${mermaidId(target)} : ${transitionLabel(transition)}`);
-      }
+  // state to an outer one (backoff.ready → running).
+  const edges = chartEdges(machine);
+  for (const node of allStateNodes(machine.root).slice(1)) {
+    for (const { transition, targetId } of edges.filter((edge) => edge.source === node)) {
+      lines.push(`  ${mermaidId(node.id)} --> ${mermaidId(targetId)} : ${transitionLabel(transition)}`);
     }
-    if (node.stateNode.type === 'final' && node !== root) lines.push(`  ${mermaidId(node.id)} --> [*]`);
-    node.children.forEach(connect);
-  };
-  declare(root, '  ');
-  connect(root);
+    if (node.type === 'final') lines.push(`  ${mermaidId(node.id)} --> [*]`);
+  }
   return lines.join('\n') + '\n';
 }

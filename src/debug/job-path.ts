@@ -8,8 +8,8 @@
  * between the same top-level states, and the inner edges that lead from the state's initial child to that
  * edge's source are counted too.
  */
-import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
-import { mermaidId, transitionLabel } from '../chart/mermaid.js';
+import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import { chartEdges, mermaidId, transitionLabel, type ChartEdge } from '../chart/mermaid.js';
 import type { Transition } from '../job-record.js';
 
 /** One edge of the Mermaid chart, named exactly as `toMermaid` writes it: `from --> to : label`. */
@@ -30,28 +30,7 @@ export interface JobPath {
   edges: PathEdge[];
 }
 
-interface ChartEdge {
-  source: AnyStateNode;
-  targetId: string;
-  transition: AnyTransitionDefinition;
-}
-
 const topLevel = (stateNodeId: string) => stateNodeId.split('.')[1];
-
-function allStateNodes(node: AnyStateNode): AnyStateNode[] {
-  return [node, ...Object.values(node.states).flatMap((child) => allStateNodes(child as AnyStateNode))];
-}
-
-function chartEdges(machine: AnyStateMachine): ChartEdge[] {
-  return allStateNodes(machine.root)
-    .slice(1)
-    .flatMap((source) =>
-      [...source.transitions.values()]
-        .flat()
-        .concat(source.always ?? [])
-        .map((transition) => ({ source, transition, targetId: transition.target?.[0]?.id ?? source.id })),
-    );
-}
 
 /** The leaf a state enters first: its initial child, recursively. */
 function initialLeaf(node: AnyStateNode): AnyStateNode {

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
+import { errors } from '../errors.js';
 import type { JobRecord } from '../job-record.js';
+import type { JobQueue } from '../job-queue.types.js';
 import type { jobViewSchema } from './response-schemas.js';
 
 /**
@@ -12,8 +14,15 @@ import type { jobViewSchema } from './response-schemas.js';
  */
 export type JobView = z.output<typeof jobViewSchema>;
 
-const iso = (epochMs: number) => new Date(epochMs).toISOString();
-const isoOrNull = (epochMs: number | null) => (epochMs === null ? null : iso(epochMs));
+export const iso = (epochMs: number) => new Date(epochMs).toISOString();
+export const isoOrNull = (epochMs: number | null) => (epochMs === null ? null : iso(epochMs));
+
+/** The job a `/jobs/:id…` route names, or a 404 `not_found`. */
+export function requireJob(queue: JobQueue, id: string): JobRecord {
+  const record = queue.get(id);
+  if (!record) throw errors.jobNotFound(id);
+  return record;
+}
 
 export function jobView(record: JobRecord): JobView {
   const view: JobView = {

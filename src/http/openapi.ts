@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { JOB_STATES } from '../job-record.js';
-import { CANCEL_WAIT_MS } from './routes/operations.js';
+import { CANCEL_WAIT_MS } from '../job-queue.js';
 import {
   batchReplySchema,
   debugStatusSchema,

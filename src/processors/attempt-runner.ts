@@ -36,7 +36,7 @@ export interface AttemptRunner {
 export function createAttemptRunner(
   processor: Processor,
   timeoutMs: number,
-  /** Awaited before each attempt's processor runs (a durable store's flush); a rejection fails the attempt. */
+  /** Awaited before each attempt's processor runs (a durable store's flush); a rejection is asked again. */
   beforeAttempt?: () => Promise<void>,
 ): AttemptRunner {
   const running = new Map<string, AbortController>();

@@ -1,15 +1,12 @@
 import { errors } from '../errors.js';
 import { Fifo } from '../fifo.js';
-import { isFinished, JOB_STATES, type JobRecord, type JobState } from '../job-record.js';
+import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } from '../job-record.js';
 import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
 
 export interface MemoryStoreOptions {
   /** Finished records kept; beyond it the oldest finished is evicted. Unfinished records are never evicted. */
   retention: number;
 }
-
-/** How many finished records there are: done, failed and cancelled alike count toward the retention. */
-export const finishedCount = (counts: Record<JobState, number>) => counts.done + counts.failed + counts.cancelled;
 
 /**
  * Records in memory; nothing survives the process.

@@ -11,7 +11,7 @@
  * Reads: `get` sees the buffer first; `list` and `unfinished` commit the buffer before they query, so they
  * read their own writes. `counts` lives in memory: loaded with one GROUP BY at open, then kept by `save`.
  *
- * Retention: after a commit, while more than `retention` records are done or failed, the oldest finished are
+ * Retention: after a commit, while more than `retention` records are finished, the oldest finished are
  * deleted, at most RETENTION_BATCH per tick, in their own transaction (never in `save`, never in a commit
  * that a submission waits on). Unfinished records are never deleted. This mirrors the memory store.
  *
@@ -25,8 +25,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { errors, StoreOpenError } from '../errors.js';
-import { isFinished, JOB_STATES, type JobRecord, type JobState } from '../job-record.js';
-import { finishedCount } from './memory-store.js';
+import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } from '../job-record.js';
 import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
 
 export type Durability = 'normal' | 'full';
@@ -39,7 +38,7 @@ export interface SqliteStoreOptions {
    * `full` (synchronous=FULL): every commit is fsynced, so it also survives a power loss. Default `normal`.
    */
   durability?: Durability;
-  /** Finished (done or failed) records kept; beyond it the oldest finished are deleted. */
+  /** Finished (done, failed or cancelled) records kept; beyond it the oldest finished are deleted. */
   retention: number;
   /** Called after each committed write transaction with the number of records it wrote (metrics, tests). */
   onCommit?: (records: number) => void;

@@ -1,14 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import type { AnyStateNode } from 'xstate';
 import { jobChart, supervisorChart } from '../../src/chart/charts.js';
 import { JOB_STATES } from '../../src/job-record.js';
-import { mermaidId, toMermaid, transitionLabel } from '../../src/chart/mermaid.js';
+import { allStateNodes, mermaidId, toMermaid, transitionLabel } from '../../src/chart/mermaid.js';
 import { withGeneratedBlocks } from '../../src/readme.js';
-
-function allStateNodes(node: AnyStateNode): AnyStateNode[] {
-  return [node, ...Object.values(node.states).flatMap((child) => allStateNodes(child as AnyStateNode))];
-}
 
 describe('the public job states', () => {
   it('are exactly the top-level states of the job machine', () => {

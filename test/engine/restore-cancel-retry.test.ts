@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { ServiceError } from '../../src/errors.js';
+import { CANCEL_WAIT_MS } from '../../src/job-queue.js';
 import type { JobRecord } from '../../src/job-record.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { makeQueue as makeTestQueue, rejection as rejectionOf } from '../helpers/queue.js';
@@ -118,6 +119,22 @@ describe('job queue: restore, cancel and retry', () => {
       await clock.tickAsync(0);
       expect(queue.get('a')).to.include({ state: 'cancelled' });
       expect(queue.stats().workers.busy).to.equal(0);
+    });
+
+    it('waits CANCEL_WAIT_MS (1 s) by default for the attempt to stop', async () => {
+      const work = manualProcessor({ rejectOnAbort: false });
+      const { queue } = makeQueue(work.processor);
+      await queue.submit({ id: 'a', payload: null, max_retries: 0 });
+      let answered = false;
+      const cancelling = queue.cancel('a').then((record) => {
+        answered = true;
+        return record;
+      });
+      await clock.tickAsync(CANCEL_WAIT_MS - 1);
+      expect(answered).to.equal(false);
+      await clock.tickAsync(1);
+      expect(await cancelling).to.include({ state: 'running', cancel_requested: true });
+      expect(CANCEL_WAIT_MS).to.equal(1000);
     });
 
     it('refuses a finished job with not_cancellable, and an unknown one with not_found', async () => {

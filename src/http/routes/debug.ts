@@ -4,6 +4,7 @@ import { jobChart } from '../../chart/charts.js';
 import { DEBUG_ASSETS, PAGE_HTML } from '../../debug/assets.js';
 import { jobPath } from '../../debug/job-path.js';
 import { errors } from '../../errors.js';
+import { isoOrNull, requireJob } from '../job-view.js';
 import type { JobQueue } from '../../job-queue.types.js';
 
 /**
@@ -35,12 +36,11 @@ export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): voi
 
   router.get('/debug/jobs/:id/path', (ctx) => {
     const id = ctx.params.id!;
-    const record = queue.get(id);
-    if (!record) throw errors.jobNotFound(id);
+    const record = requireJob(queue, id);
     ctx.body = {
       id,
       state: record.state,
-      next_retry_at: record.next_retry_at === null ? null : new Date(record.next_retry_at).toISOString(),
+      next_retry_at: isoOrNull(record.next_retry_at),
       ...jobPath(jobChart, record.history, record.max_retries),
     };
   });

@@ -21,6 +21,7 @@ import { JOB_STATES, type Transition } from '../../job-record.js';
 import type { JobQueue } from '../../job-queue.types.js';
 import { jobIdSchema } from '../schemas.js';
 import { validate } from '../validate.js';
+import { iso } from '../job-view.js';
 
 /** How often a heartbeat comment is sent, in ms: 15 s. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -78,7 +79,7 @@ export function transitionView(t: Transition) {
     from: t.from,
     to: t.to,
     event: t.event,
-    at: new Date(t.at).toISOString(),
+    at: iso(t.at),
     attempt: t.attempt,
     error: t.error,
     delay_ms: t.delay_ms,

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
-import { errors } from '../../errors.js';
 import type { JobQueue } from '../../job-queue.types.js';
+import { requireJob } from '../job-view.js';
 import { transitionView } from './events.js';
 
 /**
@@ -10,8 +10,7 @@ import { transitionView } from './events.js';
 export function historyRoutes(router: Router, { queue }: { queue: JobQueue }): void {
   router.get('/jobs/:id/history', (ctx) => {
     const id = ctx.params.id!;
-    const record = queue.get(id);
-    if (!record) throw errors.jobNotFound(id);
+    const record = requireJob(queue, id);
     ctx.body = {
       id,
       transitions: record.history.map((transition) => {

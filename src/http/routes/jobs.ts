@@ -8,7 +8,7 @@ import type { JobQueue } from '../../job-queue.types.js';
 import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
 import { jsonEqual } from '../json-equal.js';
-import { jobView, type JobView } from '../job-view.js';
+import { jobView, requireJob, type JobView } from '../job-view.js';
 import { batchSchema, listQuerySchema, submissionSchema, type Submission } from '../schemas.js';
 import { validate } from '../validate.js';
 
@@ -121,10 +121,7 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   });
 
   router.get('/jobs/:id', (ctx) => {
-    const id = ctx.params.id!;
-    const record = queue.get(id);
-    if (!record) throw errors.jobNotFound(id);
-    ctx.body = jobView(record);
+    ctx.body = jobView(requireJob(queue, ctx.params.id!));
   });
 }
 

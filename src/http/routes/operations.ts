@@ -2,12 +2,9 @@ import type Router from '@koa/router';
 import type { JobQueue } from '../../job-queue.types.js';
 import { jobView } from '../job-view.js';
 
-/** How long `POST /jobs/:id/cancel` waits for a running attempt to stop before answering 202, in ms: 1 s. */
-export const CANCEL_WAIT_MS = 1000;
-
 export interface OperationRoutesDeps {
   queue: JobQueue;
-  /** The cancel's wait for a running attempt, in ms. Default CANCEL_WAIT_MS (1000); tests shorten it. */
+  /** The cancel's wait for a running attempt, in ms. Default: the engine's CANCEL_WAIT_MS (1000). */
   cancelWaitMs?: number;
 }
 
@@ -28,7 +25,7 @@ export interface OperationRoutesDeps {
  *
  * Neither reads a body.
  */
-export function operationRoutes(router: Router, { queue, cancelWaitMs = CANCEL_WAIT_MS }: OperationRoutesDeps): void {
+export function operationRoutes(router: Router, { queue, cancelWaitMs }: OperationRoutesDeps): void {
   router.post('/jobs/:id/cancel', async (ctx) => {
     const record = await queue.cancel(ctx.params.id!, cancelWaitMs);
     if (record.state === 'running') {
