@@ -89,7 +89,8 @@ export interface SlotHooks {
 }
 
 export interface JobMachineDeps {
-  attempts: AttemptRunner;
+  /** Only starting and aborting: releasing an attempt is the facade's, when it stops an actor. */
+  attempts: Pick<AttemptRunner, 'start' | 'abort'>;
   slots: SlotHooks;
   /** Called on entering each public state, after the context is updated: the store and the event stream. */
   recordTransition(context: JobContext, eventType: string, to: JobState): void;

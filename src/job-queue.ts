@@ -82,10 +82,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   supervisor.subscribe({ error: (error) => onError(error, '(supervisor)') });
   supervisor.start();
 
+  // With a durable store, an attempt starts only once the writes before it (its admission, its `running`
+  // record) are on disk.
+  const attempts = createAttemptRunner(deps.processor, options.jobTimeoutMs, store.durable ? () => store.flush() : undefined);
   const jobMachine = createJobMachine({
-    // With a durable store, an attempt starts only once the writes before it (its admission, its `running`
-    // record) are on disk.
-    attempts: createAttemptRunner(deps.processor, options.jobTimeoutMs, store.durable ? () => store.flush() : undefined),
+    attempts,
     slots: {
       announceReady: (job) => supervisor.send({ type: 'JOB_READY', job }),
       withdrawReady: (job) => supervisor.send({ type: 'JOB_WITHDRAWN', job }),
@@ -311,11 +312,14 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     store.discard?.(id);
   }
 
-  /** Lists the jobs still unfinished, and stops their actors, which aborts their attempts' signals. */
+  /** Lists the jobs still unfinished, aborts their attempts' signals, and stops their actors. */
   function abortUnfinished(): DrainResult {
     const unfinished = [...live.values()].map(({ record }) => ({ id: record.id, state: record.state }));
     if (lifecycle() !== 'stopped') supervisor.send({ type: 'DEADLINE_PASSED' });
-    for (const { actor } of live.values()) actor.stop();
+    for (const [id, { actor }] of live) {
+      attempts.release(id, new Error('stopped'));
+      actor.stop();
+    }
     live.clear();
     return { unfinished };
   }

@@ -1,4 +1,4 @@
-import type { Processor, ProcessorJob } from './processor.js';
+import type { Processor, ProcessorContext, ProcessorJob } from './processor.js';
 
 /** The error recorded when an attempt outlives JOB_TIMEOUT_MS. */
 export class AttemptTimeoutError extends Error {
@@ -14,14 +14,35 @@ export type AttemptOutcome = { type: 'ATTEMPT_SUCCEEDED'; output: unknown } | { 
 /** The job actor, as far as the runner is concerned. */
 export interface AttemptOwner {
   send(event: AttemptOutcome): void;
-  subscribe(observer: { complete: () => void }): { unsubscribe(): void };
 }
 
 export interface AttemptRunner {
   /** Runs one attempt; its outcome is sent to `owner` as an event. */
   start(job: ProcessorJob, owner: AttemptOwner): void;
-  /** Aborts the job's running attempt, if any, through its signal. */
+  /** Aborts the job's running attempt, if any, through its signal; its outcome is still reported. */
   abort(jobId: string, reason: Error): void;
+  /** The job's actor is gone (a shutdown past its deadline): aborts its attempt, if any, and reports nothing. */
+  release(jobId: string, reason: Error): void;
+}
+
+/**
+ * One running attempt, and the context its processor is given. The AbortController is made only when the
+ * processor reads `signal` or the attempt is aborted: most attempts never need one, and making one for each
+ * was a measurable share of the engine's cost per job (docs/performance.md).
+ */
+class Attempt implements ProcessorContext {
+  private controller: AbortController | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly owner: AttemptOwner) {}
+
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  abort(reason: Error): void {
+    (this.controller ??= new AbortController()).abort(reason);
+  }
 }
 
 /**
@@ -31,7 +52,7 @@ export interface AttemptRunner {
  * `ATTEMPT_SUCCEEDED` / `ATTEMPT_FAILED` events sent here.
  *
  * An attempt's signal aborts when it outlives `timeoutMs` (0: no limit), when the job is cancelled, and when
- * its actor stops (a shutdown past its deadline).
+ * its actor is released (a shutdown past its deadline).
  */
 export function createAttemptRunner(
   processor: Processor,
@@ -39,50 +60,51 @@ export function createAttemptRunner(
   /** Awaited before each attempt's processor runs (a durable store's flush); a rejection is asked again. */
   beforeAttempt?: () => Promise<void>,
 ): AttemptRunner {
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, Attempt>();
+
+  /** Reports the outcome, unless the attempt was settled already (by its timeout) or released. */
+  function settle(jobId: string, attempt: Attempt, outcome: AttemptOutcome) {
+    if (running.get(jobId) !== attempt) return;
+    running.delete(jobId);
+    if (attempt.timer !== undefined) clearTimeout(attempt.timer);
+    attempt.owner.send(outcome);
+  }
 
   return {
     start(job, owner) {
-      const controller = new AbortController();
-      running.set(job.id, controller);
-      const stopped = owner.subscribe({
-        complete: () => {
-          // The actor is gone: abort the work, and report nothing to it.
-          running.delete(job.id);
-          clearTimeout(timer);
-          controller.abort(new Error('stopped'));
-        },
-      });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const settle = (outcome: AttemptOutcome) => {
-        if (running.get(job.id) !== controller) return; // already settled (e.g. by the timeout)
-        running.delete(job.id);
-        clearTimeout(timer);
-        stopped.unsubscribe();
-        owner.send(outcome);
-      };
+      const attempt = new Attempt(owner);
+      running.set(job.id, attempt);
       if (timeoutMs > 0) {
-        timer = setTimeout(() => {
+        attempt.timer = setTimeout(() => {
           const error = new AttemptTimeoutError();
-          controller.abort(error);
-          settle({ type: 'ATTEMPT_FAILED', error });
+          attempt.abort(error);
+          settle(job.id, attempt, { type: 'ATTEMPT_FAILED', error });
         }, timeoutMs);
       }
-      const run = () => processor(job, { signal: controller.signal });
-      let attempt: Promise<unknown>;
+      let outcome: Promise<unknown>;
       try {
-        attempt = beforeAttempt ? untilSucceeds(beforeAttempt, controller.signal).then(run) : run();
+        outcome = beforeAttempt
+          ? untilSucceeds(beforeAttempt, attempt).then(() => processor(job, attempt))
+          : processor(job, attempt);
       } catch (error) {
-        attempt = Promise.reject(error); // a processor that throws synchronously fails its attempt all the same
+        outcome = Promise.reject(error); // a processor that throws synchronously fails its attempt all the same
       }
-      attempt.then(
-        (output) => settle({ type: 'ATTEMPT_SUCCEEDED', output }),
-        (error: unknown) => settle({ type: 'ATTEMPT_FAILED', error }),
+      outcome.then(
+        (output) => settle(job.id, attempt, { type: 'ATTEMPT_SUCCEEDED', output }),
+        (error: unknown) => settle(job.id, attempt, { type: 'ATTEMPT_FAILED', error }),
       );
     },
 
     abort(jobId, reason) {
       running.get(jobId)?.abort(reason);
+    },
+
+    release(jobId, reason) {
+      const attempt = running.get(jobId);
+      if (!attempt) return;
+      running.delete(jobId);
+      if (attempt.timer !== undefined) clearTimeout(attempt.timer);
+      attempt.abort(reason);
     },
   };
 }
@@ -95,11 +117,13 @@ export const WRITE_RETRY_MS = 250;
  * never its outcome, so a full disk cannot use up a job's retries. Rejects only when `signal` aborts (a
  * cancel, a timeout, a shutdown).
  */
-async function untilSucceeds(write: () => Promise<void>, signal: AbortSignal): Promise<void> {
+async function untilSucceeds(write: () => Promise<void>, attempt: Attempt): Promise<void> {
   for (;;) {
     try {
       return await write();
     } catch {
+      const { signal } = attempt;
+      if (signal.aborted) throw signal.reason;
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, WRITE_RETRY_MS);
         signal.addEventListener('abort', () => {

@@ -5,16 +5,7 @@ import { createAttemptRunner, WRITE_RETRY_MS, type AttemptOutcome } from '../../
 /** A stand-in job actor that records what the runner sends it. */
 function owner() {
   const received: AttemptOutcome[] = [];
-  let complete: () => void = () => {};
-  return {
-    received,
-    stop: () => complete(),
-    send: (event: AttemptOutcome) => received.push(event),
-    subscribe: (observer: { complete: () => void }) => {
-      complete = observer.complete;
-      return { unsubscribe: () => (complete = () => {}) };
-    },
-  };
+  return { received, send: (event: AttemptOutcome) => received.push(event) };
 }
 
 describe('attempt runner', () => {
@@ -53,7 +44,7 @@ describe('attempt runner', () => {
     expect(job.received).to.deep.equal([{ type: 'ATTEMPT_FAILED', error: new Error('cancelled') }]);
   });
 
-  it('aborts the signal and reports nothing when its actor stops', async () => {
+  it('aborts the signal and reports nothing when its actor is released', async () => {
     let signal: AbortSignal | undefined;
     const runner = createAttemptRunner((_, context) => {
       signal = context.signal;
@@ -61,8 +52,22 @@ describe('attempt runner', () => {
     }, 0);
     const job = owner();
     runner.start({ id: 'a', payload: null, attempt: 1 }, job);
-    job.stop();
+    runner.release('a', new Error('stopped'));
     await clock.tickAsync(0);
     expect([signal!.aborted, job.received]).to.deep.equal([true, []]);
+  });
+});
+
+describe('attempt runner signal', () => {
+  it('is made only when the processor reads it, and is aborted when read after an abort', async () => {
+    const contexts: { signal: AbortSignal }[] = [];
+    const runner = createAttemptRunner((_, context) => {
+      contexts.push(context);
+      return new Promise(() => {});
+    }, 0);
+    runner.start({ id: 'a', payload: null, attempt: 1 }, owner());
+    runner.abort('a', new Error('cancelled'));
+    const { signal } = contexts[0]!;
+    expect([signal.aborted, (signal.reason as Error).message]).to.deep.equal([true, 'cancelled']);
   });
 });

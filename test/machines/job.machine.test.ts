@@ -123,15 +123,6 @@ describe('job machine', () => {
       expect(work.latest('job-1').signal.aborted).to.equal(true);
     });
 
-    it('aborts the processor signal when the actor stops', () => {
-      const work = manualProcessor();
-      const { actor } = startJob(work.processor);
-      const { signal } = work.latest('job-1');
-      expect(signal.aborted).to.equal(false);
-      actor.stop();
-      expect(signal.aborted).to.equal(true);
-    });
-
     it('records a non-Error rejection as its JSON text', async () => {
       const work = manualProcessor();
       const { actor } = startJob(work.processor, { max_retries: 0 });
