@@ -10,7 +10,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository's root directory. */
-export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const HERE = dirname(fileURLToPath(import.meta.url));
+/**
+ * `npm run bench` runs the compiled bench (dist/bench/*.js), so the service under test runs as it does in
+ * production, from tsc's output (tsx wraps every function expression in a naming helper, a cost on the hot
+ * path). The smoke test runs the TypeScript sources under tsx.
+ */
+const COMPILED = fileURLToPath(import.meta.url).endsWith('.js');
+/** The repository's root. */
+export const ROOT = COMPILED ? join(HERE, '..', '..') : join(HERE, '..');
+
+/** Node's arguments to run a module of this repository, named without extension: `src/main`, `bench/floor-app`. */
+export function nodeArgs(module: string): string[] {
+  return COMPILED ? [join(ROOT, 'dist', `${module}.js`)] : ['--import', 'tsx', join(ROOT, `${module}.ts`)];
+}
 
 /** Bytes of a child's output kept (the newest), for error messages. */
 const OUTPUT_LIMIT = 64 * 1024;
@@ -92,7 +105,7 @@ export async function waitForPort(port: number, child: Child, timeoutMs = 20_000
   throw new Error(`nothing listened on ${port} within ${timeoutMs} ms:\n${child.output()}`);
 }
 
-/** Runs a TypeScript file of bench/ in a fresh Node process and returns the JSON its last stdout line holds. */
+/** Runs a script of bench/ (`engine-run`) in a fresh Node process and returns the JSON its last stdout line holds. */
 export async function runScript<T>(
   file: string,
   args: string[],
@@ -100,7 +113,7 @@ export async function runScript<T>(
 ): Promise<T> {
   const child = spawnBounded(
     process.execPath,
-    [...(options.nodeOptions ?? []), '--import', 'tsx', join(ROOT, 'bench', file), ...args],
+    [...(options.nodeOptions ?? []), ...nodeArgs(`bench/${file}`), ...args],
     options.env,
   );
   const code = await child.exited;

@@ -117,7 +117,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     // engine's garbage-collection time (see the README's Performance section).
     let record: JobRecord;
     if (previous) {
-      record = Object.assign(previous, context, { state: to });
+      record = Object.assign(previous, context);
+      record.state = to;
       if (record.history.push(transition) > HISTORY_LIMIT) record.history.shift();
     } else {
       record = { ...context, state: to, history: [transition] };
@@ -216,6 +217,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       totals.submitted++;
       startActor(actor, id);
       const admitted = live.get(id)?.record ?? store.get(id)!;
+      if (!store.durable) return admitted;
       try {
         await store.flush();
       } catch (error) {

@@ -6,10 +6,13 @@
  * left unfinished in the memory store (or the service failed), 2 for a bad configuration or a job store file
  * that cannot be opened (locked by another instance, corrupt).
  */
+import { tuneRuntime } from './runtime.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { StoreOpenError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startService } from './server.js';
+
+tuneRuntime();
 
 let config: Readonly<Config>;
 try {
