@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
 import { Fifo } from '../fifo.js';
-import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } from '../job-record.js';
+import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState, type Transition } from '../job-record.js';
 import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
 
 export interface MemoryStoreOptions {
@@ -8,11 +8,101 @@ export interface MemoryStoreOptions {
   retention: number;
 }
 
+/**
+ * A retained record of the commonest kind, in a fraction of the memory: a job done at its first attempt, with
+ * nothing else in its record or history. Everything else the record holds follows from these fields, and is
+ * rebuilt on read by `expand`. Two times are kept as offsets from `created_at`: small integers take no box.
+ */
+class DoneAtFirstAttempt {
+  constructor(
+    readonly id: string,
+    readonly payload: unknown,
+    readonly max_retries: number,
+    readonly created_at: number,
+    readonly startedAfter: number,
+    readonly finishedAfter: number,
+  ) {}
+}
+
+/** The record, in its compact form if it has one. */
+function compact(record: JobRecord): JobRecord | DoneAtFirstAttempt {
+  const { history } = record;
+  if (
+    record.state !== 'done' ||
+    record.attempts !== 1 ||
+    record.attempts_at_retry !== 0 ||
+    record.last_error !== null ||
+    record.next_retry_at !== null ||
+    record.last_delay_ms !== null ||
+    record.cancel_requested ||
+    record.started_at === null ||
+    record.finished_at === null ||
+    record.updated_at !== record.finished_at ||
+    history.length !== 3
+  ) {
+    return record;
+  }
+  const [submitted, started, done] = history as [Transition, Transition, Transition];
+  const isStep = (step: Transition, from: JobState | null, to: JobState, event: string, at: number, attempt: number) =>
+    step.id === record.id && step.from === from && step.to === to && step.event === event && step.at === at &&
+    step.attempt === attempt && step.error === null && step.delay_ms === null;
+  // Only if the history is exactly the one `expand` rebuilds.
+  if (
+    !isStep(submitted, null, 'queued', 'SUBMIT', record.created_at, 0) ||
+    !isStep(started, 'queued', 'running', 'SLOT_GRANTED', record.started_at, 1) ||
+    !isStep(done, 'running', 'done', 'ATTEMPT_SUCCEEDED', record.finished_at, 1)
+  ) {
+    return record;
+  }
+  return new DoneAtFirstAttempt(
+    record.id,
+    record.payload,
+    record.max_retries,
+    record.created_at,
+    record.started_at - record.created_at,
+    record.finished_at - record.created_at,
+  );
+}
+
+const stateOf = (stored: JobRecord | DoneAtFirstAttempt): JobState =>
+  stored instanceof DoneAtFirstAttempt ? 'done' : stored.state;
+
+function expand(stored: JobRecord | DoneAtFirstAttempt): JobRecord {
+  if (!(stored instanceof DoneAtFirstAttempt)) return stored;
+  const { id, created_at: created } = stored;
+  const started = created + stored.startedAfter;
+  const finished = created + stored.finishedAfter;
+  const step = (from: JobState | null, to: JobState, event: string, at: number, attempt: number): Transition => ({
+    id, from, to, event, at, attempt, error: null, delay_ms: null,
+  });
+  return {
+    id,
+    payload: stored.payload,
+    max_retries: stored.max_retries,
+    attempts: 1,
+    attempts_at_retry: 0,
+    last_error: null,
+    created_at: created,
+    updated_at: finished,
+    started_at: started,
+    finished_at: finished,
+    next_retry_at: null,
+    last_delay_ms: null,
+    cancel_requested: false,
+    state: 'done',
+    history: [
+      step(null, 'queued', 'SUBMIT', created, 0),
+      step('queued', 'running', 'SLOT_GRANTED', started, 1),
+      step('running', 'done', 'ATTEMPT_SUCCEEDED', finished, 1),
+    ],
+  };
+}
+
 /** A record's place in the submission order. */
 interface Slot {
   seq: number;
   /** Undefined once evicted: a hole in `order` until the next compaction. */
-  record: JobRecord | undefined;
+  record: JobRecord | DoneAtFirstAttempt | undefined;
   /** How many times the slot is in `finishedOrder`: only its last entry there is its place in that order. */
   finishes: number;
 }
@@ -50,10 +140,10 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     while (finishedCount(counts) > options.retention && finishedOrder.length > 0) {
       const slot = finishedOrder.shift()!;
       if (--slot.finishes > 0) continue; // an earlier finish; the job finished again since
-      const record = slot.record;
-      if (!record || !isFinished(record.state)) continue; // retried since it finished
-      counts[record.state]--;
-      slotById.delete(record.id);
+      const stored = slot.record;
+      if (!stored || !isFinished(stateOf(stored))) continue; // retried since it finished
+      counts[stateOf(stored)]--;
+      slotById.delete(stored.id);
       slot.record = undefined;
       holes++;
     }
@@ -79,13 +169,18 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       if (from !== null) counts[from]--;
       counts[record.state]++;
       if (isFinished(record.state) && (from === null || !isFinished(from))) {
+        // Kept compact from here on; the engine is done with the record it passed (a retry reads it back).
+        slot.record = compact(record);
         slot.finishes++;
         finishedOrder.push(slot);
         evictBeyondRetention();
       }
     },
 
-    get: (id) => slotById.get(id)?.record,
+    get(id) {
+      const stored = slotById.get(id)?.record;
+      return stored && expand(stored);
+    },
 
     list({ state, limit, cursor }: StoreListQuery): StorePage {
       let index = order.length - 1;
@@ -95,10 +190,10 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       }
       const jobs: JobRecord[] = [];
       for (; index >= 0; index--) {
-        const { record, seq } = order[index]!;
-        if (!record || (state && record.state !== state)) continue;
+        const { record: stored, seq } = order[index]!;
+        if (!stored || (state && stateOf(stored) !== state)) continue;
         if (jobs.length === limit) return { jobs, next_cursor: String(seq + 1) };
-        jobs.push(record);
+        jobs.push(expand(stored));
       }
       return { jobs, next_cursor: null };
     },
@@ -108,7 +203,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     },
 
     unfinished() {
-      return order.flatMap(({ record }) => (record && !isFinished(record.state) ? [record] : []));
+      return order.flatMap(({ record }) => (record && !isFinished(stateOf(record)) ? [expand(record)] : []));
     },
 
     flush: () => Promise.resolve(),

@@ -103,4 +103,48 @@ describe('memory store', () => {
     save(record('b', 'done'));
     expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['b', 'x']);
   });
+
+  describe('a job done at its first attempt', () => {
+    /** The record the engine hands over for such a job: submitted at 1000, started at 1005, done at 1012. */
+    function doneOnce(id: string): JobRecord {
+      const step = (from: JobState | null, to: JobState, event: string, at: number, attempt: number) => ({
+        id, from, to, event, at, attempt, error: null, delay_ms: null,
+      });
+      return {
+        id, state: 'done', payload: { n: 1 }, max_retries: 2, attempts: 1, attempts_at_retry: 0, last_error: null,
+        created_at: 1000, updated_at: 1012, started_at: 1005, finished_at: 1012, next_retry_at: null,
+        last_delay_ms: null, cancel_requested: false,
+        history: [
+          step(null, 'queued', 'SUBMIT', 1000, 0),
+          step('queued', 'running', 'SLOT_GRANTED', 1005, 1),
+          step('running', 'done', 'ATTEMPT_SUCCEEDED', 1012, 1),
+        ],
+      };
+    }
+
+    it('is kept in its compact form and read back as the very same record, by get and by list', () => {
+      const { store, save } = storeWithRetention(100);
+      save(doneOnce('a'));
+      expect(store.get('a')).to.deep.equal(doneOnce('a'));
+      expect(store.list({ limit: 10, state: 'done' })).to.deep.equal({ jobs: [doneOnce('a')], next_cursor: null });
+      expect(store.list({ limit: 10, state: 'failed' })).to.deep.equal({ jobs: [], next_cursor: null });
+      expect(store.counts()).to.deep.include({ done: 1 });
+    });
+
+    it('keeps a record whose history differs from the rebuilt one as it is', () => {
+      const { store, save } = storeWithRetention(100);
+      const odd = doneOnce('b');
+      odd.history[1]!.at = 1006; // started_at says 1005: the record is kept whole, history and all
+      save(odd);
+      expect(store.get('b')).to.equal(odd);
+    });
+
+    it('is evicted by the retention like any finished record', () => {
+      const { store, save } = storeWithRetention(1);
+      save(doneOnce('a'));
+      save(doneOnce('b'));
+      expect([store.get('a'), store.get('b')]).to.deep.equal([undefined, doneOnce('b')]);
+      expect(store.counts()).to.deep.include({ done: 1 });
+    });
+  });
 });
