@@ -79,8 +79,11 @@ export type JobEvent =
 
 /** The supervisor's side of a job: its ready queue and its worker slots. */
 export interface SlotHooks {
-  /** Joins the ready queue (a new job joins it with its admission instead). */
-  announceReady(job: JobActor): void;
+  /**
+   * Joins the ready queue (a new job joins it with its admission instead); `retry` for a retry whose backoff
+   * ended, which goes before the jobs that have not started yet.
+   */
+  announceReady(job: JobActor, retry?: boolean): void;
   withdrawReady(job: JobActor): void;
   /** Gives the worker slot back; `finished` frees the job's place in the capacity too. */
   releaseSlot(finished: boolean): void;
@@ -137,6 +140,8 @@ export function createJobMachine(deps: JobMachineDeps) {
       recordTransition: ({ context, event }, { to }: { to: JobState }) => deps.recordTransition(context, event.type, to),
       /** Puts the job at the end of the supervisor's ready queue. */
       announceReady: ({ self }) => deps.slots.announceReady(self as JobActor),
+      /** Puts the job in the ready queue's retry lane, ahead of the jobs that have not started yet. */
+      announceRetryDue: ({ self }) => deps.slots.announceReady(self as JobActor, true),
       /** Takes the job out of the ready queue (a cancel while waiting there). */
       withdrawReady: ({ self }) => deps.slots.withdrawReady(self as JobActor),
       /** Gives the worker slot back, when an attempt's outcome is what moved the job (see the header). */
@@ -256,7 +261,7 @@ export function createJobMachine(deps: JobMachineDeps) {
           },
           ready: {
             description: 'The delay has elapsed; waits in the ready queue for a worker slot.',
-            entry: 'announceReady',
+            entry: 'announceRetryDue',
             on: { SLOT_GRANTED: '#job.running' },
           },
         },

@@ -20,7 +20,8 @@
  * - `READMIT`         a job restored at start takes its place back, capacity or not: an admitted job is never
  *                     dropped, even when the queue was made smaller between two runs.
  * - `JOB_READY`       a job queued again (a RETRY, a restart) or at the end of its backoff wants a slot. It
- *                     joins the FIFO ready queue, ordered by the moment it became ready.
+ *                     joins the ready queue: a due retry (`retry`) in the lane that goes first, any other job
+ *                     behind the jobs that became ready before it (src/ready-queue.ts).
  * - `JOB_WITHDRAWN`   a job left the ready queue without a slot (cancelled while waiting).
  * - `SLOT_FREED`      a job left `running`; `finished` when it went to `done`, `failed` or `cancelled`, which
  *                     frees its place in the capacity too (one event where two were needed).
@@ -40,7 +41,8 @@ export interface SlotHolder {
 }
 
 export interface ReadyQueue<T> {
-  push(item: T): void;
+  /** `retry`: a retry whose backoff has ended, which goes before the jobs that have not started yet. */
+  push(item: T, retry?: boolean): void;
   shift(): T | undefined;
   delete(item: T): void;
   readonly length: number;
@@ -64,7 +66,7 @@ export interface SupervisorContext extends SupervisorInput {
 export type SupervisorEvent =
   | { type: 'ADMIT'; job?: SlotHolder }
   | { type: 'READMIT' }
-  | { type: 'JOB_READY'; job: SlotHolder }
+  | { type: 'JOB_READY'; job: SlotHolder; retry?: boolean }
   | { type: 'JOB_WITHDRAWN'; job: SlotHolder }
   | { type: 'SLOT_FREED'; finished: boolean }
   | { type: 'JOB_FINISHED' }
@@ -90,7 +92,8 @@ export const supervisorMachine = setup({
   actions: {
     admit: assign({ unfinished: ({ context }) => context.unfinished + 1 }),
     enqueueReady: ({ context, event }) => {
-      if ((event.type === 'JOB_READY' || event.type === 'ADMIT') && event.job) context.ready.push(event.job);
+      if (event.type === 'JOB_READY') context.ready.push(event.job, event.retry);
+      else if (event.type === 'ADMIT' && event.job) context.ready.push(event.job);
     },
     withdrawReady: ({ context, event }) => {
       if (event.type === 'JOB_WITHDRAWN') context.ready.delete(event.job);

@@ -96,7 +96,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   const jobMachine = createJobMachine({
     attempts,
     slots: {
-      announceReady: (job) => supervisor.send({ type: 'JOB_READY', job }),
+      announceReady: (job, retry) => supervisor.send({ type: 'JOB_READY', job, retry }),
       withdrawReady: (job) => supervisor.send({ type: 'JOB_WITHDRAWN', job }),
       releaseSlot: (finished) => supervisor.send({ type: 'SLOT_FREED', finished }),
       releasePlace: () => supervisor.send({ type: 'JOB_FINISHED' }),

@@ -117,7 +117,7 @@ describe('supervisor (through the job queue)', () => {
   });
 
   describe('dispatch order', () => {
-    it('grants slots first in, first out by the moment a job became ready', async () => {
+    it('grants slots to due retries first, then first in, first out by the moment a job became ready', async () => {
       const work = manualProcessor();
       const { queue, transitions } = makeQueue(work.processor, { workers: 1, queueSize: 10 });
       await queue.submit({ id: 'retrying', payload: null, max_retries: 1 });
@@ -128,12 +128,13 @@ describe('supervisor (through the job queue)', () => {
       await queue.submit({ id: 'second', payload: null, max_retries: 0 }); // ready at 100
       await clock.tickAsync(100);
       await queue.submit({ id: 'third', payload: null, max_retries: 0 }); // ready at 200, after the retry
-      for (const id of ['first', 'second', 'retrying', 'third']) {
+      for (const id of ['first', 'retrying', 'second', 'third']) {
         work.latest(id).resolve();
         await clock.tickAsync(0);
       }
       const order = transitions.filter((t) => t.to === 'running').map((t) => t.id);
-      expect(order).to.deep.equal(['retrying', 'first', 'second', 'retrying', 'third']);
+      // The retry, due at 150, goes before `second`, which has waited since 100 but has not started yet.
+      expect(order).to.deep.equal(['retrying', 'first', 'retrying', 'second', 'third']);
     });
   });
 
