@@ -48,6 +48,8 @@ export interface BenchResults {
 
 export interface BenchOptions {
   scale: Scale;
+  /** The rows to run, by number (`BENCH_ROWS=2,4`); all when undefined. Rows 1 and 5 share their service. */
+  only?: ReadonlySet<string>;
   /** Where results.json goes; none when undefined. */
   resultsPath?: string;
   /** Progress lines. */
@@ -261,8 +263,9 @@ async function startRedis(): Promise<{ port: number; child: Child }> {
   return { port, child };
 }
 
-export async function runBench({ scale, resultsPath, log = () => {} }: BenchOptions): Promise<BenchResults> {
+export async function runBench({ scale, resultsPath, only, log = () => {} }: BenchOptions): Promise<BenchResults> {
   const rows: Row[] = [];
+  const runs = (row: string) => !only || only.has(row);
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -274,68 +277,70 @@ export async function runBench({ scale, resultsPath, log = () => {} }: BenchOpti
   const haveRedis = await hasCommand('redis-server');
 
   // ── Rows 1 and 5: one service process and the floor app, alternating under wrk ──
-  const service = await startService();
-  try {
-    let maxRate: number;
-    if (haveWrk) {
-      const floor = await startFloor();
-      try {
-        if (scale.wrkWarmUpSeconds > 0) {
-          log('row 1: warming up');
-          await wrk(service.port, scale.wrkWarmUpSeconds);
-          await wrk(floor.port, scale.wrkWarmUpSeconds);
+  if (runs('1') || runs('5')) {
+    const service = await startService();
+    try {
+      let maxRate: number;
+      if (haveWrk) {
+        const floor = await startFloor();
+        try {
+          if (scale.wrkWarmUpSeconds > 0) {
+            log('row 1: warming up');
+            await wrk(service.port, scale.wrkWarmUpSeconds);
+            await wrk(floor.port, scale.wrkWarmUpSeconds);
+          }
+          const ours: number[] = [];
+          const floors: number[] = [];
+          for (let round = 1; round <= scale.rounds; round++) {
+            ours.push(await wrk(service.port, scale.wrkSeconds));
+            floors.push(await wrk(floor.port, scale.wrkSeconds));
+            log(`row 1 round ${round}: service ${fmt(ours.at(-1)!)} req/s, floor ${fmt(floors.at(-1)!)} req/s`);
+          }
+          const ratio = median(ours) / median(floors);
+          maxRate = median(ours);
+          rows.push({
+            id: '1',
+            title: 'HTTP submit, one job per request (wrk, 32 connections)',
+            ours: `${fmt(median(ours))} req/s`,
+            reference: `floor app ${fmt(median(floors))} req/s`,
+            headline: `${fmt(ratio, 2)} of the floor`,
+            target: '≥ 0.70 of the floor',
+            met: ratio >= 0.7,
+            data: { service_req_s: ours, floor_req_s: floors, ratio },
+          });
+        } finally {
+          await floor.child.stop(STOP_GRACE_MS);
         }
-        const ours: number[] = [];
-        const floors: number[] = [];
-        for (let round = 1; round <= scale.rounds; round++) {
-          ours.push(await wrk(service.port, scale.wrkSeconds));
-          floors.push(await wrk(floor.port, scale.wrkSeconds));
-          log(`row 1 round ${round}: service ${fmt(ours.at(-1)!)} req/s, floor ${fmt(floors.at(-1)!)} req/s`);
-        }
-        const ratio = median(ours) / median(floors);
-        maxRate = median(ours);
-        rows.push({
-          id: '1',
-          title: 'HTTP submit, one job per request (wrk, 32 connections)',
-          ours: `${fmt(median(ours))} req/s`,
-          reference: `floor app ${fmt(median(floors))} req/s`,
-          headline: `${fmt(ratio, 2)} of the floor`,
-          target: '≥ 0.70 of the floor',
-          met: ratio >= 0.7,
-          data: { service_req_s: ours, floor_req_s: floors, ratio },
-        });
-      } finally {
-        await floor.child.stop(STOP_GRACE_MS);
+      } else {
+        log('row 1: wrk is not installed; skipped (apt-get install -y wrk)');
+        rows.push(skippedRow('1', 'HTTP submit, one job per request (wrk, 32 connections)', '≥ 0.70 of the floor', 'wrk is not installed'));
+        maxRate = await closedLoopRate(service.port, Math.max(1, scale.wrkSeconds / 2));
       }
-    } else {
-      log('row 1: wrk is not installed; skipped (apt-get install -y wrk)');
-      rows.push(skippedRow('1', 'HTTP submit, one job per request (wrk, 32 connections)', '≥ 0.70 of the floor', 'wrk is not installed'));
-      maxRate = await closedLoopRate(service.port, Math.max(1, scale.wrkSeconds / 2));
-    }
 
-    const rate = Math.max(1, Math.round(maxRate / 2));
-    log(`row 5: paced single submits at ${rate}/s`);
-    const { latencies, errors } = await pacedLatencies(service.port, rate, scale.latencySeconds);
-    const p50 = percentile(latencies, 50);
-    const p99 = percentile(latencies, 99);
-    rows.push({
-      id: '5',
-      title: `Latency of a single submit at 50% of the max rate (${fmt(rate)}/s, open loop)`,
-      ours: `p50 ${fmt(p50, 2)} ms, p99 ${fmt(p99, 2)} ms`,
-      reference: '',
-      headline: `p99 ${fmt(p99, 2)} ms`,
-      target: 'p99 ≤ 5 ms',
-      met: p99 <= 5 && errors === 0,
-      data: { rate_per_s: rate, max_rate_per_s: maxRate, samples: latencies.length, errors, p50_ms: p50, p90_ms: percentile(latencies, 90), p99_ms: p99, max_ms: percentile(latencies, 100) },
-    });
-  } finally {
-    await service.child.stop(STOP_GRACE_MS);
+      const rate = Math.max(1, Math.round(maxRate / 2));
+      log(`row 5: paced single submits at ${rate}/s`);
+      const { latencies, errors } = await pacedLatencies(service.port, rate, scale.latencySeconds);
+      const p50 = percentile(latencies, 50);
+      const p99 = percentile(latencies, 99);
+      rows.push({
+        id: '5',
+        title: `Latency of a single submit at 50% of the max rate (${fmt(rate)}/s, open loop)`,
+        ours: `p50 ${fmt(p50, 2)} ms, p99 ${fmt(p99, 2)} ms`,
+        reference: '',
+        headline: `p99 ${fmt(p99, 2)} ms`,
+        target: 'p99 ≤ 5 ms',
+        met: p99 <= 5 && errors === 0,
+        data: { rate_per_s: rate, max_rate_per_s: maxRate, samples: latencies.length, errors, p50_ms: p50, p90_ms: percentile(latencies, 90), p99_ms: p99, max_ms: percentile(latencies, 100) },
+      });
+    } finally {
+      await service.child.stop(STOP_GRACE_MS);
+    }
   }
 
   // ── Row 2: the engine in process vs the naive XState reference, each round a fresh process ──
   // The engine runs with the service's V8 flags, as `npm start` runs it; the naive reference is measured both as
   // the issue defines it (Node's defaults) and with the same flags, so the flags' share of the ratio shows.
-  {
+  if (runs('2')) {
     const engine: number[] = [];
     const naive: number[] = [];
     const naiveTuned: number[] = [];
@@ -374,7 +379,7 @@ export async function runBench({ scale, resultsPath, log = () => {} }: BenchOpti
   }
 
   // ── Row 3: end to end over POST /jobs/batch vs BullMQ, alternating; 3b: the same on the durable store ──
-  {
+  if (runs('3')) {
     const ours: number[] = [];
     const durable: number[] = [];
     const bull: number[] = [];
@@ -453,7 +458,7 @@ export async function runBench({ scale, resultsPath, log = () => {} }: BenchOpti
   }
 
   // ── Row 4: memory ──
-  {
+  if (runs('4')) {
     log('row 4: memory');
     const memory = (retention: number, checkpoints: number[]) =>
       scale.inProcess
@@ -491,7 +496,7 @@ export async function runBench({ scale, resultsPath, log = () => {} }: BenchOpti
   }
 
   // ── Row 6: retry timers under the load of row 3, with failures ──
-  {
+  if (runs('6')) {
     log('row 6: retry lateness under load');
     const run = await startService({ FAILURE_RATE: '0.2', JOB_RETENTION: '1000000' });
     try {

@@ -9,7 +9,14 @@ import { scaleFromEnv } from './scale.js';
 
 const scale = scaleFromEnv(process.env.BENCH_SCALE);
 const resultsPath = join(ROOT, 'bench', 'results.json');
-const results = await runBench({ scale, resultsPath, log: (line) => console.log(`[bench] ${line}`) });
+const only = process.env.BENCH_ROWS ? new Set(process.env.BENCH_ROWS.split(',').map((row) => row.trim())) : undefined;
+// A partial run prints its table but leaves results.json, the record of the last full run, alone.
+const results = await runBench({
+  scale,
+  resultsPath: only ? undefined : resultsPath,
+  only,
+  log: (line) => console.log(`[bench] ${line}`),
+});
 console.log('');
 console.log(formatTable(results));
-console.log(`Written to ${resultsPath}`);
+if (!only) console.log(`Written to ${resultsPath}`);

@@ -14,14 +14,22 @@ export interface SimulationOptions {
  * failureRate. Time comes from the global timers (which sinon fakes in tests) and randomness from `random`.
  */
 export function createSimulatedProcessor(options: SimulationOptions, random: () => number = Math.random): Processor {
-  return (job, { signal }) => {
+  return (job, context) => {
     const workMs = options.minMs + Math.round(random() * (options.maxMs - options.minMs));
     const fails = random() < options.failureRate;
+    const failure = () => new Error(`simulated failure (attempt ${job.attempt})`);
+    if (workMs === 0) {
+      // No work: the attempt ends on the event loop's next turn, as a no-op async processor's would, with no
+      // timer (at least 1 ms in Node) and no abort listener (nothing is left to abort by then). It still yields
+      // to the event loop, so a backlog of such jobs cannot hold off timers and requests.
+      return new Promise((resolve, reject) => setImmediate(() => (fails ? reject(failure()) : resolve(undefined))));
+    }
+    const { signal } = context;
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(abortReason(signal));
       const finish = () => {
         signal.removeEventListener('abort', onAbort);
-        if (fails) reject(new Error(`simulated failure (attempt ${job.attempt})`));
+        if (fails) reject(failure());
         else resolve(undefined);
       };
       const timer = setTimeout(finish, workMs);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { BATCH_RUN } from '../../src/http/routes/jobs.js';
 import { iso, startService, T0, view, type Service } from './support.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -121,6 +122,32 @@ describe('POST /jobs/batch', () => {
             },
           },
         ],
+      });
+    });
+
+    it('keeps request order across the runs it admits between yields (BATCH_RUN items each)', async () => {
+      await service.stop();
+      service = await startService({ config: { workers: 1, queueSize: BATCH_RUN + 2, maxBodyBytes: 65_536 } });
+      // Capacity BATCH_RUN + 3. The first item's id comes back in the second run, and the last item finds the
+      // queue full: the second run saw everything the first admitted.
+      const count = BATCH_RUN + 5;
+      const jobs = Array.from({ length: count }, (_, i) => ({ id: i === BATCH_RUN + 1 ? 'j0' : `j${i}` }));
+      const reply = await service.post('/jobs/batch', { jobs });
+      const capacity = BATCH_RUN + 3;
+      expect(reply.body).to.deep.equal({
+        results: jobs.map(({ id }, i) => {
+          if (i === BATCH_RUN + 1) return { id, status: 200 };
+          if (i < count - 1) return { id, status: 202 };
+          return {
+            id,
+            status: 429,
+            error: {
+              ...queueFull,
+              message: `The queue is full (${capacity} unfinished jobs); retry in about 4 s.`,
+              details: { capacity, retry_after_seconds: 4 },
+            },
+          };
+        }),
       });
     });
 
