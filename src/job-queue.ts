@@ -21,7 +21,15 @@ import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { BackoffOptions } from './backoff.js';
 import { DuplicateJobError, errors } from './errors.js';
 import { Fifo } from './fifo.js';
-import { HISTORY_LIMIT, isFinished, type JobRecord, type JobState, type Transition } from './job-record.js';
+import {
+  HISTORY_LIMIT,
+  isFinished,
+  newRecord,
+  updateRecord,
+  type JobRecord,
+  type JobState,
+  type Transition,
+} from './job-record.js';
 import type { DrainResult, JobQueue, JobQueueEventMap, Lifecycle, Stats } from './job-queue.types.js';
 import { createAttemptRunner } from './processors/attempt-runner.js';
 import type { Processor } from './processors/processor.js';
@@ -125,11 +133,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     // engine's garbage-collection time (see the README's Performance section).
     let record: JobRecord;
     if (previous) {
-      record = Object.assign(previous, context);
-      record.state = to;
+      record = previous;
+      updateRecord(record, context, to);
       if (record.history.push(transition) > HISTORY_LIMIT) record.history.shift();
     } else {
-      record = { ...context, state: to, history: [transition] };
+      record = newRecord(context, to, [transition]);
       if (entry) entry.record = record;
     }
     store.save(record, from);
@@ -218,7 +226,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     async submit(input) {
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
       const id = input.id ?? newJobId();
-      const existing = store.get(id);
+      // A generated id is new; only a client's id can be a known one.
+      const existing = input.id === undefined ? undefined : store.get(id);
       if (existing) throw new DuplicateJobError(existing);
       const actor = createActor(jobMachine, { input: { id, payload: input.payload, max_retries: input.max_retries } });
       admit(actor);

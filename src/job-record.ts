@@ -47,3 +47,44 @@ export interface JobRecord extends JobContext {
   /** The latest transitions, oldest first, at most HISTORY_LIMIT. */
   history: Transition[];
 }
+
+/**
+ * A new record from a job's context. Written out field by field, like `updateRecord`, rather than spread: the
+ * contexts XState's `assign` makes come in many shapes, and spreading them was the engine's costliest line.
+ */
+export function newRecord(context: JobContext, state: JobState, history: Transition[]): JobRecord {
+  return {
+    id: context.id,
+    payload: context.payload,
+    max_retries: context.max_retries,
+    attempts: context.attempts,
+    attempts_at_retry: context.attempts_at_retry,
+    last_error: context.last_error,
+    created_at: context.created_at,
+    updated_at: context.updated_at,
+    started_at: context.started_at,
+    finished_at: context.finished_at,
+    next_retry_at: context.next_retry_at,
+    last_delay_ms: context.last_delay_ms,
+    cancel_requested: context.cancel_requested,
+    state,
+    history,
+  };
+}
+
+/** Updates a record in place from its job's context (every field but the history). */
+export function updateRecord(record: JobRecord, context: JobContext, state: JobState): void {
+  record.payload = context.payload;
+  record.max_retries = context.max_retries;
+  record.attempts = context.attempts;
+  record.attempts_at_retry = context.attempts_at_retry;
+  record.last_error = context.last_error;
+  record.created_at = context.created_at;
+  record.updated_at = context.updated_at;
+  record.started_at = context.started_at;
+  record.finished_at = context.finished_at;
+  record.next_retry_at = context.next_retry_at;
+  record.last_delay_ms = context.last_delay_ms;
+  record.cancel_requested = context.cancel_requested;
+  record.state = state;
+}
