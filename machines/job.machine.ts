@@ -18,7 +18,8 @@
  *                ATTEMPT_SUCCEEDED or ATTEMPT_FAILED). `attempting` is the normal case; `cancelling` has
  *                aborted the attempt's signal and waits for it to stop, still holding the slot.
  * - `backoff`    a failed attempt with retries left. `waiting` sits out `retryDelay`, i.e. until
- *                `next_retry_at`; `ready` waits in the ready queue for a slot.
+ *                `next_retry_at`; `ready` waits for a slot in the ready queue's retry lane, ahead of the jobs
+ *                that have not started yet (`announceRetryDue`).
  * - `done`       an attempt succeeded. The only final state.
  * - `failed`     a permanent error, or the last allowed attempt failed. Rests until an operator's RETRY.
  * - `cancelled`  an operator's CANCEL. Rests until an operator's RETRY.
@@ -35,8 +36,8 @@
  * attempt's own outcome releases one.
  *
  * Side effects are named here and carried out by injected dependencies: `recordTransition` (store and
- * events), `announceReady`, `withdrawReady`, `releaseSlot` and `leaveQueue` (the supervisor's slot hooks),
- * `runAttempt` and `abortAttempt` (the attempt runner).
+ * events), `announceReady`, `announceRetryDue`, `withdrawReady`, `releaseSlot` and `leaveQueue` (the
+ * supervisor's slot hooks), `runAttempt` and `abortAttempt` (the attempt runner).
  */
 import { assign, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { backoffDelay, type BackoffOptions } from '../src/backoff.js';
