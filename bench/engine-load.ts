@@ -5,16 +5,25 @@
  */
 import { createJobQueue } from '../src/job-queue.js';
 import type { JobQueue } from '../src/job-queue.types.js';
+import type { Processor } from '../src/processors/processor.js';
 
 export interface EngineLoad {
   queue: JobQueue;
   /** Submits `count` more jobs and resolves once every job submitted so far has finished. */
   run(count: number): Promise<void>;
+  /** Resolves once at least `target` jobs have finished, counting from the start. */
+  finishedAtLeast(target: number): Promise<void>;
 }
 
 const CHUNK = 1000;
 
-export function engineLoad(options: { workers: number; retention: number; maxUnfinished?: number }): EngineLoad {
+export function engineLoad(options: {
+  workers: number;
+  retention: number;
+  maxUnfinished?: number;
+  /** Default: a no-op that settles in the same turn of the event loop. */
+  processor?: Processor;
+}): EngineLoad {
   const maxUnfinished = options.maxUnfinished ?? 10_000;
   const queue = createJobQueue(
     {
@@ -24,7 +33,7 @@ export function engineLoad(options: { workers: number; retention: number; maxUnf
       jobTimeoutMs: 0,
       jobRetention: options.retention,
     },
-    { processor: () => Promise.resolve(undefined), onError: (error) => console.error(error) },
+    { processor: options.processor ?? (() => Promise.resolve(undefined)), onError: (error) => console.error(error) },
   );
   let finished = 0;
   let submitted = 0;
@@ -43,6 +52,7 @@ export function engineLoad(options: { workers: number; retention: number; maxUnf
 
   return {
     queue,
+    finishedAtLeast,
     async run(count) {
       const end = submitted + count;
       while (submitted < end) {

@@ -11,40 +11,32 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createJobQueue } from '../src/job-queue.js';
 import { tuneRuntime } from '../src/runtime.js';
+import { engineLoad } from './engine-load.js';
 
 const JOBS = 200_000;
 const PRODUCERS = 32;
 
 async function measure(kind: 'same-turn' | 'next-turn'): Promise<number> {
   tuneRuntime();
-  const processor =
-    kind === 'same-turn' ? () => Promise.resolve(undefined) : () => new Promise<void>((resolve) => setImmediate(resolve));
-  const queue = createJobQueue(
-    { workers: 64, queueSize: 1_000_000, backoff: { baseMs: 0, maxMs: 0, jitterMs: 0 }, jobTimeoutMs: 0, jobRetention: 10_000 },
-    { processor },
-  );
-  let done = 0;
-  let waiter: { target: number; resolve: () => void } | undefined;
-  queue.on('transition', ({ to }) => {
-    if (to !== 'done') return;
-    done++;
-    if (waiter && done >= waiter.target) waiter.resolve();
+  const load = engineLoad({
+    workers: 64,
+    retention: 10_000,
+    processor: kind === 'same-turn' ? undefined : () => new Promise<void>((resolve) => setImmediate(resolve)),
   });
+  let submitted = 0;
   const run = async (count: number) => {
-    const target = done + count;
-    let sent = 0;
+    const end = submitted + count;
     await Promise.all(
       Array.from({ length: PRODUCERS }, async () => {
-        while (sent < count) {
-          sent++;
-          await queue.submit({ payload: null, max_retries: 0 });
+        while (submitted < end) {
+          submitted++;
+          await load.queue.submit({ payload: null, max_retries: 0 });
           await new Promise((resolve) => setImmediate(resolve));
         }
       }),
     );
-    if (done < target) await new Promise<void>((resolve) => (waiter = { target, resolve }));
+    await load.finishedAtLeast(end);
   };
   await run(JOBS / 10); // warm-up
   const cpu0 = process.cpuUsage();

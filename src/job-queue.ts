@@ -130,7 +130,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       delay_ms: to === 'backoff' ? context.last_delay_ms : null,
     };
     // The live record is updated in place rather than copied: a copy per transition was a large share of the
-    // engine's garbage-collection time (see the README's Performance section).
+    // engine's garbage-collection time.
     let record: JobRecord;
     if (previous) {
       record = previous;

@@ -9,7 +9,7 @@
  */
 import v8 from 'node:v8';
 
-export const V8_FLAGS = ['--no-allocation-site-pretenuring'] as const;
+const V8_FLAGS = ['--no-allocation-site-pretenuring'] as const;
 
 export function tuneRuntime(): void {
   for (const flag of V8_FLAGS) v8.setFlagsFromString(flag);

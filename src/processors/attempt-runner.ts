@@ -62,12 +62,17 @@ export function createAttemptRunner(
 ): AttemptRunner {
   const running = new Map<string, Attempt>();
 
-  /** Reports the outcome, unless the attempt was settled already (by its timeout) or released. */
-  function settle(jobId: string, attempt: Attempt, outcome: AttemptOutcome) {
-    if (running.get(jobId) !== attempt) return;
+  /** Stops tracking `attempt`, and its timeout; false when it was no longer the job's running attempt. */
+  function takeOut(jobId: string, attempt: Attempt | undefined): attempt is Attempt {
+    if (attempt === undefined || running.get(jobId) !== attempt) return false;
     running.delete(jobId);
     if (attempt.timer !== undefined) clearTimeout(attempt.timer);
-    attempt.owner.send(outcome);
+    return true;
+  }
+
+  /** Reports the outcome, unless the attempt was settled already (by its timeout) or released. */
+  function settle(jobId: string, attempt: Attempt, outcome: AttemptOutcome) {
+    if (takeOut(jobId, attempt)) attempt.owner.send(outcome);
   }
 
   return {
@@ -101,10 +106,7 @@ export function createAttemptRunner(
 
     release(jobId, reason) {
       const attempt = running.get(jobId);
-      if (!attempt) return;
-      running.delete(jobId);
-      if (attempt.timer !== undefined) clearTimeout(attempt.timer);
-      attempt.abort(reason);
+      if (takeOut(jobId, attempt)) attempt.abort(reason);
     },
   };
 }

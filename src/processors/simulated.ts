@@ -1,4 +1,4 @@
-import type { Processor } from './processor.js';
+import type { Processor, ProcessorJob } from './processor.js';
 
 export interface SimulationOptions {
   /** Shortest work time, ms. Default 100. */
@@ -17,19 +17,18 @@ export function createSimulatedProcessor(options: SimulationOptions, random: () 
   return (job, context) => {
     const workMs = options.minMs + Math.round(random() * (options.maxMs - options.minMs));
     const fails = random() < options.failureRate;
-    const failure = () => new Error(`simulated failure (attempt ${job.attempt})`);
     if (workMs === 0) {
       // No work: the attempt ends on the event loop's next turn, as a no-op async processor's would, with no
       // timer (at least 1 ms in Node) and no abort listener (nothing is left to abort by then). It still yields
       // to the event loop, so a backlog of such jobs cannot hold off timers and requests.
-      return new Promise((resolve, reject) => setImmediate(() => (fails ? reject(failure()) : resolve(undefined))));
+      return new Promise((resolve, reject) => setImmediate(() => (fails ? reject(failure(job)) : resolve(undefined))));
     }
     const { signal } = context;
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(abortReason(signal));
       const finish = () => {
         signal.removeEventListener('abort', onAbort);
-        if (fails) reject(failure());
+        if (fails) reject(failure(job));
         else resolve(undefined);
       };
       const timer = setTimeout(finish, workMs);
@@ -41,6 +40,8 @@ export function createSimulatedProcessor(options: SimulationOptions, random: () 
     });
   };
 }
+
+const failure = (job: ProcessorJob) => new Error(`simulated failure (attempt ${job.attempt})`);
 
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');

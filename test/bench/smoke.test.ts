@@ -26,7 +26,7 @@ describe('bench harness (smoke)', function () {
     expect(formatTable(results)).to.include('| 2 | Engine CPU per job');
   });
 
-  it('runs only the rows BENCH_ROWS names', async () => {
+  it('runs only the rows it is asked for (BENCH_ROWS=4)', async () => {
     const results = await runBench({ scale: SCALES.smoke, only: new Set(['4']) });
     expect(results.rows.map((row) => row.id)).to.deep.equal(['4a', '4b']);
   });

@@ -59,7 +59,7 @@ describe('attempt runner', () => {
 });
 
 describe('attempt runner signal', () => {
-  it('is made only when the processor reads it, and is aborted when read after an abort', async () => {
+  it('shows an abort that came before the processor read it', async () => {
     const contexts: { signal: AbortSignal }[] = [];
     const runner = createAttemptRunner((_, context) => {
       contexts.push(context);
