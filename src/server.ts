@@ -42,7 +42,7 @@ import { describeStore, openStore } from './store/open-store.js';
 const CONNECTION_GRACE_MS = 1000;
 
 export interface ShutdownReport {
-  /** Jobs that did not reach `done` or `failed`; empty after a clean drain. */
+  /** Jobs that did not reach `done`, `failed` or `cancelled`; empty after a clean drain. */
   unfinished: DrainResult['unfinished'];
   /** True when a second `close()` cut the drain short. */
   forced: boolean;
