@@ -33,7 +33,7 @@
  * a mutable FIFO passed in as input and touched only by the side effects `enqueueReady`,
  * `withdrawReady` and `grantSlots`: copying a queue of up to a million jobs on every event would make each event O(n).
  */
-import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { assign, setup, type ActorRefFrom } from 'xstate';
 
 /** What the supervisor needs of a job actor: a way to grant it a slot. */
 export interface SlotHolder {
@@ -61,6 +61,8 @@ export interface SupervisorContext extends SupervisorInput {
   busy: number;
   /** Jobs admitted and not yet done or failed. */
   unfinished: number;
+  /** Slots the latest event granted, for its `grantSlots` to hand out. */
+  granting: number;
 }
 
 export type SupervisorEvent =
@@ -74,8 +76,9 @@ export type SupervisorEvent =
   | { type: 'PAUSE' }
   | { type: 'DEADLINE_PASSED' };
 
-function grantSlots(ready: ReadyQueue<SlotHolder>, count: number) {
-  for (let i = 0; i < count; i++) ready.shift()!.send({ type: 'SLOT_GRANTED' });
+/** Free slots to hand out now: as many as there are ready jobs, up to the concurrency. */
+function slotsToGrant(context: SupervisorContext, busy: number): number {
+  return Math.max(0, Math.min(context.workers - busy, context.ready.length));
 }
 
 export const supervisorMachine = setup({
@@ -89,8 +92,10 @@ export const supervisorMachine = setup({
     nothingUnfinished: ({ context }) => context.unfinished === 0 && context.busy === 0,
     nothingRunning: ({ context }) => context.busy === 0,
   },
+  // Each event makes one assign, which counts the slots it grants (`granting`) for `grantSlots` to hand out:
+  // every assign copies the whole snapshot, and a second one per event was a measurable share of the
+  // engine's cost per job (docs/performance.md).
   actions: {
-    admit: assign({ unfinished: ({ context }) => context.unfinished + 1 }),
     enqueueReady: ({ context, event }) => {
       if (event.type === 'JOB_READY') context.ready.push(event.job, event.retry);
       else if (event.type === 'ADMIT' && event.job) context.ready.push(event.job);
@@ -98,37 +103,47 @@ export const supervisorMachine = setup({
     withdrawReady: ({ context, event }) => {
       if (event.type === 'JOB_WITHDRAWN') context.ready.delete(event.job);
     },
-    freeSlot: assign(({ context, event }) => ({
-      busy: context.busy - 1,
-      unfinished: event.type === 'SLOT_FREED' && event.finished ? context.unfinished - 1 : context.unfinished,
-    })),
-    releasePlace: assign({ unfinished: ({ context }) => context.unfinished - 1 }),
-    /** Hands free slots to the oldest ready jobs. */
-    dispatch: enqueueActions(({ context, enqueue }) => {
-      const count = Math.min(context.workers - context.busy, context.ready.length);
-      if (count <= 0) return;
-      enqueue.assign({ busy: context.busy + count });
-      // The queue is taken from only when the actions run, never while the transition is computed.
-      enqueue(() => grantSlots(context.ready, count));
+    /** Takes a place, and grants the free slots to the oldest ready jobs. */
+    admitAndDispatch: assign(({ context }) => {
+      const granting = slotsToGrant(context, context.busy);
+      return { unfinished: context.unfinished + 1, busy: context.busy + granting, granting };
     }),
+    readmit: assign(({ context }) => ({ unfinished: context.unfinished + 1, granting: 0 })),
+    /** Grants the free slots to the oldest ready jobs. */
+    dispatch: assign(({ context }) => {
+      const granting = slotsToGrant(context, context.busy);
+      return { busy: context.busy + granting, granting };
+    }),
+    /** Takes a slot back, and the place when the job finished; `dispatch`: hands free slots on (not while pausing). */
+    freeSlot: assign(({ context, event }, { dispatch }: { dispatch: boolean }) => {
+      const unfinished = event.type === 'SLOT_FREED' && event.finished ? context.unfinished - 1 : context.unfinished;
+      const granting = dispatch ? slotsToGrant(context, context.busy - 1) : 0;
+      return { busy: context.busy - 1 + granting, unfinished, granting };
+    }),
+    releasePlace: assign(({ context }) => ({ unfinished: context.unfinished - 1, granting: 0 })),
+    /** Hands the slots the step's assign counted to the oldest ready jobs. */
+    grantSlots: ({ context }) => {
+      // The queue is taken from only when the actions run, never while the transition is computed.
+      for (let i = 0; i < context.granting; i++) context.ready.shift()!.send({ type: 'SLOT_GRANTED' });
+    },
   },
 }).createMachine({
   id: 'supervisor',
   description: 'Admits jobs up to the capacity and grants worker slots up to the concurrency.',
-  context: ({ input }) => ({ ...input, busy: 0, unfinished: 0 }),
+  context: ({ input }) => ({ ...input, busy: 0, unfinished: 0, granting: 0 }),
   initial: 'accepting',
   on: {
-    JOB_READY: { actions: ['enqueueReady', 'dispatch'] },
+    JOB_READY: { actions: ['enqueueReady', 'dispatch', 'grantSlots'] },
     JOB_WITHDRAWN: { actions: 'withdrawReady' },
-    SLOT_FREED: { actions: ['freeSlot', 'dispatch'] },
+    SLOT_FREED: { actions: [{ type: 'freeSlot', params: { dispatch: true } }, 'grantSlots'] },
     JOB_FINISHED: { actions: 'releasePlace' },
   },
   states: {
     accepting: {
       description: 'Admits submissions while unfinished jobs are fewer than the capacity.',
       on: {
-        ADMIT: { guard: 'hasCapacity', actions: ['admit', 'enqueueReady', 'dispatch'] },
-        READMIT: { actions: 'admit' },
+        ADMIT: { guard: 'hasCapacity', actions: ['enqueueReady', 'admitAndDispatch', 'grantSlots'] },
+        READMIT: { actions: 'readmit' },
         DRAIN: 'draining',
         PAUSE: 'pausing',
       },
@@ -144,7 +159,7 @@ export const supervisorMachine = setup({
       on: {
         // Override the root handlers: a job that becomes ready, or a freed slot, dispatches nothing here.
         JOB_READY: { actions: 'enqueueReady' },
-        SLOT_FREED: { actions: 'freeSlot' },
+        SLOT_FREED: { actions: { type: 'freeSlot', params: { dispatch: false } } },
         DEADLINE_PASSED: 'stopped',
       },
     },
