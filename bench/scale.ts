@@ -15,6 +15,8 @@ export interface Scale {
   memoryJobs: number;
   leakRetention: number;
   leakCheckpoints: [number, number];
+  /** Row 4c: jobs left waiting in the queue. */
+  queuedJobs: number;
   /** Row 5: seconds of paced submissions measured (after one unmeasured second). */
   latencySeconds: number;
   /**
@@ -38,7 +40,8 @@ export const SCALES: Record<Scale['name'], Scale> = {
     memoryJobs: 1_000_000,
     leakRetention: 10_000,
     leakCheckpoints: [100_000, 1_000_000],
-    latencySeconds: 15,
+    queuedJobs: 100_000,
+    latencySeconds: 10,
     inProcess: false,
     timerSample: 20_000,
   },
@@ -53,6 +56,7 @@ export const SCALES: Record<Scale['name'], Scale> = {
     memoryJobs: 5000,
     leakRetention: 1000,
     leakCheckpoints: [2000, 6000],
+    queuedJobs: 2000,
     latencySeconds: 1,
     inProcess: true,
     timerSample: 200,
