@@ -8,7 +8,6 @@
  * restart, rebuild the actor from the record.
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import { createActor } from 'xstate';
 import {
   createJobMachine,
@@ -21,6 +20,7 @@ import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { BackoffOptions } from './backoff.js';
 import { DuplicateJobError, errors } from './errors.js';
 import { Fifo } from './fifo.js';
+import { jobIdGenerator } from './job-id.js';
 import {
   HISTORY_LIMIT,
   isFinished,
@@ -63,14 +63,6 @@ export interface JobQueueDeps {
   onError?: (error: unknown, jobId: string) => void;
 }
 
-/**
- * A random UUID as one flat string. V8 builds `randomUUID()`'s result by concatenation, a rope of about 14
- * string pieces that a retained id would keep: 450 of a finished job's bytes (docs/performance.md).
- */
-function newJobId(): string {
-  return Buffer.from(randomUUID(), 'latin1').toString('latin1');
-}
-
 /** How many recent finishes the Retry-After estimate looks at. */
 const FINISH_RATE_WINDOW = 64;
 
@@ -91,6 +83,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    */
   const live = new Map<string, { actor: JobActor; record: JobRecord }>();
   const recentFinishes = new Fifo<number>();
+  const nextJobId = jobIdGenerator();
 
   const supervisor = createActor(supervisorMachine, {
     input: { workers: options.workers, capacity, ready: new ReadyQueue<JobActor>() },
@@ -225,7 +218,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   return {
     async submit(input) {
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
-      const id = input.id ?? newJobId();
+      const id = input.id ?? nextJobId(now());
       // A generated id is new; only a client's id can be a known one.
       const existing = input.id === undefined ? undefined : store.get(id);
       if (existing) throw new DuplicateJobError(existing);

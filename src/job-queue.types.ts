@@ -5,7 +5,7 @@
 import type { JobRecord, JobState, Transition } from './job-record.js';
 
 export interface SubmitInput {
-  /** Generated (a UUID) when missing. */
+  /** Generated when missing: a UUIDv7, so generated ids sort in the order they were made. */
   id?: string;
   payload: unknown;
   /** Retries after the first attempt: a job gets at most 1 + max_retries attempts. */

@@ -150,10 +150,18 @@ describe('supervisor (through the job queue)', () => {
       });
     });
 
-    it('generates a UUID when no id is given', async () => {
-      const { queue } = makeQueue(manualProcessor().processor);
-      const record = await queue.submit({ payload: null, max_retries: 0 });
-      expect(record.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    it('generates a UUIDv7 when no id is given: the submission time first, so the ids sort in submission order', async () => {
+      const { queue } = makeQueue(manualProcessor().processor, { queueSize: 10 });
+      clock.setSystemTime(Date.UTC(2100, 0, 1)); // 0x03bb2cc3d800 ms
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await queue.submit({ payload: null, max_retries: 0 })).id);
+      await clock.tickAsync(1);
+      ids.push((await queue.submit({ payload: null, max_retries: 0 })).id);
+      for (const id of ids) expect(id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(ids.slice(0, 5).map((id) => id.slice(0, 13))).to.deep.equal(Array(5).fill('03bb2cc3-d800'));
+      expect(ids[5]!.slice(0, 13)).to.equal('03bb2cc3-d801');
+      expect([...ids].sort()).to.deep.equal(ids);
+      expect(new Set(ids).size).to.equal(6);
     });
   });
 

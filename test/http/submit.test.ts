@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { iso, startService, T0, view, type Service } from './support.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/; // v7
 
 /** The message V8 gives for `text`, which the invalid_json body carries. */
 function parseError(text: string): string {
