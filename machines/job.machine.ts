@@ -32,8 +32,8 @@
  *
  * The slot is given back (`releaseSlot`, or `leaveQueue` with the place) by the state an attempt's outcome
  * leads to, after that state has recorded its entry: no observer ever sees a newly dispatched job running
- * while the one it replaces is still recorded as running. A restored `running` job holds no slot in the new process, so only an
- * attempt's own outcome releases one.
+ * while the one it replaces is still recorded as running. A restored `running` job holds no slot in the new
+ * process, so only an attempt's own outcome releases one.
  *
  * Side effects are named here and carried out by injected dependencies: `recordTransition` (store and
  * events), `announceReady`, `announceRetryDue`, `withdrawReady`, `releaseSlot` and `leaveQueue` (the

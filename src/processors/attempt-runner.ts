@@ -126,12 +126,17 @@ async function untilSucceeds(write: () => Promise<void>, attempt: Attempt): Prom
     } catch {
       const { signal } = attempt;
       if (signal.aborted) throw signal.reason;
+      // The listener goes when the wait ends either way: an outage of many retries must not pile them up.
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, WRITE_RETRY_MS);
-        signal.addEventListener('abort', () => {
+        const onAbort = () => {
           clearTimeout(timer);
           reject(signal.reason);
-        }, { once: true });
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, WRITE_RETRY_MS);
+        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   }

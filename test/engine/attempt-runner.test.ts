@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
 import sinon from 'sinon';
 import { createAttemptRunner, WRITE_RETRY_MS, type AttemptOutcome } from '../../src/processors/attempt-runner.js';
 
@@ -32,6 +33,20 @@ describe('attempt runner', () => {
     await clock.tickAsync(1);
     expect(started).to.deep.equal([2 * WRITE_RETRY_MS]);
     expect(job.received).to.deep.equal([{ type: 'ATTEMPT_SUCCEEDED', output: 'ok' }]);
+  });
+
+  it('leaves no abort listener behind from the waits of a long outage', async () => {
+    let writes = 0;
+    const listeners: number[] = [];
+    const runner = createAttemptRunner(async (_, context) => {
+      listeners.push(getEventListeners(context.signal, 'abort').length);
+      return 'ok';
+    }, 0, async () => {
+      if (++writes <= 40) throw new Error('disk full');
+    });
+    runner.start({ id: 'a', payload: null, attempt: 1 }, owner());
+    await clock.tickAsync(40 * WRITE_RETRY_MS);
+    expect([writes, listeners]).to.deep.equal([41, [0]]);
   });
 
   it('stops waiting for the writes when the attempt is aborted', async () => {
