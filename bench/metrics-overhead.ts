@@ -91,7 +91,7 @@ function listenerAlone(): number {
   const metrics = createMetrics(stub);
   const ids = Array.from({ length: JOBS }, (_, i) => `job-${i}`);
   const transition = (id: string, from: Transition['from'], to: Transition['to'], event: string, at: number) =>
-    ({ id, from, to, event, at, attempt: 1, error: null, delay_ms: null }) satisfies Transition;
+    ({ id, type: 'simulated', from, to, event, at, attempt: 1, error: null, delay_ms: null, delay_source: null }) satisfies Transition;
   // The transitions are built before the clock starts: the engine builds them anyway.
   const transitions = ids.flatMap((id, i) => [
     transition(id, null, 'queued', 'SUBMIT', i),

@@ -22,10 +22,11 @@ const deps: JobMachineDeps = {
   recordTransition: ignore,
   now: Date.now,
   random: Math.random,
-  backoff: { baseMs: 100, maxMs: 1000, jitterMs: 0 },
+  backoffFor: () => ({ baseMs: 100, maxMs: 1000, jitterMs: 0 }),
+  keepResult: (output) => ({ result: output, result_error: null, result_bytes: null }),
 };
 const machine = createJobMachine(deps);
-const input = (i: number) => ({ id: `job-${i}`, payload: null, max_retries: 3 });
+const input = (i: number) => ({ id: `job-${i}`, type: 'simulated', payload: null, max_retries: 3 });
 
 /** Heap bytes per item that `make` returns, with `count` of them alive at once. */
 function bytesPerItem(count: number, make: (i: number) => unknown): number {

@@ -47,6 +47,8 @@ import type { AttemptOutcome, AttemptRunner } from '../src/processors/attempt-ru
 
 export interface JobInput {
   id: string;
+  /** The job type: which processor runs its attempts, and with which options. */
+  type: string;
   payload: unknown;
   max_retries: number;
 }
@@ -65,11 +67,24 @@ export interface JobContext extends JobInput {
   finished_at: number | null;
   /** When the pending retry becomes ready (absolute, so a restart can re-arm it). */
   next_retry_at: number | null;
-  /** The backoff delay chosen before the latest retry. */
+  /** The delay chosen before the latest retry. */
   last_delay_ms: number | null;
+  /** What chose `last_delay_ms`: the backoff formula, or the processor (an HTTP target's `Retry-After`). */
+  last_delay_source: DelaySource | null;
+  /** The successful attempt's value, as JSON; null when there was none or it was too large. */
+  result: unknown;
+  /** Why a successful attempt's value was not kept: `too_large` (over RESULT_MAX_BYTES), `not_json`. */
+  result_error: ResultError | null;
+  /** The size of the successful attempt's value as JSON, in bytes (also when it was too large to keep). */
+  result_bytes: number | null;
   /** An operator asked to cancel the running attempt; the job becomes `cancelled` once it stops. */
   cancel_requested: boolean;
 }
+
+/** What chose a retry's delay. */
+export type DelaySource = 'backoff' | 'retry_after';
+
+export type ResultError = 'too_large' | 'not_json';
 
 export type JobEvent =
   | { type: 'SLOT_GRANTED' }
@@ -84,10 +99,10 @@ export interface SlotHooks {
    * Joins the ready queue (a new job joins it with its admission instead); `retry` for a retry whose backoff
    * ended, which goes before the jobs that have not started yet.
    */
-  announceReady(job: JobActor, retry?: boolean): void;
-  withdrawReady(job: JobActor): void;
-  /** Gives the worker slot back; `finished` frees the job's place in the capacity too. */
-  releaseSlot(finished: boolean): void;
+  announceReady(job: JobActor, type: string, retry?: boolean): void;
+  withdrawReady(job: JobActor, type: string): void;
+  /** Gives the worker slot of a job of `type` back; `finished` frees the job's place in the capacity too. */
+  releaseSlot(finished: boolean, type: string): void;
   /** Frees the place of a job that finished without holding a slot. */
   releasePlace(): void;
 }
@@ -102,7 +117,19 @@ export interface JobMachineDeps {
   now: () => number;
   /** Uniform in [0, 1); Math.random in production. */
   random: () => number;
-  backoff: BackoffOptions;
+  /** The backoff of a job type (its own options over the service's). */
+  backoffFor(type: string): BackoffOptions;
+  /** A successful attempt's value as it is kept: within RESULT_MAX_BYTES, or why not. */
+  keepResult(output: unknown): { result: unknown; result_error: ResultError | null; result_bytes: number | null };
+}
+
+/**
+ * The delay a failed attempt asked for (`RetryLaterError`, by name too, like `isPermanent`), ms; else undefined.
+ */
+function retryAfterMs(error: unknown): number | undefined {
+  if (!(error instanceof Error) || error.name !== 'RetryLaterError') return undefined;
+  const ms = (error as Error & { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.round(ms) : undefined;
 }
 
 // The name check also recognises a PermanentError from another copy of this package.
@@ -140,36 +167,54 @@ export function createJobMachine(deps: JobMachineDeps) {
       /** Stores the record and emits the transition; `to` is the public state entered. */
       recordTransition: ({ context, event }, { to }: { to: JobState }) => deps.recordTransition(context, event.type, to),
       /** Puts the job at the end of the supervisor's ready queue. */
-      announceReady: ({ self }) => deps.slots.announceReady(self as JobActor),
+      announceReady: ({ context, self }) => deps.slots.announceReady(self as JobActor, context.type),
       /** Puts the job in the ready queue's retry lane, ahead of the jobs that have not started yet. */
-      announceRetryDue: ({ self }) => deps.slots.announceReady(self as JobActor, true),
+      announceRetryDue: ({ context, self }) => deps.slots.announceReady(self as JobActor, context.type, true),
       /** Takes the job out of the ready queue (a cancel while waiting there). */
-      withdrawReady: ({ self }) => deps.slots.withdrawReady(self as JobActor),
+      withdrawReady: ({ context, self }) => deps.slots.withdrawReady(self as JobActor, context.type),
       /** Gives the worker slot back, when an attempt's outcome is what moved the job (see the header). */
-      releaseSlot: ({ event }) => {
-        if (isAttemptOutcome(event)) deps.slots.releaseSlot(false);
+      releaseSlot: ({ context, event }) => {
+        if (isAttemptOutcome(event)) deps.slots.releaseSlot(false, context.type);
       },
       /** On finishing: gives back the slot and the place, or only the place when no attempt was running. */
-      leaveQueue: ({ event }) => {
-        if (isAttemptOutcome(event)) deps.slots.releaseSlot(true);
+      leaveQueue: ({ context, event }) => {
+        if (isAttemptOutcome(event)) deps.slots.releaseSlot(true, context.type);
         else deps.slots.releasePlace();
       },
       runAttempt: ({ context, self }) =>
-        deps.attempts.start({ id: context.id, payload: context.payload, attempt: context.attempts }, self as JobActor),
+        deps.attempts.start(
+          {
+            id: context.id,
+            type: context.type,
+            payload: context.payload,
+            attempt: context.attempts,
+            max_retries: context.max_retries,
+          },
+          self as JobActor,
+        ),
       abortAttempt: ({ context }) => deps.attempts.abort(context.id, new Error('cancelled')),
       startAttempt: assign(({ context }) => {
         const now = deps.now();
         return { attempts: context.attempts + 1, started_at: now, updated_at: now, next_retry_at: null };
       }),
+      keepResult: assign(({ event }) =>
+        event.type === 'ATTEMPT_SUCCEEDED' ? deps.keepResult(event.output) : { result: null, result_error: null, result_bytes: null },
+      ),
       recordError: assign(({ event }) => ({
         last_error: event.type === 'ATTEMPT_FAILED' ? errorMessage(event.error) : 'interrupted',
         updated_at: deps.now(),
       })),
-      scheduleRetry: assign(({ context }) => {
+      scheduleRetry: assign(({ context, event }) => {
+        const asked = event.type === 'ATTEMPT_FAILED' ? retryAfterMs(event.error) : undefined;
         // The retry about to be scheduled is number `retriesUsed` (attempt 1 failed → retry 1).
-        const delay = backoffDelay(retriesUsed(context), deps.backoff, deps.random);
+        const delay = asked ?? backoffDelay(retriesUsed(context), deps.backoffFor(context.type), deps.random);
         const now = deps.now();
-        return { last_delay_ms: delay, next_retry_at: now + delay, updated_at: now };
+        return {
+          last_delay_ms: delay,
+          last_delay_source: asked === undefined ? ('backoff' as const) : ('retry_after' as const),
+          next_retry_at: now + delay,
+          updated_at: now,
+        };
       }),
       requestCancel: assign(() => ({ cancel_requested: true, updated_at: deps.now() })),
       finish: assign(() => {
@@ -190,6 +235,7 @@ export function createJobMachine(deps: JobMachineDeps) {
       const now = deps.now();
       return {
         id: input.id,
+        type: input.type,
         payload: input.payload,
         max_retries: input.max_retries,
         attempts: 0,
@@ -201,6 +247,10 @@ export function createJobMachine(deps: JobMachineDeps) {
         finished_at: null,
         next_retry_at: null,
         last_delay_ms: null,
+        last_delay_source: null,
+        result: null,
+        result_error: null,
+        result_bytes: null,
         cancel_requested: false,
       };
     },
@@ -224,7 +274,7 @@ export function createJobMachine(deps: JobMachineDeps) {
           attempting: {
             description: 'The attempt runs.',
             on: {
-              ATTEMPT_SUCCEEDED: '#job.done',
+              ATTEMPT_SUCCEEDED: { target: '#job.done', actions: 'keepResult' },
               ATTEMPT_FAILED: [
                 { guard: 'isPermanentError', target: '#job.failed', actions: 'recordError' },
                 { guard: 'hasRetriesLeft', target: '#job.backoff', actions: ['recordError', 'scheduleRetry'] },

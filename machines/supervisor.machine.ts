@@ -8,6 +8,8 @@
  *
  * States:
  * - `accepting`  admits jobs while fewer than `capacity` (WORKERS + QUEUE_SIZE) are unfinished.
+ *                Slots go to ready jobs up to WORKERS in all, and up to each type's `concurrency`: the ready
+ *                queue skips a type at its limit rather than wait on it.
  * - `draining`   admits nothing; queued and backoff jobs still get slots and run to an end.
  * - `pausing`    admits nothing and grants no slots: only the running attempts go on. Jobs that become ready
  *                still join the ready queue, and wait there (a durable store's shutdown: they wait on disk).
@@ -40,11 +42,17 @@ export interface SlotHolder {
   send(event: { type: 'SLOT_GRANTED' }): void;
 }
 
+/** The ready jobs and the per-type concurrency limits (src/ready-queue.ts). */
 export interface ReadyQueue<T> {
   /** `retry`: a retry whose backoff has ended, which goes before the jobs that have not started yet. */
-  push(item: T, retry?: boolean): void;
-  shift(): T | undefined;
-  delete(item: T): void;
+  push(item: T, type: string, retry?: boolean): void;
+  delete(item: T, type: string): void;
+  /** How many ready jobs could start if `free` slots were given out, each type within its limit. */
+  startable(free: number): number;
+  /** Takes the next job to start, and counts it against its type's limit. */
+  take(): T | undefined;
+  /** A job of `type` gave its slot back. */
+  release(type: string): void;
   readonly length: number;
 }
 
@@ -66,19 +74,19 @@ export interface SupervisorContext extends SupervisorInput {
 }
 
 export type SupervisorEvent =
-  | { type: 'ADMIT'; job?: SlotHolder }
+  | { type: 'ADMIT'; job?: SlotHolder; jobType: string }
   | { type: 'READMIT' }
-  | { type: 'JOB_READY'; job: SlotHolder; retry?: boolean }
-  | { type: 'JOB_WITHDRAWN'; job: SlotHolder }
-  | { type: 'SLOT_FREED'; finished: boolean }
+  | { type: 'JOB_READY'; job: SlotHolder; jobType: string; retry?: boolean }
+  | { type: 'JOB_WITHDRAWN'; job: SlotHolder; jobType: string }
+  | { type: 'SLOT_FREED'; finished: boolean; jobType: string }
   | { type: 'JOB_FINISHED' }
   | { type: 'DRAIN' }
   | { type: 'PAUSE' }
   | { type: 'DEADLINE_PASSED' };
 
-/** Free slots to hand out now: as many as there are ready jobs, up to the concurrency. */
+/** Free slots to hand out now: as many as there are ready jobs that may start, up to the concurrency. */
 function slotsToGrant(context: SupervisorContext, busy: number): number {
-  return Math.max(0, Math.min(context.workers - busy, context.ready.length));
+  return busy >= context.workers ? 0 : context.ready.startable(context.workers - busy);
 }
 
 export const supervisorMachine = setup({
@@ -97,11 +105,15 @@ export const supervisorMachine = setup({
   // engine's cost per job (docs/performance.md).
   actions: {
     enqueueReady: ({ context, event }) => {
-      if (event.type === 'JOB_READY') context.ready.push(event.job, event.retry);
-      else if (event.type === 'ADMIT' && event.job) context.ready.push(event.job);
+      if (event.type === 'JOB_READY') context.ready.push(event.job, event.jobType, event.retry);
+      else if (event.type === 'ADMIT' && event.job) context.ready.push(event.job, event.jobType);
     },
     withdrawReady: ({ context, event }) => {
-      if (event.type === 'JOB_WITHDRAWN') context.ready.delete(event.job);
+      if (event.type === 'JOB_WITHDRAWN') context.ready.delete(event.job, event.jobType);
+    },
+    /** The freed slot's type may start another job (runs before `freeSlot` counts what it can grant). */
+    releaseTypeSlot: ({ context, event }) => {
+      if (event.type === 'SLOT_FREED') context.ready.release(event.jobType);
     },
     /** Takes a place, and grants the free slots to the oldest ready jobs. */
     admitAndDispatch: assign(({ context }) => {
@@ -124,7 +136,7 @@ export const supervisorMachine = setup({
     /** Hands the slots the step's assign counted to the oldest ready jobs. */
     grantSlots: ({ context }) => {
       // The queue is taken from only when the actions run, never while the transition is computed.
-      for (let i = 0; i < context.granting; i++) context.ready.shift()!.send({ type: 'SLOT_GRANTED' });
+      for (let i = 0; i < context.granting; i++) context.ready.take()!.send({ type: 'SLOT_GRANTED' });
     },
   },
 }).createMachine({
@@ -135,7 +147,7 @@ export const supervisorMachine = setup({
   on: {
     JOB_READY: { actions: ['enqueueReady', 'dispatch', 'grantSlots'] },
     JOB_WITHDRAWN: { actions: 'withdrawReady' },
-    SLOT_FREED: { actions: [{ type: 'freeSlot', params: { dispatch: true } }, 'grantSlots'] },
+    SLOT_FREED: { actions: ['releaseTypeSlot', { type: 'freeSlot', params: { dispatch: true } }, 'grantSlots'] },
     JOB_FINISHED: { actions: 'releasePlace' },
   },
   states: {
@@ -159,7 +171,7 @@ export const supervisorMachine = setup({
       on: {
         // Override the root handlers: a job that becomes ready, or a freed slot, dispatches nothing here.
         JOB_READY: { actions: 'enqueueReady' },
-        SLOT_FREED: { actions: { type: 'freeSlot', params: { dispatch: false } } },
+        SLOT_FREED: { actions: ['releaseTypeSlot', { type: 'freeSlot', params: { dispatch: false } }] },
         DEADLINE_PASSED: 'stopped',
       },
     },

@@ -3,6 +3,7 @@
  * receives the frozen `Config` it returns. An empty string counts as unset.
  */
 import { z } from 'zod';
+import { jobTypeNameSchema } from './job-types/job-type.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -42,6 +43,11 @@ function fraction(description: string, fallback: number): VariableSpec<number> {
 
 function text(description: string, fallback: string): VariableSpec<string> {
   return { description, schema: z.string().min(1), allowed: 'a non-empty string', default: fallback };
+}
+
+/** A string that may be empty: unset means the default, and the default may be "none". */
+function optionalText(description: string, allowed: string): VariableSpec<string> {
+  return { description, schema: z.string().min(1), allowed, default: '' };
 }
 
 function oneOf<const T extends readonly [string, ...string[]]>(
@@ -99,6 +105,25 @@ export const VARIABLES = {
   MAX_BODY_BYTES: integer('largest request body accepted', 1, 100 * 1024 * 1024, 65_536),
   SHUTDOWN_TIMEOUT_MS: integer('how long a shutdown lets unfinished jobs run before aborting them', 0, DAY_MS, 30_000),
   LOG_LEVEL: oneOf('log level of the JSON log lines', LOG_LEVELS, 'info'),
+  DEFAULT_JOB_TYPE: {
+    ...text('the `type` of a submission that names none; must be a known type', 'simulated'),
+    schema: jobTypeNameSchema,
+    allowed: 'a job type name (`^[a-z0-9][a-z0-9._-]*$`, 1–64 characters)',
+  },
+  TASKS_DIR: optionalText(
+    'folder of task modules, one job type per `*.ts`, `*.mts`, `*.js` or `*.mjs` file; unset: `./tasks` if it exists',
+    'a folder path',
+  ),
+  JOB_TYPES_FILE: optionalText(
+    'JSON file of HTTP targets and per-type options; unset: `./job-types.json` if it exists',
+    'a file path',
+  ),
+  WEBHOOK_SECRET: optionalText(
+    'the Standard Webhooks secret that signs every HTTP target request; required when the types file has targets',
+    '`whsec_` followed by base64',
+  ),
+  RETRY_AFTER_MAX_MS: integer("cap on the delay an HTTP target's `Retry-After` header sets", 0, 7 * DAY_MS, 3_600_000),
+  RESULT_MAX_BYTES: integer("largest job `result` stored, as JSON; a larger one is dropped (`result_error`)", 0, 16 * 1024 * 1024, 65_536),
 } satisfies Record<string, VariableSpec<unknown>>;
 
 type Variables = typeof VARIABLES;
@@ -121,13 +146,29 @@ export interface Config {
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** DEFAULT_JOB_TYPE. */
+  defaultJobType: string;
+  /** TASKS_DIR; `explicit` false when it is the default `./tasks`, which may be missing. */
+  tasksDir: { path: string; explicit: boolean };
+  /** JOB_TYPES_FILE; `explicit` false when it is the default `./job-types.json`, which may be missing. */
+  jobTypesFile: { path: string; explicit: boolean };
+  /** WEBHOOK_SECRET, or null. */
+  webhookSecret: string | null;
+  retryAfterMaxMs: number;
+  resultMaxBytes: number;
+  /**
+   * The environment as it was at start, for the `${NAME}` references of the types file's header values: they
+   * are resolved from this copy, so nothing outside this module reads `process.env`.
+   */
+  environment: Readonly<Record<string, string>>;
 }
 
 /** Raised with one line per bad variable; `main` prints them and exits with code 2. */
 /** The README's configuration table, generated from VARIABLES. */
 export function configTable(): string {
   const rows = Object.entries(VARIABLES).map(
-    ([name, spec]) => `| \`${name}\` | \`${spec.default}\` | ${spec.allowed} | ${spec.description} |`,
+    ([name, spec]) =>
+      `| \`${name}\` | ${spec.default === '' ? 'unset' : `\`${spec.default}\``} | ${spec.allowed} | ${spec.description} |`,
   );
   return ['| variable | default | allowed | what it sets |', '| --- | --- | --- | --- |', ...rows].join('\n') + '\n';
 }
@@ -172,6 +213,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: v.MAX_BODY_BYTES,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,
+    defaultJobType: v.DEFAULT_JOB_TYPE,
+    tasksDir: { path: v.TASKS_DIR || './tasks', explicit: v.TASKS_DIR !== '' },
+    jobTypesFile: { path: v.JOB_TYPES_FILE || './job-types.json', explicit: v.JOB_TYPES_FILE !== '' },
+    webhookSecret: v.WEBHOOK_SECRET || null,
+    retryAfterMaxMs: v.RETRY_AFTER_MAX_MS,
+    resultMaxBytes: v.RESULT_MAX_BYTES,
+    environment: Object.fromEntries(
+      Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    ),
   });
 }
 

@@ -7,6 +7,7 @@
 export const ERROR_STATUS = {
   invalid_json: 400,
   validation_failed: 400,
+  unknown_job_type: 400,
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
@@ -49,6 +50,11 @@ export const errors = {
       'unsupported_media_type',
       `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}.`,
     ),
+  unknownJobType: (type: string, known: string[]) =>
+    new ServiceError('unknown_job_type', `No job type ${JSON.stringify(type)}; known types: ${known.join(', ')}.`, {
+      type,
+      known_types: known,
+    }),
   queueFull: (capacity: number, retryAfterSeconds: number) =>
     new ServiceError(
       'queue_full',
@@ -59,7 +65,7 @@ export const errors = {
   duplicateJob: (id: string, existing: unknown) =>
     new ServiceError(
       'duplicate_job',
-      `A job with id ${JSON.stringify(id)} already exists with a different payload or max_retries.`,
+      `A job with id ${JSON.stringify(id)} already exists with a different type, payload or max_retries.`,
       existing,
     ),
   notCancellable: (id: string, state: string) =>
@@ -105,9 +111,28 @@ export class PermanentError extends Error {
   }
 }
 
+/**
+ * Thrown by a processor for a failed attempt that should be retried after a given delay rather than the backoff
+ * formula's (an HTTP target's `Retry-After`). Still bound by `max_retries`.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    /** The delay before the retry, ms, already capped by the thrower. */
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
 /** The engine's refusal of a submission whose id is already known; the HTTP layer picks 200 or 409. */
 export class DuplicateJobError extends Error {
-  constructor(readonly existing: import('./job-record.js').JobRecord) {
+  constructor(
+    readonly existing: import('./job-record.js').JobRecord,
+    /** The refused submission, its defaults applied, to compare with the existing job. */
+    readonly submitted: import('./job-queue.types.js').ResolvedSubmission,
+  ) {
     super(`duplicate job ${existing.id}`);
     this.name = 'DuplicateJobError';
   }
@@ -125,5 +150,17 @@ export class StoreOpenError extends Error {
   ) {
     super(`Cannot open the job store ${path}: ${reason}`);
     this.name = 'StoreOpenError';
+  }
+}
+
+/**
+ * The job types could not be loaded at start: a task module that fails to import, has no default function or
+ * invalid options; two types of one name; a bad types file. Each problem is one line that names the file and
+ * the reason; `main` prints them and exits with code 2.
+ */
+export class JobTypesError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'JobTypesError';
   }
 }

@@ -21,9 +21,11 @@ import type { BackoffOptions } from './backoff.js';
 import { DuplicateJobError, errors } from './errors.js';
 import { Fifo } from './fifo.js';
 import { jobIdGenerator } from './job-id.js';
+import { createJobTypes, type JobTypes } from './job-types/registry.js';
 import {
   HISTORY_LIMIT,
   isFinished,
+  keepResult,
   newRecord,
   updateRecord,
   type JobRecord,
@@ -49,10 +51,22 @@ export interface JobQueueOptions {
   jobRetention: number;
   /** The mean work time in ms, used to estimate `Retry-After` before any job has finished. Default 1000. */
   expectedWorkMs?: number;
+  /** The largest `result` kept, as JSON, in bytes (RESULT_MAX_BYTES). Default 65536. */
+  resultMaxBytes?: number;
+  /** `max_retries` of a submission that sets none and whose type sets none. Default 3 (capped by the limit). */
+  defaultMaxRetries?: number;
+  /** MAX_RETRIES_LIMIT. Default 20. */
+  maxRetriesLimit?: number;
 }
 
 export interface JobQueueDeps {
-  processor: Processor;
+  /**
+   * The job types and their processors. Default: the one type `simulated`, run by `processor`, with the
+   * queue's own timeout and backoff.
+   */
+  types?: JobTypes;
+  /** The processor of the default single type, when `types` is not given. */
+  processor?: Processor;
   /** Default: a memory store with `jobRetention`. */
   store?: JobStore;
   /** Epoch ms. Default Date.now. */
@@ -65,6 +79,9 @@ export interface JobQueueDeps {
 
 /** How many recent finishes the Retry-After estimate looks at. */
 const FINISH_RATE_WINDOW = 64;
+
+/** A job's progress goes out on the event stream at most once per this many ms (10 a second). */
+export const PROGRESS_INTERVAL_MS = 100;
 
 /** How long `cancel` waits, by default, for a running attempt to stop, in ms (`POST /jobs/:id/cancel`: 1 s). */
 export const CANCEL_WAIT_MS = 1000;
@@ -84,29 +101,75 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   const live = new Map<string, { actor: JobActor; record: JobRecord }>();
   const recentFinishes = new Fifo<number>();
   const nextJobId = jobIdGenerator();
+  const types = deps.types ?? singleType(options, deps.processor);
+  const ready = new ReadyQueue<JobActor>(types.concurrencyLimits());
+  const resultMaxBytes = options.resultMaxBytes ?? 65_536;
 
   const supervisor = createActor(supervisorMachine, {
-    input: { workers: options.workers, capacity, ready: new ReadyQueue<JobActor>() },
+    input: { workers: options.workers, capacity, ready },
   });
   supervisor.subscribe({ error: (error) => onError(error, '(supervisor)') });
   supervisor.start();
 
   // With a durable store, an attempt starts only once the writes before it (its admission, its `running`
   // record) are on disk.
-  const attempts = createAttemptRunner(deps.processor, options.jobTimeoutMs, store.durable ? () => store.flush() : undefined);
+  const attempts = createAttemptRunner(
+    types,
+    options.jobTimeoutMs,
+    store.durable ? () => store.flush() : undefined,
+    reportProgress,
+  );
   const jobMachine = createJobMachine({
     attempts,
     slots: {
-      announceReady: (job, retry) => supervisor.send({ type: 'JOB_READY', job, retry }),
-      withdrawReady: (job) => supervisor.send({ type: 'JOB_WITHDRAWN', job }),
-      releaseSlot: (finished) => supervisor.send({ type: 'SLOT_FREED', finished }),
+      announceReady: (job, jobType, retry) => supervisor.send({ type: 'JOB_READY', job, jobType, retry }),
+      withdrawReady: (job, jobType) => supervisor.send({ type: 'JOB_WITHDRAWN', job, jobType }),
+      releaseSlot: (finished, jobType) => supervisor.send({ type: 'SLOT_FREED', finished, jobType }),
       releasePlace: () => supervisor.send({ type: 'JOB_FINISHED' }),
     },
     recordTransition,
     now,
     random: deps.random ?? Math.random,
-    backoff: options.backoff,
+    backoffFor: (type) => types.backoffFor(type),
+    keepResult: (output) => keepResult(output, resultMaxBytes),
   });
+
+  /** The latest progress of each job whose stream event waits for its interval, and when the last one went out. */
+  const progressSent = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
+
+  /**
+   * A running attempt's progress: kept in the job's record (and so in the store) at once, sent on the event
+   * stream at most once per PROGRESS_INTERVAL_MS per job, the latest value last (a trailing send).
+   */
+  function reportProgress(id: string, value: unknown) {
+    const entry = live.get(id);
+    if (!entry?.record) return;
+    const { record } = entry;
+    record.progress = value;
+    store.save(record, record.state);
+    const sent = progressSent.get(id);
+    const at = now();
+    if (sent === undefined || at - sent.at >= PROGRESS_INTERVAL_MS) {
+      if (sent?.timer !== undefined) clearTimeout(sent.timer);
+      progressSent.set(id, { at });
+      emitter.emit('progress', { id, type: record.type, progress: value, at });
+    } else if (sent.timer === undefined) {
+      sent.timer = setTimeout(() => {
+        const latest = live.get(id)?.record;
+        const sentAt = now();
+        progressSent.set(id, { at: sentAt });
+        if (latest) emitter.emit('progress', { id, type: latest.type, progress: latest.progress, at: sentAt });
+      }, sent.at + PROGRESS_INTERVAL_MS - at);
+    }
+  }
+
+  /** Forgets a finished job's progress throttle, sending nothing more for it. */
+  function forgetProgress(id: string) {
+    const sent = progressSent.get(id);
+    if (sent === undefined) return;
+    if (sent.timer !== undefined) clearTimeout(sent.timer);
+    progressSent.delete(id);
+  }
 
   function recordTransition(context: JobContext, eventType: string, to: JobState) {
     const entry = live.get(context.id);
@@ -114,6 +177,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const from = previous ? previous.state : null;
     const transition: Transition = {
       id: context.id,
+      type: context.type,
       from,
       to,
       event: from === null ? 'SUBMIT' : eventType,
@@ -121,6 +185,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       attempt: context.attempts,
       error: to === 'backoff' || to === 'failed' ? context.last_error : null,
       delay_ms: to === 'backoff' ? context.last_delay_ms : null,
+      delay_source: to === 'backoff' ? context.last_delay_source : null,
     };
     // The live record is updated in place rather than copied: a copy per transition was a large share of the
     // engine's garbage-collection time.
@@ -144,6 +209,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     // Released, not stopped: the actor is inside its own transition here, and with nothing pending (no
     // attempt, no timer) nothing else holds it once it leaves this map.
     live.delete(id);
+    forgetProgress(id);
     recentFinishes.push(now());
     if (recentFinishes.length > FINISH_RATE_WINDOW) recentFinishes.shift();
   }
@@ -168,9 +234,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    * Takes a place, or throws queue_full. A new job, not started yet, joins the ready queue with its admission;
    * a slot granted at once waits in its mailbox until it starts.
    */
-  function admit(job?: JobActor) {
+  function admit(jobType: string, job?: JobActor) {
     const before = supervisor.getSnapshot().context.unfinished;
-    supervisor.send({ type: 'ADMIT', job });
+    supervisor.send({ type: 'ADMIT', job, jobType });
     if (supervisor.getSnapshot().context.unfinished === before) {
       totals.rejected++;
       throw errors.queueFull(capacity, retryAfterSeconds());
@@ -187,7 +253,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
   /** An actor rebuilt from a stored record, in the chart state the record's public state stands for. */
   function actorFromRecord(record: JobRecord): JobActor {
-    const { state, history: _history, ...context } = record;
+    const { state, history: _history, progress: _progress, ...context } = record;
     const snapshot = jobMachine.resolveState({ value: restoredStateValue(state, context.cancel_requested), context });
     // The input is required by the types but unused: the snapshot carries the context.
     return createActor(jobMachine, { snapshot, input: context });
@@ -217,13 +283,16 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
   return {
     async submit(input) {
+      const type = input.type ?? types.defaultType;
+      if (!types.has(type)) throw errors.unknownJobType(type, types.names());
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
+      const max_retries = input.max_retries ?? types.info(type).options.max_retries;
       const id = input.id ?? nextJobId(now());
       // A generated id is new; only a client's id can be a known one.
       const existing = input.id === undefined ? undefined : store.get(id);
-      if (existing) throw new DuplicateJobError(existing);
-      const actor = createActor(jobMachine, { input: { id, payload: input.payload, max_retries: input.max_retries } });
-      admit(actor);
+      if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries });
+      const actor = createActor(jobMachine, { input: { id, type, payload: input.payload, max_retries } });
+      admit(type, actor);
       totals.submitted++;
       startActor(actor, id);
       const admitted = live.get(id)?.record ?? store.get(id)!;
@@ -250,7 +319,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       const record = requireJob(id);
       if (record.state !== 'failed' && record.state !== 'cancelled') throw errors.notRetryable(id, record.state);
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
-      admit();
+      admit(record.type);
       totals.manual_retries++;
       startActor(actorFromRecord(record), id, record, { type: 'RETRY' });
       // The retry is in effect whether or not this write succeeds: a failed write stays buffered and is written
@@ -271,10 +340,18 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
     list: (query) => store.list(query),
 
+    defaultType: types.defaultType,
+
+    types() {
+      const counts = store.countsByType();
+      return types.names().map((name) => ({ ...types.info(name), counts: counts[name] ?? emptyCounts() }));
+    },
+
     stats(): Stats {
       const { busy, unfinished } = supervisor.getSnapshot().context;
       return {
         states: store.counts(),
+        types: store.countsByType(),
         workers: { busy, total: options.workers },
         queue: { used: unfinished, capacity },
         totals: { ...totals },
@@ -331,8 +408,24 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     for (const [id, { actor }] of live) {
       attempts.release(id, new Error('stopped'));
       actor.stop();
+      forgetProgress(id);
     }
     live.clear();
     return { unfinished };
   }
+}
+
+const emptyCounts = (): Record<JobState, number> => ({ queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 });
+
+/** The one type `simulated`, run by `processor`, with the queue's own settings: a queue built without types. */
+function singleType(options: JobQueueOptions, processor: Processor | undefined): JobTypes {
+  if (!processor) throw new TypeError('createJobQueue needs deps.types or deps.processor');
+  const maxRetriesLimit = options.maxRetriesLimit ?? 20;
+  return createJobTypes([{ name: 'simulated', kind: 'simulated', options: {}, processor, source: 'built-in' }], {
+    defaultType: 'simulated',
+    maxRetries: Math.min(options.defaultMaxRetries ?? 3, maxRetriesLimit),
+    maxRetriesLimit,
+    timeoutMs: options.jobTimeoutMs,
+    backoff: options.backoff,
+  });
 }

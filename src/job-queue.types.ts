@@ -2,18 +2,32 @@
  * The facade's contract: the one entry point the HTTP layer talks to. Implemented by `createJobQueue`
  * in `job-queue.ts`.
  */
+import type { JobTypeInfo } from './job-types/registry.js';
 import type { JobRecord, JobState, Transition } from './job-record.js';
 
 export interface SubmitInput {
   /** Generated when missing: a UUIDv7, so generated ids sort in the order they were made. */
   id?: string;
+  /** The job type; default: the queue's default type (DEFAULT_JOB_TYPE). */
+  type?: string;
   payload: unknown;
-  /** Retries after the first attempt: a job gets at most 1 + max_retries attempts. */
+  /**
+   * Retries after the first attempt: a job gets at most 1 + max_retries attempts. Default: its type's
+   * `max_retries`, else 3 (capped by MAX_RETRIES_LIMIT).
+   */
+  max_retries?: number;
+}
+
+/** A submission with its defaults applied: what an idempotent resubmit is compared by. */
+export interface ResolvedSubmission {
+  type: string;
+  payload: unknown;
   max_retries: number;
 }
 
 export interface ListQuery {
   state?: JobState;
+  type?: string;
   /** 1–1000. */
   limit: number;
   /** The `next_cursor` of a previous page. */
@@ -28,6 +42,8 @@ export interface ListPage {
 
 export interface Stats {
   states: Record<JobState, number>;
+  /** The same counts per job type (types with no job yet are left out). */
+  types: Record<string, Record<JobState, number>>;
   workers: { busy: number; total: number };
   /** `used` counts unfinished jobs; `capacity` is WORKERS + QUEUE_SIZE. */
   queue: { used: number; capacity: number };
@@ -57,11 +73,26 @@ export interface DrainResult {
 export interface JobQueueEventMap {
   /** A job moved between public states (a submission is a move from null to `queued`). */
   transition: Transition;
+  /** A running attempt reported progress (sent at most 10 times a second per job, the latest value last). */
+  progress: ProgressEvent;
+}
+
+export interface ProgressEvent {
+  id: string;
+  type: string;
+  progress: unknown;
+  /** Epoch ms. */
+  at: number;
+}
+
+/** A job type as `GET /types` shows it: where it runs, its effective options, and its jobs per state. */
+export interface JobTypeView extends JobTypeInfo {
+  counts: Record<JobState, number>;
 }
 
 export interface JobQueue {
   /**
-   * Admits a job. Rejects with `ServiceError` `shutting_down` while draining, with `DuplicateJobError` when
+   * Admits a job. Rejects with `ServiceError` `unknown_job_type` for a type it does not know, `shutting_down` while draining, with `DuplicateJobError` when
    * the id is known, and with `ServiceError` `queue_full` (carrying `Retry-After`) when at capacity — checked
    * in that order. Resolves once the job is admitted (and, with a durable store, written). When that write
    * fails it rejects with `ServiceError` `storage_unavailable`, and the job is cancelled and forgotten.
@@ -88,6 +119,10 @@ export interface JobQueue {
   get(id: string): JobRecord | undefined;
   /** Throws `ServiceError` `validation_failed` for a malformed cursor. */
   list(query: ListQuery): ListPage;
+  /** Every job type, sorted by name. */
+  types(): JobTypeView[];
+  /** The type of a submission that names none. */
+  readonly defaultType: string;
   stats(): Stats;
   lifecycle(): Lifecycle;
   /** Subscribes; returns the unsubscribe function. */

@@ -4,7 +4,7 @@
  * the HTTP layer renders them as ISO-8601.
  */
 
-import type { JobContext } from '../machines/job.machine.js';
+import type { DelaySource, JobContext } from '../machines/job.machine.js';
 
 /**
  * The public job states: the top-level states of the job machine (`machines/job.machine.ts`), spelled out for
@@ -27,6 +27,8 @@ export const HISTORY_LIMIT = 50;
 
 export interface Transition {
   id: string;
+  /** The job's type. */
+  type: string;
   /** The state left, or null for the submission. */
   from: JobState | null;
   to: JobState;
@@ -37,13 +39,20 @@ export interface Transition {
   /** Attempts started so far. */
   attempt: number;
   error: string | null;
-  /** The backoff delay chosen on entering `backoff`, else null. */
+  /** The delay chosen on entering `backoff`, else null. */
   delay_ms: number | null;
+  /** What chose `delay_ms` (the backoff formula, or a `Retry-After`); null when `delay_ms` is. */
+  delay_source: DelaySource | null;
 }
+
+/** The largest `progress` value a processor may report, as JSON, in bytes. */
+export const PROGRESS_MAX_BYTES = 1024;
 
 /** A job's stored record: its machine context (the fields documented there), its public state and history. */
 export interface JobRecord extends JobContext {
   state: JobState;
+  /** The latest value the processor reported with `ctx.progress` (at most PROGRESS_MAX_BYTES as JSON), or null. */
+  progress: unknown;
   /** The latest transitions, oldest first, at most HISTORY_LIMIT. */
   history: Transition[];
 }
@@ -55,6 +64,7 @@ export interface JobRecord extends JobContext {
 export function newRecord(context: JobContext, state: JobState, history: Transition[]): JobRecord {
   return {
     id: context.id,
+    type: context.type,
     payload: context.payload,
     max_retries: context.max_retries,
     attempts: context.attempts,
@@ -66,13 +76,18 @@ export function newRecord(context: JobContext, state: JobState, history: Transit
     finished_at: context.finished_at,
     next_retry_at: context.next_retry_at,
     last_delay_ms: context.last_delay_ms,
+    last_delay_source: context.last_delay_source,
+    result: context.result,
+    result_error: context.result_error,
+    result_bytes: context.result_bytes,
     cancel_requested: context.cancel_requested,
     state,
+    progress: null,
     history,
   };
 }
 
-/** Updates a record in place from its job's context (every field but the history). */
+/** Updates a record in place from its job's context (every field but the history and the progress). */
 export function updateRecord(record: JobRecord, context: JobContext, state: JobState): void {
   record.payload = context.payload;
   record.max_retries = context.max_retries;
@@ -85,6 +100,30 @@ export function updateRecord(record: JobRecord, context: JobContext, state: JobS
   record.finished_at = context.finished_at;
   record.next_retry_at = context.next_retry_at;
   record.last_delay_ms = context.last_delay_ms;
+  record.last_delay_source = context.last_delay_source;
+  record.result = context.result;
+  record.result_error = context.result_error;
+  record.result_bytes = context.result_bytes;
   record.cancel_requested = context.cancel_requested;
   record.state = state;
+}
+
+/**
+ * A successful attempt's value as a job keeps it: its JSON form must fit in `maxBytes`. A value too large, or
+ * one that JSON cannot hold (a BigInt, a cycle), never fails the job: `result` is null and `result_error` says
+ * why. `undefined` (a handler that returns nothing) is kept as null.
+ */
+export function keepResult(output: unknown, maxBytes: number) {
+  if (output === undefined || output === null) return { result: null, result_error: null, result_bytes: null };
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(output);
+  } catch {
+    json = undefined;
+  }
+  if (json === undefined) return { result: null, result_error: 'not_json' as const, result_bytes: null };
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) return { result: null, result_error: 'too_large' as const, result_bytes: bytes };
+  // The parsed copy, so the record holds plain JSON (no class instances, no Dates) like every store reads back.
+  return { result: JSON.parse(json) as unknown, result_error: null, result_bytes: bytes };
 }

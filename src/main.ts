@@ -3,12 +3,13 @@
  * the service, and turns SIGINT/SIGTERM into a graceful shutdown; a second signal stops at once.
  *
  * Exit codes: 0 after a clean drain (with a durable store: once everything is written), 1 when jobs were
- * left unfinished in the memory store (or the service failed), 2 for a bad configuration or a job store file
- * that cannot be opened (locked by another instance, corrupt).
+ * left unfinished in the memory store (or the service failed), 2 for a bad configuration, job types that
+ * cannot be loaded (a task module, the types file), or a job store file that cannot be opened (locked by
+ * another instance, corrupt).
  */
 import { tuneRuntime } from './runtime.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { StoreOpenError } from './errors.js';
+import { JobTypesError, StoreOpenError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startService } from './server.js';
 
@@ -39,6 +40,11 @@ try {
     });
   }
 } catch (err) {
+  if (err instanceof JobTypesError) {
+    // Like a bad configuration: one line per problem, each naming its file, no stack trace, exit code 2.
+    for (const problem of err.problems) process.stderr.write(`${problem}\n`);
+    process.exit(2);
+  }
   if (err instanceof StoreOpenError) {
     // Like a bad configuration: one line that names the file, no stack trace, exit code 2.
     process.stderr.write(`${err.message}\n`);

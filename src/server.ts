@@ -31,7 +31,10 @@ import type { DrainResult, JobQueue } from './job-queue.types.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { Processor } from './processors/processor.js';
-import { createSimulatedProcessor } from './processors/simulated.js';
+import { DEFAULT_MAX_RETRIES } from './http/schemas.js';
+import type { JobTypeDefinition } from './job-types/job-type.js';
+import { createJobTypes, type JobTypes } from './job-types/registry.js';
+import { simulatedType } from './job-types/simulated-type.js';
 import type { JobStore } from './store/job-store.js';
 import { describeStore, openStore } from './store/open-store.js';
 
@@ -65,7 +68,12 @@ export interface Service {
 }
 
 export interface ServiceDeps {
-  /** Default: the simulated processor, configured by `config.work`. */
+  /**
+   * The job types (`loadJobTypes` reads them from TASKS_DIR and JOB_TYPES_FILE). Default: the built-in
+   * `simulated` alone, run by `processor`.
+   */
+  types?: readonly JobTypeDefinition[];
+  /** The processor of the built-in `simulated` type when `types` is not given. Default: the simulation of `config.work`. */
   processor?: Processor;
   /** Default: the store `config.store` names, opened here (and closed by `close()`). */
   store?: JobStore;
@@ -76,16 +84,31 @@ export async function startService(
   logger: Logger,
   deps: ServiceDeps = {},
 ): Promise<Service> {
+  // First, so that a bad DEFAULT_JOB_TYPE is refused before the store file is opened and locked.
+  const types = createJobTypes(deps.types ?? [simulatedType(config.work, deps.processor)], {
+    defaultType: config.defaultJobType,
+    maxRetries: Math.min(DEFAULT_MAX_RETRIES, config.maxRetriesLimit),
+    maxRetriesLimit: config.maxRetriesLimit,
+    timeoutMs: config.jobTimeoutMs,
+    backoff: config.backoff,
+  });
   const store = deps.store ?? openStore(config);
   try {
-    return await run(config, logger, deps, store);
+    return await run(config, logger, deps, store, types);
   } catch (error) {
     await store.close().catch(() => {});
+    await types.close().catch(() => {});
     throw error;
   }
 }
 
-async function run(config: Readonly<Config>, logger: Logger, deps: ServiceDeps, store: JobStore): Promise<Service> {
+async function run(
+  config: Readonly<Config>,
+  logger: Logger,
+  deps: ServiceDeps,
+  store: JobStore,
+  types: JobTypes,
+): Promise<Service> {
   const queue = createJobQueue(
     {
       workers: config.workers,
@@ -94,9 +117,10 @@ async function run(config: Readonly<Config>, logger: Logger, deps: ServiceDeps, 
       jobTimeoutMs: config.jobTimeoutMs,
       jobRetention: config.jobRetention,
       expectedWorkMs: (config.work.minMs + config.work.maxMs) / 2,
+      resultMaxBytes: config.resultMaxBytes,
     },
     {
-      processor: deps.processor ?? createSimulatedProcessor(config.work),
+      types,
       store,
       onError: (err, jobId) => logger.error({ err, job_id: jobId }, 'unhandled job error'),
     },
@@ -183,6 +207,8 @@ async function run(config: Readonly<Config>, logger: Logger, deps: ServiceDeps, 
     // Settles at once now that every connection is gone; a second signal does not wait even for that.
     await Promise.race([serverClosed, forced]);
     logger.info('server closed');
+    // The processors' own resources (thread pools, keep-alive sockets), once no attempt can use them.
+    await types.close().catch((err: unknown) => logger.error({ err }, 'job types: closing failed'));
     // Last, once no request can read it any more.
     try {
       await store.close();

@@ -10,7 +10,8 @@ export const jobChart = createJobMachine({
   recordTransition: inert,
   now: () => 0,
   random: () => 0,
-  backoff: { baseMs: 0, maxMs: 0, jitterMs: 0 },
+  backoffFor: () => ({ baseMs: 0, maxMs: 0, jitterMs: 0 }),
+  keepResult: () => ({ result: null, result_error: null, result_bytes: null }),
 });
 
 export const supervisorChart = supervisorMachine;

@@ -32,6 +32,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { operationRoutes } from './routes/operations.js';
 import { statsRoutes } from './routes/stats.js';
+import { typeRoutes } from './routes/types.js';
 
 export interface AppOptions {
   /** The engine every route talks to. */
@@ -72,6 +73,7 @@ export function createApp(options: AppOptions): Koa {
   jobRoutes(router, { queue, config, onBatchItemRefused: (error) => countBatchItemRejection(metrics, error) });
   operationRoutes(router, { queue, cancelWaitMs: options.cancelWaitMs });
   statsRoutes(router, { queue });
+  typeRoutes(router, { queue, defaultType: queue.defaultType });
   metricsRoutes(router, { metrics });
   openapiRoutes(router, { document: openApiDocument(config) });
   historyRoutes(router, { queue });

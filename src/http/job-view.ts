@@ -27,11 +27,16 @@ export function requireJob(queue: JobQueue, id: string): JobRecord {
 export function jobView(record: JobRecord): JobView {
   const view: JobView = {
     id: record.id,
+    type: record.type,
     state: record.state,
     payload: record.payload,
     max_retries: record.max_retries,
     attempts: record.attempts,
     last_error: record.last_error,
+    result: record.result,
+    result_error: record.result_error,
+    result_bytes: record.result_bytes,
+    progress: record.progress,
     created_at: iso(record.created_at),
     updated_at: iso(record.updated_at),
     started_at: isoOrNull(record.started_at),

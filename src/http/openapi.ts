@@ -24,6 +24,7 @@ import {
   readinessSchema,
   statsSchema,
   transitionViewSchema,
+  typesSchema,
 } from './response-schemas.js';
 import { batchSchema, jobIdSchema, listQuerySchema, MAX_BATCH_JOBS, submissionSchema } from './schemas.js';
 
@@ -98,7 +99,10 @@ function operations(): Operation[] {
       json: queuedReplySchema,
       headers: { Location: { description: 'The job: /jobs/{id}.', schema: { type: 'string' } } },
     },
-    '400': err('`invalid_json`, or `validation_failed` with a message per field in `details`.'),
+    '400': err(
+      '`invalid_json`; `validation_failed` with a message per field in `details`; `unknown_job_type` with ' +
+        '`details.known_types`.',
+    ),
     '409': err('`duplicate_job`: the id is known with another payload or max_retries; `details` is that job.'),
     '413': err('`payload_too_large`: the body is larger than MAX_BODY_BYTES.'),
     '415': err('`unsupported_media_type`: the Content-Type is not application/json.'),
@@ -181,7 +185,7 @@ function operations(): Operation[] {
       query: listQuerySchema,
       responses: {
         '200': { description: 'A page.', json: jobPageSchema },
-        '400': err('`validation_failed`: a bad state, limit or cursor.'),
+        '400': err('`validation_failed`: a bad state, type, limit or cursor.'),
       },
     },
     {
@@ -242,6 +246,13 @@ function operations(): Operation[] {
     },
     {
       method: 'get',
+      path: '/types',
+      tag: 'operations',
+      summary: 'The job types: where each runs, its effective options, and its jobs per state.',
+      responses: { '200': { description: 'The types, sorted by name.', json: typesSchema } },
+    },
+    {
+      method: 'get',
       path: '/metrics',
       tag: 'operations',
       summary: 'Prometheus metrics, text format 0.0.4.',
@@ -251,7 +262,9 @@ function operations(): Operation[] {
       method: 'get',
       path: '/events',
       tag: 'debug',
-      summary: 'Job transitions as server-sent events (`event: transition`, data: a Transition).',
+      summary:
+        'Job transitions as server-sent events (`event: transition`, data: a Transition), and the progress ' +
+        'running attempts report (`event: progress`, data: `{"id","type","progress","at"}`, at most 10/s per job).',
       // The route's own query schema is private to it; its two fields are these schemas.
       query: z.strictObject({ job: jobIdSchema.optional(), state: z.enum(JOB_STATES).optional() }),
       responses: {

@@ -20,11 +20,20 @@ const count = z.int().min(0);
 export const jobViewSchema = z
   .strictObject({
     id: z.string(),
+    type: z.string().meta({ description: 'The job type: which processor runs it (GET /types).' }),
     state: jobState,
     payload: z.unknown().meta({ description: 'Any JSON value, exactly as submitted.' }),
     max_retries: count,
     attempts: count.meta({ description: 'Attempts started, the first included; a manual retry keeps counting.' }),
     last_error: z.string().nullable(),
+    result: z.unknown().meta({
+      description: 'What the successful attempt returned (JSON); null before, or when it was not kept (result_error).',
+    }),
+    result_error: z.enum(['too_large', 'not_json']).nullable().meta({
+      description: 'Why the result was not kept: larger than RESULT_MAX_BYTES as JSON, or not a JSON value.',
+    }),
+    result_bytes: count.nullable().meta({ description: 'The size of the result as JSON, kept or not.' }),
+    progress: z.unknown().meta({ description: 'The latest value the running attempt reported (≤ 1 KiB of JSON).' }),
     created_at: time,
     updated_at: time,
     started_at: time.nullable().meta({ description: 'When the latest attempt started.' }),
@@ -54,6 +63,7 @@ const perState = z.strictObject(Object.fromEntries(JOB_STATES.map((state) => [st
 /** `GET /stats`: the engine's `Stats`. */
 export const statsSchema = z.strictObject({
   states: perState,
+  types: z.record(z.string(), perState).meta({ description: 'The same counts per job type.' }),
   workers: z.strictObject({ busy: count, total: count }),
   queue: z.strictObject({
     used: count.meta({ description: 'Unfinished jobs.' }),
@@ -76,13 +86,37 @@ export const debugStatusSchema = statsSchema.extend({ lifecycle: z.enum(['accept
 /** A transition as `GET /jobs/:id/history` and `GET /events` show it. */
 export const transitionViewSchema = z.strictObject({
   id: z.string(),
+  type: z.string(),
   from: jobState.nullable().meta({ description: 'null for the submission.' }),
   to: jobState,
   event: z.string().meta({ description: 'The machine event, e.g. SLOT_GRANTED; SUBMIT for the submission.' }),
   at: time,
   attempt: count,
   error: z.string().nullable(),
-  delay_ms: count.nullable().meta({ description: 'The backoff delay chosen, on entering backoff.' }),
+  delay_ms: count.nullable().meta({ description: 'The delay chosen, on entering backoff.' }),
+  delay_source: z.enum(['backoff', 'retry_after']).nullable().meta({
+    description: "What chose delay_ms: the backoff formula, or the HTTP target's Retry-After.",
+  }),
+});
+
+/** `GET /types`: each job type, where it runs, its effective options and its jobs per state. */
+export const typesSchema = z.strictObject({
+  types: z.array(
+    z.strictObject({
+      name: z.string(),
+      kind: z.enum(['simulated', 'module', 'http']),
+      source: z.string().meta({ description: 'Where it is defined: built-in, a task module file, or the types file.' }),
+      options: z.strictObject({
+        max_retries: count,
+        timeout_ms: count.meta({ description: 'Attempt time limit; 0 means none.' }),
+        backoff: z.strictObject({ base_ms: count, max_ms: count, jitter_ms: count }),
+        concurrency: count.nullable().meta({ description: 'At most this many run at once; null: WORKERS only.' }),
+        isolation: z.enum(['none', 'thread']),
+      }),
+      counts: perState,
+    }),
+  ),
+  default_type: z.string().meta({ description: 'The type of a submission that names none (DEFAULT_JOB_TYPE).' }),
 });
 
 /** `GET /jobs/:id/history`. */

@@ -4,10 +4,11 @@
  */
 import { z } from 'zod';
 import { JOB_STATES } from '../job-record.js';
+import { jobTypeNameSchema } from '../job-types/job-type.js';
 
 /** The longest id, in Unicode code points. */
 export const ID_MAX_CODE_POINTS = 256;
-/** `max_retries` when a submission leaves it out (capped at the configured limit). */
+/** `max_retries` when a submission leaves it out and its type sets none (capped at the configured limit). */
 export const DEFAULT_MAX_RETRIES = 3;
 /** `limit` of `GET /jobs` when the query leaves it out. */
 export const DEFAULT_LIST_LIMIT = 50;
@@ -57,21 +58,25 @@ const payloadSchema = z
 const objectIssue = (allowed: string[]) => (issue: { code?: string }) =>
   issue.code === 'unrecognized_keys' ? `Unknown field; allowed: ${allowed.join(', ')}.` : 'Must be a JSON object.';
 
-/** The body of `POST /jobs` and `POST /enqueue`. `maxRetriesLimit` is the configured `MAX_RETRIES_LIMIT`. */
+/**
+ * The body of `POST /jobs` and `POST /enqueue`. `maxRetriesLimit` is the configured `MAX_RETRIES_LIMIT`. A
+ * missing `type` and `max_retries` are left out here: the engine fills them in from the job types.
+ */
 export function submissionSchema(maxRetriesLimit: number) {
   const retries = `Must be an integer from 0 to ${maxRetriesLimit}.`;
   return z.strictObject(
     {
       id: jobIdSchema.optional(),
+      type: jobTypeNameSchema.optional(),
       payload: payloadSchema,
       max_retries: z
         .number({ error: retries })
         .int({ error: retries })
         .min(0, { error: retries })
         .max(maxRetriesLimit, { error: retries })
-        .default(Math.min(DEFAULT_MAX_RETRIES, maxRetriesLimit)),
+        .optional(),
     },
-    { error: objectIssue(['id', 'payload', 'max_retries']) },
+    { error: objectIssue(['id', 'type', 'payload', 'max_retries']) },
   );
 }
 
@@ -83,6 +88,7 @@ const limitMessage = `Must be an integer from 1 to ${MAX_LIST_LIMIT}.`;
 export const listQuerySchema = z.strictObject(
   {
     state: z.enum(JOB_STATES, { error: `Must be one of ${JOB_STATES.join(', ')}.` }).optional(),
+    type: z.string({ error: 'Must be a single job type.' }).optional(),
     limit: z
       .string({ error: limitMessage })
       .regex(/^\d+$/, { error: limitMessage })
@@ -91,7 +97,7 @@ export const listQuerySchema = z.strictObject(
       .default(DEFAULT_LIST_LIMIT),
     cursor: z.string({ error: 'Must be a single cursor string.' }).optional(),
   },
-  { error: objectIssue(['state', 'limit', 'cursor']) },
+  { error: objectIssue(['state', 'type', 'limit', 'cursor']) },
 );
 
 /** The most jobs one `POST /jobs/batch` may carry. */

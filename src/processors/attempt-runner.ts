@@ -1,4 +1,15 @@
+import { PROGRESS_MAX_BYTES } from '../job-record.js';
 import type { Processor, ProcessorContext, ProcessorJob } from './processor.js';
+
+/** Where the attempts of each job type go: its processor and its time limit. */
+export interface ProcessorRouter {
+  processorFor(type: string): Processor;
+  /** The attempt time limit of a type, ms; 0 means none. */
+  timeoutFor(type: string): number;
+}
+
+/** Told of each progress value a running attempt reports (already checked: JSON, within PROGRESS_MAX_BYTES). */
+export type ProgressListener = (jobId: string, value: unknown) => void;
 
 /** The error recorded when an attempt outlives JOB_TIMEOUT_MS. */
 export class AttemptTimeoutError extends Error {
@@ -33,8 +44,29 @@ export interface AttemptRunner {
 class Attempt implements ProcessorContext {
   private controller: AbortController | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** False once the outcome is reported or the attempt released: later progress is ignored. */
+  current = true;
 
-  constructor(readonly owner: AttemptOwner) {}
+  constructor(
+    readonly owner: AttemptOwner,
+    private readonly jobId: string,
+    private readonly onProgress: ProgressListener | undefined,
+  ) {}
+
+  progress(value: unknown): void {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined) throw new TypeError('progress must be a JSON value');
+    const bytes = Buffer.byteLength(json);
+    if (bytes > PROGRESS_MAX_BYTES) {
+      throw new TypeError(`progress is ${bytes} bytes as JSON; the limit is ${PROGRESS_MAX_BYTES}`);
+    }
+    if (this.current) this.onProgress?.(this.jobId, JSON.parse(json) as unknown);
+  }
 
   get signal(): AbortSignal {
     return (this.controller ??= new AbortController()).signal;
@@ -55,17 +87,22 @@ class Attempt implements ProcessorContext {
  * its actor is released (a shutdown past its deadline).
  */
 export function createAttemptRunner(
-  processor: Processor,
+  /** One processor for every job, or a router by job type (whose time limits then override `timeoutMs`). */
+  processors: Processor | ProcessorRouter,
   timeoutMs: number,
   /** Awaited before each attempt's processor runs (a durable store's flush); a rejection is asked again. */
   beforeAttempt?: () => Promise<void>,
+  onProgress?: ProgressListener,
 ): AttemptRunner {
   const running = new Map<string, Attempt>();
+  const processorFor = typeof processors === 'function' ? () => processors : (type: string) => processors.processorFor(type);
+  const timeoutFor = typeof processors === 'function' ? () => timeoutMs : (type: string) => processors.timeoutFor(type);
 
   /** Stops tracking `attempt`, and its timeout; false when it was no longer the job's running attempt. */
   function takeOut(jobId: string, attempt: Attempt | undefined): attempt is Attempt {
     if (attempt === undefined || running.get(jobId) !== attempt) return false;
     running.delete(jobId);
+    attempt.current = false;
     if (attempt.timer !== undefined) clearTimeout(attempt.timer);
     return true;
   }
@@ -77,8 +114,10 @@ export function createAttemptRunner(
 
   return {
     start(job, owner) {
-      const attempt = new Attempt(owner);
+      const attempt = new Attempt(owner, job.id, onProgress);
       running.set(job.id, attempt);
+      const processor = processorFor(job.type);
+      const timeoutMs = timeoutFor(job.type);
       if (timeoutMs > 0) {
         attempt.timer = setTimeout(() => {
           const error = new AttemptTimeoutError();

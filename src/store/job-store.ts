@@ -2,6 +2,7 @@ import type { JobRecord, JobState } from '../job-record.js';
 
 export interface StoreListQuery {
   state?: JobState;
+  type?: string;
   /** 1–1000. */
   limit: number;
   /** The `next_cursor` of a previous page. */
@@ -40,6 +41,8 @@ export interface JobStore {
   /** Throws `ServiceError` `validation_failed` for a cursor it did not issue. */
   list(query: StoreListQuery): StorePage;
   counts(): Record<JobState, number>;
+  /** The per-state counts of each job type that has records. */
+  countsByType(): Record<string, Record<JobState, number>>;
   /** The unfinished records (queued, running, backoff), in submission order: what a restart takes back. */
   unfinished(): JobRecord[];
   /** Flushes what is pending and releases the store (a durable store's file lock). */

@@ -16,11 +16,15 @@ export interface MemoryStoreOptions {
 class DoneAtFirstAttempt {
   constructor(
     readonly id: string,
+    readonly type: string,
     readonly payload: unknown,
     readonly max_retries: number,
     readonly created_at: number,
     readonly startedAfter: number,
     readonly finishedAfter: number,
+    readonly result: unknown,
+    readonly result_bytes: number | null,
+    readonly progress: unknown,
   ) {}
 }
 
@@ -34,6 +38,8 @@ function compact(record: JobRecord): JobRecord | DoneAtFirstAttempt {
     record.last_error !== null ||
     record.next_retry_at !== null ||
     record.last_delay_ms !== null ||
+    record.last_delay_source !== null ||
+    record.result_error !== null ||
     record.cancel_requested ||
     record.started_at === null ||
     record.finished_at === null ||
@@ -44,8 +50,9 @@ function compact(record: JobRecord): JobRecord | DoneAtFirstAttempt {
   }
   const [submitted, started, done] = history as [Transition, Transition, Transition];
   const isStep = (step: Transition, from: JobState | null, to: JobState, event: string, at: number, attempt: number) =>
-    step.id === record.id && step.from === from && step.to === to && step.event === event && step.at === at &&
-    step.attempt === attempt && step.error === null && step.delay_ms === null;
+    step.id === record.id && step.type === record.type && step.from === from && step.to === to &&
+    step.event === event && step.at === at && step.attempt === attempt && step.error === null &&
+    step.delay_ms === null && step.delay_source === null;
   // Only if the history is exactly the one `expand` rebuilds.
   if (
     !isStep(submitted, null, 'queued', 'SUBMIT', record.created_at, 0) ||
@@ -56,11 +63,15 @@ function compact(record: JobRecord): JobRecord | DoneAtFirstAttempt {
   }
   return new DoneAtFirstAttempt(
     record.id,
+    record.type,
     record.payload,
     record.max_retries,
     record.created_at,
     record.started_at - record.created_at,
     record.finished_at - record.created_at,
+    record.result,
+    record.result_bytes,
+    record.progress,
   );
 }
 
@@ -69,14 +80,15 @@ const stateOf = (stored: JobRecord | DoneAtFirstAttempt): JobState =>
 
 function expand(stored: JobRecord | DoneAtFirstAttempt): JobRecord {
   if (!(stored instanceof DoneAtFirstAttempt)) return stored;
-  const { id, created_at: created } = stored;
+  const { id, type, created_at: created } = stored;
   const started = created + stored.startedAfter;
   const finished = created + stored.finishedAfter;
   const step = (from: JobState | null, to: JobState, event: string, at: number, attempt: number): Transition => ({
-    id, from, to, event, at, attempt, error: null, delay_ms: null,
+    id, type, from, to, event, at, attempt, error: null, delay_ms: null, delay_source: null,
   });
   return {
     id,
+    type,
     payload: stored.payload,
     max_retries: stored.max_retries,
     attempts: 1,
@@ -88,8 +100,13 @@ function expand(stored: JobRecord | DoneAtFirstAttempt): JobRecord {
     finished_at: finished,
     next_retry_at: null,
     last_delay_ms: null,
+    last_delay_source: null,
+    result: stored.result,
+    result_error: null,
+    result_bytes: stored.result_bytes,
     cancel_requested: false,
     state: 'done',
+    progress: stored.progress,
     history: [
       step(null, 'queued', 'SUBMIT', created, 0),
       step('queued', 'running', 'SLOT_GRANTED', started, 1),
@@ -120,7 +137,13 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   let order: Slot[] = [];
   let nextSeq = 1;
   let holes = 0;
-  const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+  const counts = zeroCounts();
+  const countsByType = new Map<string, Record<JobState, number>>();
+  const typeCounts = (type: string) => {
+    let found = countsByType.get(type);
+    if (!found) countsByType.set(type, (found = zeroCounts()));
+    return found;
+  };
   /** Slots in the order their jobs finished: the eviction order. A job retried and finished again is in it twice. */
   const finishedOrder = new Fifo<Slot>();
 
@@ -143,6 +166,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       const stored = slot.record;
       if (!stored || !isFinished(stateOf(stored))) continue; // retried since it finished
       counts[stateOf(stored)]--;
+      typeCounts(stored.type)[stateOf(stored)]--;
       slotById.delete(stored.id);
       slot.record = undefined;
       holes++;
@@ -166,8 +190,13 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       } else {
         slot.record = record;
       }
-      if (from !== null) counts[from]--;
+      const ofType = typeCounts(record.type);
+      if (from !== null) {
+        counts[from]--;
+        ofType[from]--;
+      }
       counts[record.state]++;
+      ofType[record.state]++;
       if (isFinished(record.state) && (from === null || !isFinished(from))) {
         // Kept compact from here on; the engine is done with the record it passed (a retry reads it back).
         slot.record = compact(record);
@@ -182,7 +211,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       return stored && expand(stored);
     },
 
-    list({ state, limit, cursor }: StoreListQuery): StorePage {
+    list({ state, type, limit, cursor }: StoreListQuery): StorePage {
       let index = order.length - 1;
       if (cursor !== undefined) {
         if (!/^\d{1,15}$/.test(cursor)) throw errors.validationFailed({ cursor: ['Not a cursor this server issued.'] });
@@ -191,7 +220,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       const jobs: JobRecord[] = [];
       for (; index >= 0; index--) {
         const { record: stored, seq } = order[index]!;
-        if (!stored || (state && stateOf(stored) !== state)) continue;
+        if (!stored || (state && stateOf(stored) !== state) || (type && stored.type !== type)) continue;
         if (jobs.length === limit) return { jobs, next_cursor: String(seq + 1) };
         jobs.push(expand(stored));
       }
@@ -202,6 +231,10 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       return { ...counts };
     },
 
+    countsByType() {
+      return Object.fromEntries([...countsByType].map(([type, ofType]) => [type, { ...ofType }]));
+    },
+
     unfinished() {
       return order.flatMap(({ record }) => (record && !isFinished(stateOf(record)) ? [expand(record)] : []));
     },
@@ -210,4 +243,8 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
 
     close: () => Promise.resolve(),
   };
+}
+
+function zeroCounts(): Record<JobState, number> {
+  return Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
 }

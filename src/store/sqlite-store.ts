@@ -73,6 +73,12 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       CREATE INDEX jobs_by_state ON jobs (state, seq);
       CREATE INDEX jobs_by_finish ON jobs (finished_seq) WHERE finished_seq IS NOT NULL;
     `),
+  // 2: job types. Every job stored before them ran the one processor there was, now the type `simulated`.
+  (db) =>
+    db.exec(`
+      ALTER TABLE jobs ADD COLUMN type TEXT NOT NULL DEFAULT 'simulated';
+      CREATE INDEX jobs_by_type ON jobs (type, seq);
+    `),
 ];
 
 /** A buffered write: the latest record of a job, or the removal of a job whose admission was abandoned. */
@@ -175,7 +181,7 @@ function migrate(db: Database.Database, path: string) {
 function createStore(db: Database.Database, path: string, options: SqliteStoreOptions): SqliteStore {
   const statements = {
     insert: db.prepare(
-      `INSERT INTO jobs (seq, id, state, finished_seq, record) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO jobs (seq, id, state, finished_seq, record, type) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, state = excluded.state,
          finished_seq = excluded.finished_seq, record = excluded.record`,
     ),
@@ -184,21 +190,34 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     get: db.prepare('SELECT record FROM jobs WHERE id = ?').pluck(),
     page: db.prepare('SELECT seq, record FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
     pageInState: db.prepare('SELECT seq, record FROM jobs WHERE state = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    pageOfType: db.prepare('SELECT seq, record FROM jobs WHERE type = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    pageOfTypeInState: db.prepare(
+      'SELECT seq, record FROM jobs WHERE type = ? AND state = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+    ),
     unfinished: db
       .prepare(`SELECT record FROM jobs WHERE state IN ('queued', 'running', 'backoff') ORDER BY seq`)
       .pluck(),
     oldestFinished: db.prepare(
-      'SELECT id, state FROM jobs WHERE finished_seq IS NOT NULL ORDER BY finished_seq LIMIT ?',
+      'SELECT id, state, type FROM jobs WHERE finished_seq IS NOT NULL ORDER BY finished_seq LIMIT ?',
     ),
   };
 
-  const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
-  for (const { state, n } of db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as {
+  const counts = zeroCounts();
+  const countsByType = new Map<string, Record<JobState, number>>();
+  const typeCounts = (type: string) => {
+    let found = countsByType.get(type);
+    if (!found) countsByType.set(type, (found = zeroCounts()));
+    return found;
+  };
+  const grouped = db.prepare('SELECT type, state, count(*) AS n FROM jobs GROUP BY type, state').all() as {
+    type: string;
     state: string;
     n: number;
-  }[]) {
+  }[];
+  for (const { type, state, n } of grouped) {
     if (!(state in counts)) throw new StoreOpenError(path, `a job row has an unknown state ${JSON.stringify(state)}.`);
-    counts[state as JobState] = n;
+    counts[state as JobState] += n;
+    typeCounts(type)[state as JobState] = n;
   }
   const maxima = db.prepare('SELECT max(seq) AS seq, max(finished_seq) AS fin FROM jobs').get() as {
     seq: number | null;
@@ -226,7 +245,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       const json = JSON.stringify(record);
       // A row that vanished (a job discarded, then saved again) is inserted afresh at the end of the order.
       if (entry.seq !== null || statements.update.run(record.state, finishedSeq, json, id).changes === 0) {
-        statements.insert.run(entry.seq ?? nextSeq++, id, record.state, finishedSeq, json);
+        statements.insert.run(entry.seq ?? nextSeq++, id, record.state, finishedSeq, json, record.type);
       }
     }
   });
@@ -292,6 +311,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     const candidates = statements.oldestFinished.all(Math.min(excess, RETENTION_BATCH)) as {
       id: string;
       state: JobState;
+      type: string;
     }[];
     // A job with a buffered write is skipped: its row is not what it is now (e.g. retried since).
     const doomed = candidates.filter(({ id }) => !pending.has(id));
@@ -301,7 +321,10 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     } catch {
       return; // the next commit tries again
     }
-    for (const { state } of doomed) counts[state]--;
+    for (const { state, type } of doomed) {
+      counts[state]--;
+      typeCounts(type)[state]--;
+    }
     scheduleRetention();
   }
 
@@ -326,8 +349,13 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
         finishedSeq = earlier ?? nextFinishedSeq++;
       }
       pending.set(record.id, { kind: 'put', record, seq, finishedSeq });
-      if (from !== null) counts[from]--;
+      const ofType = typeCounts(record.type);
+      if (from !== null) {
+        counts[from]--;
+        ofType[from]--;
+      }
       counts[record.state]++;
+      ofType[record.state]++;
       scheduleCommit();
     },
 
@@ -336,6 +364,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       const current = previous?.kind === 'put' ? previous.record : previous ? undefined : readRow(id);
       if (!current) return;
       counts[current.state]--;
+      typeCounts(current.type)[current.state]--;
       // Never written: forgetting the buffered record is enough. Otherwise its row goes at the next commit.
       if (previous?.kind === 'put' && previous.seq !== null) pending.delete(id);
       else pending.set(id, { kind: 'delete' });
@@ -364,7 +393,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       return readRow(id);
     },
 
-    list({ state, limit, cursor }: StoreListQuery): StorePage {
+    list({ state, type, limit, cursor }: StoreListQuery): StorePage {
       let before = Number.MAX_SAFE_INTEGER;
       if (cursor !== undefined) {
         if (!/^\d{1,15}$/.test(cursor)) throw errors.validationFailed({ cursor: ['Not a cursor this server issued.'] });
@@ -372,12 +401,18 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       }
       commitBeforeRead();
       const rows = (
-        state ? statements.pageInState.all(state, before, limit + 1) : statements.page.all(before, limit + 1)
+        type && state
+          ? statements.pageOfTypeInState.all(type, state, before, limit + 1)
+          : type
+            ? statements.pageOfType.all(type, before, limit + 1)
+            : state
+              ? statements.pageInState.all(state, before, limit + 1)
+              : statements.page.all(before, limit + 1)
       ) as Row[];
       const more = rows.length > limit;
       if (more) rows.pop();
       return {
-        jobs: rows.map((row) => JSON.parse(row.record) as JobRecord),
+        jobs: rows.map((row) => parseRecord(row.record)),
         next_cursor: more ? String(rows[rows.length - 1]!.seq) : null,
       };
     },
@@ -386,9 +421,13 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       return { ...counts };
     },
 
+    countsByType() {
+      return Object.fromEntries([...countsByType].map(([type, ofType]) => [type, { ...ofType }]));
+    },
+
     unfinished() {
       commitBeforeRead();
-      return (statements.unfinished.all() as string[]).map((json) => JSON.parse(json) as JobRecord);
+      return (statements.unfinished.all() as string[]).map(parseRecord);
     },
 
     async close() {
@@ -408,6 +447,32 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
 
   function readRow(id: string): JobRecord | undefined {
     const json = statements.get.get(id) as string | undefined;
-    return json === undefined ? undefined : (JSON.parse(json) as JobRecord);
+    return json === undefined ? undefined : parseRecord(json);
   }
+}
+
+function zeroCounts(): Record<JobState, number> {
+  return Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+}
+
+/** The fields a record written before job types (schema version 1) lacks, with the values they stand for. */
+const BEFORE_TYPES = {
+  type: 'simulated',
+  last_delay_source: null,
+  result: null,
+  result_error: null,
+  result_bytes: null,
+  progress: null,
+} as const;
+
+/** A stored record; one written by an older version gets the fields it lacks. */
+function parseRecord(json: string): JobRecord {
+  const record = JSON.parse(json) as JobRecord;
+  if (record.type !== undefined) return record;
+  const upgraded = { ...BEFORE_TYPES, ...record };
+  for (const transition of upgraded.history) {
+    transition.type ??= 'simulated';
+    transition.delay_source ??= transition.delay_ms === null ? null : 'backoff';
+  }
+  return upgraded;
 }

@@ -30,10 +30,11 @@ function startJob(
     recordTransition: () => {},
     now: () => Date.now(),
     random: () => 0.5,
-    backoff: { baseMs: 100, maxMs: 30_000, jitterMs: 100 },
+    backoffFor: () => ({ baseMs: 100, maxMs: 30_000, jitterMs: 100 }),
+    keepResult: (output) => ({ result: output ?? null, result_error: null, result_bytes: null }),
   });
   const errors: unknown[] = [];
-  const actor = createActor(machine, { input: { id: 'job-1', payload: { n: 1 }, max_retries } });
+  const actor = createActor(machine, { input: { id: 'job-1', type: 'simulated', payload: { n: 1 }, max_retries } });
   actor.subscribe({ error: (error) => errors.push(error) });
   actor.start();
   if (grantSlots) actor.send({ type: 'SLOT_GRANTED' });

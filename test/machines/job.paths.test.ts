@@ -21,9 +21,10 @@ describe('job machine: every simple path of the chart', () => {
     recordTransition: inert,
     now: () => Date.now(),
     random: () => 0,
-    backoff: { baseMs: 100, maxMs: 1000, jitterMs: 0 },
+    backoffFor: () => ({ baseMs: 100, maxMs: 1000, jitterMs: 0 }),
+    keepResult: (output) => ({ result: output ?? null, result_error: null, result_bytes: null }),
   });
-  const input = { id: 'path', payload: null, max_retries: 1 };
+  const input = { id: 'path', type: 'simulated', payload: null, max_retries: 1 };
   const events: AnyEventObject[] = [
     { type: 'SLOT_GRANTED' },
     { type: 'ATTEMPT_SUCCEEDED', output: null },

@@ -18,7 +18,7 @@ import type Router from '@koa/router';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { JOB_STATES, type Transition } from '../../job-record.js';
-import type { JobQueue } from '../../job-queue.types.js';
+import type { JobQueue, ProgressEvent } from '../../job-queue.types.js';
 import { jobIdSchema } from '../schemas.js';
 import { validate } from '../validate.js';
 import { iso } from '../job-view.js';
@@ -76,6 +76,7 @@ const eventsQuerySchema = z.strictObject(
 export function transitionView(t: Transition) {
   return {
     id: t.id,
+    type: t.type,
     from: t.from,
     to: t.to,
     event: t.event,
@@ -83,7 +84,13 @@ export function transitionView(t: Transition) {
     attempt: t.attempt,
     error: t.error,
     delay_ms: t.delay_ms,
+    delay_source: t.delay_source,
   };
+}
+
+/** A progress report as the API shows it (`event: progress`). */
+export function progressView(p: ProgressEvent) {
+  return { id: p.id, type: p.type, progress: p.progress, at: iso(p.at) };
 }
 
 export interface EventRoutesDeps extends EventStreamOptions {
@@ -126,6 +133,12 @@ export function eventRoutes(router: Router, deps: EventRoutesDeps): void {
       if (filter.state !== undefined && transition.to !== filter.state) return;
       send(`event: transition\ndata: ${JSON.stringify(transitionView(transition))}\n\n`);
     });
+    // Progress comes only from running jobs, so a filter on any other state leaves it out.
+    const unsubscribeProgress = queue.on('progress', (progress) => {
+      if (filter.job !== undefined && progress.id !== filter.job) return;
+      if (filter.state !== undefined && filter.state !== 'running') return;
+      send(`event: progress\ndata: ${JSON.stringify(progressView(progress))}\n\n`);
+    });
     const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs);
     const forget = streams.add(() => {
       cleanUp();
@@ -135,6 +148,7 @@ export function eventRoutes(router: Router, deps: EventRoutesDeps): void {
       if (closed) return;
       closed = true;
       unsubscribe();
+      unsubscribeProgress();
       clearInterval(heartbeat);
       forget();
     }

@@ -4,7 +4,8 @@ import { requireJob } from '../job-view.js';
 import { transitionView } from './events.js';
 
 /**
- * `GET /jobs/:id/history`: `{"id","transitions":[{"at","event","from","to","attempt","error","delay_ms"}]}`,
+ * `GET /jobs/:id/history`: `{"id","transitions":[{"type","from","to","event","at","attempt","error","delay_ms",
+ * "delay_source"}]}`,
  * oldest first, the latest 50 (HISTORY_LIMIT); 404 `not_found` for an unknown id.
  */
 export function historyRoutes(router: Router, { queue }: { queue: JobQueue }): void {
@@ -14,8 +15,8 @@ export function historyRoutes(router: Router, { queue }: { queue: JobQueue }): v
     ctx.body = {
       id,
       transitions: record.history.map((transition) => {
-        const { at, event, from, to, attempt, error, delay_ms } = transitionView(transition);
-        return { at, event, from, to, attempt, error, delay_ms };
+        const { id: _id, ...view } = transitionView(transition);
+        return view;
       }),
     };
   });

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Config } from '../../config.js';
 import { DuplicateJobError, errors, ServiceError } from '../../errors.js';
 import type { JobRecord } from '../../job-record.js';
-import type { JobQueue } from '../../job-queue.types.js';
+import type { JobQueue, ResolvedSubmission } from '../../job-queue.types.js';
 import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
 import { jsonEqual } from '../json-equal.js';
@@ -60,7 +60,7 @@ export async function submitOne(
   } catch (error) {
     if (!(error instanceof DuplicateJobError)) throw error;
     const existing = error.existing;
-    if (!isSameSubmission(existing, submission)) throw errors.duplicateJob(existing.id, jobView(existing));
+    if (!isSameSubmission(existing, error.submitted)) throw errors.duplicateJob(existing.id, jobView(existing));
     return { status: 200, id: existing.id, existing: jobView(existing) };
   }
   return { status: 202, id: record.id };
@@ -135,9 +135,13 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   });
 }
 
-/** Both sides have had their defaults applied, so a missing max_retries compares as the default. */
-function isSameSubmission(existing: JobRecord, submission: Submission): boolean {
-  return existing.max_retries === submission.max_retries && jsonEqual(existing.payload, submission.payload);
+/** Both sides have had their defaults applied, so a missing type or max_retries compares as its default. */
+function isSameSubmission(existing: JobRecord, submitted: ResolvedSubmission): boolean {
+  return (
+    existing.type === submitted.type &&
+    existing.max_retries === submitted.max_retries &&
+    jsonEqual(existing.payload, submitted.payload)
+  );
 }
 
 /** The id an item sent, when it sent a string one (even an invalid one, so the client can match it up). */
