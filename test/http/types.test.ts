@@ -118,7 +118,8 @@ describe('routes: job types', () => {
   it('answers 409 to a resubmit of a known id with another type, 200 to the same one', async () => {
     expect((await post('/jobs', { id: 'x', type: 'email', payload: null })).status).to.equal(202);
     expect((await post('/jobs', { id: 'x', type: 'email', payload: null })).status).to.equal(200);
-    const conflict = (await post('/jobs', { id: 'x', payload: null })) as { status: number; body: { error: { code: string } } };
+    // Only the type differs: the default type, with the max_retries email gave it.
+    const conflict = (await post('/jobs', { id: 'x', payload: null, max_retries: 5 })) as { status: number; body: { error: { code: string } } };
     expect([conflict.status, conflict.body.error.code]).to.deep.equal([409, 'duplicate_job']);
   });
 
