@@ -75,8 +75,20 @@ export interface ServiceDeps {
   types?: readonly JobTypeDefinition[];
   /** The processor of the built-in `simulated` type when `types` is not given. Default: the simulation of `config.work`. */
   processor?: Processor;
+  /** False: no HTTP server (`startEngine`, for a program that embeds the service). Default true. */
+  listen?: boolean;
   /** Default: the store `config.store` names, opened here (and closed by `close()`). */
   store?: JobStore;
+}
+
+/** The engine alone, without the HTTP server: the same start, the same graceful `close`. */
+export async function startEngine(
+  config: Readonly<Config>,
+  logger: Logger,
+  deps: Omit<ServiceDeps, 'listen'> = {},
+): Promise<Omit<Service, 'address'>> {
+  const { queue, close } = await startService(config, logger, { ...deps, listen: false });
+  return { queue, close };
 }
 
 export async function startService(
@@ -131,20 +143,29 @@ async function run(
   const restored = store.unfinished();
   queue.restore(restored);
 
-  const app = createApp({ queue, config, logger, metrics });
-  const server = createServer(app.callback());
-  await listen(server, config.port, config.host);
-  const address = server.address() as AddressInfo;
-  logger.info(
-    {
-      address: formatAddress(address),
-      host: address.address,
-      port: address.port,
-      store: deps.store ? 'injected' : describeStore(config),
-      restored: restored.length,
-    },
-    'listening',
-  );
+  const storeName = deps.store ? 'injected' : describeStore(config);
+  let app: ReturnType<typeof createApp> | undefined;
+  let server: Server | undefined;
+  let address: AddressInfo | undefined;
+  if (deps.listen !== false) {
+    app = createApp({ queue, config, logger, metrics });
+    server = createServer(app.callback());
+    await listen(server, config.port, config.host);
+    address = server.address() as AddressInfo;
+    logger.info(
+      {
+        address: formatAddress(address),
+        host: address.address,
+        port: address.port,
+        store: storeName,
+        types: types.names(),
+        restored: restored.length,
+      },
+      'listening',
+    );
+  } else {
+    logger.info({ store: storeName, types: types.names(), restored: restored.length }, 'started without HTTP');
+  }
 
   let shutdown: Promise<ShutdownReport> | undefined;
   let forceStop: () => void = () => {};
@@ -157,10 +178,10 @@ async function run(
     // store keeps the jobs that wait, so only the running attempts are waited for.
     if (store.durable) queue.pause();
     const drained = queue.drain(config.shutdownTimeoutMs);
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    const serverClosed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server?.closeIdleConnections();
     // Event streams never end by themselves; end them now rather than letting them hold the server open.
-    closeEventStreams(app);
+    if (app) closeEventStreams(app);
     logger.info(
       { timeout_ms: config.shutdownTimeoutMs },
       store.durable
@@ -197,16 +218,16 @@ async function run(
     }
 
     if (!wasForced) {
-      server.closeIdleConnections();
+      server?.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CONNECTION_GRACE_MS)));
       await Promise.race([serverClosed, grace, forced]);
       clearTimeout(timer);
     }
-    server.closeAllConnections();
+    server?.closeAllConnections();
     // Settles at once now that every connection is gone; a second signal does not wait even for that.
     await Promise.race([serverClosed, forced]);
-    logger.info('server closed');
+    if (server) logger.info('server closed');
     // The processors' own resources (thread pools, keep-alive sockets), once no attempt can use them.
     await types.close().catch((err: unknown) => logger.error({ err }, 'job types: closing failed'));
     // Last, once no request can read it any more.
@@ -221,7 +242,8 @@ async function run(
   }
 
   return {
-    address,
+    // Only `startEngine` (no HTTP) leaves it undefined, and its type does not show it.
+    address: address!,
     queue,
     close() {
       if (shutdown) forceStop();
