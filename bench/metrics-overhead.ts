@@ -87,6 +87,7 @@ function listenerAlone(): number {
     on: (_event: string, fn: (t: Transition) => void) => ((listener = fn), () => {}),
     get: () => record,
     stats: () => ({}),
+    types: () => [{ name: 'simulated' }],
   } as unknown as JobQueue;
   const metrics = createMetrics(stub);
   const ids = Array.from({ length: JOBS }, (_, i) => `job-${i}`);

@@ -32,7 +32,7 @@ import {
   type JobState,
   type Transition,
 } from './job-record.js';
-import type { DrainResult, JobQueue, JobQueueEventMap, Lifecycle, Stats } from './job-queue.types.js';
+import type { DrainResult, JobQueue, JobQueueEventMap, Lifecycle, Stats, TypeTotals } from './job-queue.types.js';
 import { createAttemptRunner } from './processors/attempt-runner.js';
 import type { Processor } from './processors/processor.js';
 import { ReadyQueue } from './ready-queue.js';
@@ -94,6 +94,13 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   emitter.setMaxListeners(0);
   const capacity = options.workers + options.queueSize;
   const totals = { submitted: 0, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 0 };
+  /** The same counters per job type (for the metrics), but `rejected`: a refused submission may name no real type. */
+  const typeTotals = new Map<string, TypeTotals>();
+  const totalsOf = (type: string) => {
+    let found = typeTotals.get(type);
+    if (!found) typeTotals.set(type, (found = { submitted: 0, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0 }));
+    return found;
+  };
   /**
    * The jobs with work pending (queued, running, backoff): each one's actor and its latest record, so that a
    * transition never has to read the store back.
@@ -199,13 +206,17 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       if (entry) entry.record = record;
     }
     store.save(record, from);
-    if (to === 'running' && from !== 'running' && context.attempts > 1) totals.retries++;
-    if (isFinished(to)) finishJob(context.id, to as 'done' | 'failed' | 'cancelled');
+    if (to === 'running' && from !== 'running' && context.attempts > 1) {
+      totals.retries++;
+      totalsOf(context.type).retries++;
+    }
+    if (isFinished(to)) finishJob(context.id, context.type, to as 'done' | 'failed' | 'cancelled');
     emitter.emit('transition', transition);
   }
 
-  function finishJob(id: string, state: 'done' | 'failed' | 'cancelled') {
+  function finishJob(id: string, type: string, state: 'done' | 'failed' | 'cancelled') {
     totals[state]++;
+    totalsOf(type)[state]++;
     // Released, not stopped: the actor is inside its own transition here, and with nothing pending (no
     // attempt, no timer) nothing else holds it once it leaves this map.
     live.delete(id);
@@ -294,6 +305,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       const actor = createActor(jobMachine, { input: { id, type, payload: input.payload, max_retries } });
       admit(type, actor);
       totals.submitted++;
+      totalsOf(type).submitted++;
       startActor(actor, id);
       const admitted = live.get(id)?.record ?? store.get(id)!;
       if (!store.durable) return admitted;
@@ -321,6 +333,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
       admit(record.type);
       totals.manual_retries++;
+      totalsOf(record.type).manual_retries++;
       startActor(actorFromRecord(record), id, record, { type: 'RETRY' });
       // The retry is in effect whether or not this write succeeds: a failed write stays buffered and is written
       // once the store recovers, and the attempt waits for it. So it is acknowledged either way.
@@ -341,6 +354,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     list: (query) => store.list(query),
 
     defaultType: types.defaultType,
+
+    typeTotals() {
+      return Object.fromEntries([...typeTotals].map(([type, counts]) => [type, { ...counts }]));
+    },
 
     types() {
       const counts = store.countsByType();
@@ -395,9 +412,15 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   async function abandon(id: string) {
     live.get(id)?.actor.send({ type: 'CANCEL' });
     if (live.has(id)) await whileInState(id, 'running', CANCEL_WAIT_MS);
-    const state = store.get(id)?.state;
+    const stored = store.get(id);
+    const state = stored?.state;
+    const ofType = totalsOf(stored?.type ?? types.defaultType);
     totals.submitted--;
-    if (state === 'done' || state === 'failed' || state === 'cancelled') totals[state]--;
+    ofType.submitted--;
+    if (state === 'done' || state === 'failed' || state === 'cancelled') {
+      totals[state]--;
+      ofType[state]--;
+    }
     store.discard?.(id);
   }
 

@@ -62,6 +62,8 @@ export interface Stats {
   };
 }
 
+export type TypeTotals = Omit<Stats['totals'], 'rejected'>;
+
 export type Lifecycle = 'accepting' | 'draining' | 'pausing' | 'stopped';
 
 export interface DrainResult {
@@ -119,6 +121,8 @@ export interface JobQueue {
   get(id: string): JobRecord | undefined;
   /** Throws `ServiceError` `validation_failed` for a malformed cursor. */
   list(query: ListQuery): ListPage;
+  /** The totals of `stats()`, per job type (types with no job yet are left out); `rejected` is not kept per type. */
+  typeTotals(): Record<string, TypeTotals>;
   /** Every job type, sorted by name. */
   types(): JobTypeView[];
   /** The type of a submission that names none. */

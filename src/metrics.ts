@@ -10,6 +10,9 @@
  * - the HTTP layer, which reports refused admissions (`countRejection`) and request durations
  *   (`observeRequest`) through `src/http/request-metrics.ts`.
  *
+ * Every job metric carries a `type` label: job types come from configuration, so its cardinality is bounded.
+ * `jobs_rejected_total` has none, because a refused submission may name a type that does not exist.
+ *
  * Each `createMetrics` has its own `Registry`, so two apps in one process (the tests) never share counters. The
  * default process metrics (CPU, memory, event loop, GC) describe the process, not an app: they live in one
  * registry per process, created on first use, because each registration starts its own GC observer and
@@ -69,13 +72,18 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
   // Why: the arrival rate; with jobs_finished_total it gives the backlog's growth. Manual retries excluded.
   // Read from the engine's totals at each scrape, like jobs_finished_total, so both agree with /stats even
   // when a submission is undone (a failed write answered 503).
-  const submitted = new Counter({
+  const typeNames = queue.types().map(({ name }) => name);
+  /** Every configured type, plus any other a restored job carries, each once. */
+  const knownTypes = (seen: Iterable<string>) => [...new Set([...typeNames, ...seen])];
+  new Counter({
     name: 'jobs_submitted_total',
-    help: 'Jobs admitted by a submission (manual retries are not counted).',
+    help: 'Jobs admitted by a submission, by type (manual retries are not counted).',
+    labelNames: ['type'] as const,
     registers,
     collect() {
+      const totals = queue.typeTotals();
       this.reset();
-      this.inc(queue.stats().totals.submitted);
+      for (const type of knownTypes(Object.keys(totals))) this.labels(type).inc(totals[type]?.submitted ?? 0);
     },
   });
   // Why: load shedding (queue_full) and client bugs (validation, duplicate) are what to alert on.
@@ -86,53 +94,61 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     registers,
   });
   // Why: throughput and the failure ratio, per outcome.
-  const finished = new Counter({
+  new Counter({
     name: 'jobs_finished_total',
-    help: 'Jobs that reached done, failed or cancelled (a job retried by an operator can finish again).',
-    labelNames: ['state'] as const,
+    help: 'Jobs that reached done, failed or cancelled, by state and type (a job retried by an operator can finish again).',
+    labelNames: ['state', 'type'] as const,
     registers,
     collect() {
-      const { totals } = queue.stats();
+      const totals = queue.typeTotals();
       this.reset();
-      for (const state of FINISHED_STATES) this.labels(state).inc(totals[state]);
+      for (const type of knownTypes(Object.keys(totals))) {
+        for (const state of FINISHED_STATES) this.labels(state, type).inc(totals[type]?.[state] ?? 0);
+      }
     },
   });
   // Why: a processor's health: failures and timeouts per attempt, before retries hide them.
   const attempts = new Counter({
     name: 'job_attempts_total',
-    help: 'Attempts that ended, by outcome: success, failure, timeout, cancelled, interrupted (by a restart).',
-    labelNames: ['outcome'] as const,
+    help: 'Attempts that ended, by outcome (success, failure, timeout, cancelled, interrupted by a restart) and type.',
+    labelNames: ['outcome', 'type'] as const,
     registers,
   });
   // Why: how long the processor works; the basis for JOB_TIMEOUT_MS and for sizing WORKERS.
   const attemptDuration = new Histogram({
     name: 'job_attempt_duration_seconds',
-    help: 'Duration of an attempt, from its start to its outcome.',
+    help: 'Duration of an attempt, from its start to its outcome, by type.',
+    labelNames: ['type'] as const,
     buckets: ATTEMPT_BUCKETS,
     registers,
   });
   // Why: queueing delay, the first sign that WORKERS is too small.
   const wait = new Histogram({
     name: 'job_wait_seconds',
-    help: 'Time from ready (queued, or the end of a backoff delay) to running.',
+    help: 'Time from ready (queued, or the end of a backoff delay) to running, by type.',
+    labelNames: ['type'] as const,
     buckets: WAIT_BUCKETS,
     registers,
   });
   // Why: operators retrying by hand is toil worth seeing.
   const manualRetries = new Counter({
     name: 'jobs_manual_retries_total',
-    help: 'Failed or cancelled jobs put back in the queue by an operator.',
+    help: 'Failed or cancelled jobs put back in the queue by an operator, by type.',
+    labelNames: ['type'] as const,
     registers,
   });
   // Why: the backlog and the stuck jobs, per state, right now.
   new Gauge({
     name: 'jobs',
-    help: 'Jobs per state, as the store holds them.',
-    labelNames: ['state'] as const,
+    help: 'Jobs per state and type, as the store holds them.',
+    labelNames: ['state', 'type'] as const,
     registers,
     collect() {
-      const { states } = queue.stats();
-      for (const state of JOB_STATES) this.set({ state }, states[state]);
+      const { types } = queue.stats();
+      this.reset();
+      for (const type of knownTypes(Object.keys(types))) {
+        for (const state of JOB_STATES) this.set({ state, type }, types[type]?.[state] ?? 0);
+      }
     },
   });
   // Why: with workers_total, saturation: busy = total for long means the pool is the bottleneck.
@@ -173,10 +189,25 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
 
   // Label children bound once: the listener below never builds a label object.
   const rejectedBy = bind(REJECTION_REASONS, (reason) => rejected.labels(reason));
-  const attemptsBy = bind(ATTEMPT_OUTCOMES, (outcome) => attempts.labels(outcome));
+  /** The label children of one type, bound on first use. */
+  const perType = new Map<string, ReturnType<typeof bindType>>();
+  const bindType = (type: string) => ({
+    attempts: bind(ATTEMPT_OUTCOMES, (outcome) => attempts.labels(outcome, type)),
+    duration: attemptDuration.labels(type),
+    wait: wait.labels(type),
+    manualRetries: manualRetries.labels(type),
+  });
+  const ofType = (type: string) => {
+    let children = perType.get(type);
+    if (!children) perType.set(type, (children = bindType(type)));
+    return children;
+  };
   // Every series exists from the start, at 0, so that rate() and absent() work before the first event.
-  for (const child of [...Object.values(rejectedBy), ...Object.values(attemptsBy)]) {
-    child.inc(0);
+  for (const child of Object.values(rejectedBy)) child.inc(0);
+  for (const type of typeNames) {
+    const children = ofType(type);
+    for (const child of Object.values(children.attempts)) child.inc(0);
+    children.manualRetries.inc(0);
   }
 
   /**
@@ -188,15 +219,16 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
 
   const onTransition = (t: Transition) => {
     const { from, to } = t;
+    const children = ofType(t.type);
     if (from === 'running' && to !== 'running') {
       // A running job restored after a restart has no entry here: its start is in the record.
       const started = since.get(t.id) ?? queue.get(t.id)?.started_at ?? t.at;
-      attemptDuration.observe(Math.max(0, t.at - started) / 1000);
-      attemptsBy[attemptOutcome(t)].inc();
+      children.duration.observe(Math.max(0, t.at - started) / 1000);
+      children.attempts[attemptOutcome(t)].inc();
     }
     switch (to) {
       case 'queued':
-        if (t.event === 'RETRY') manualRetries.inc();
+        if (t.event === 'RETRY') children.manualRetries.inc();
         since.set(t.id, t.at);
         break;
       case 'backoff':
@@ -207,7 +239,7 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
         // running → running is a cancel request: the attempt goes on.
         if (from === 'running') break;
         const ready = since.get(t.id);
-        if (ready !== undefined) wait.observe(Math.max(0, t.at - ready) / 1000);
+        if (ready !== undefined) children.wait.observe(Math.max(0, t.at - ready) / 1000);
         since.set(t.id, t.at);
         break;
       }
