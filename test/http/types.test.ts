@@ -1,57 +1,22 @@
 /** The routes of job types: `type` on submissions, `GET /types`, `GET /jobs?type=`, per-type counts in /stats. */
 import { expect } from 'chai';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import pino from 'pino';
-import { loadConfig } from '../../src/config.js';
-import { createApp } from '../../src/http/app.js';
-import { createJobQueue } from '../../src/job-queue.js';
-import { createJobTypes } from '../../src/job-types/registry.js';
 import type { Processor } from '../../src/processors/processor.js';
+import { startTypedService } from './typed-service.js';
 
 const pending: Processor = () => new Promise(() => {});
-const backoff = { baseMs: 100, maxMs: 30_000, jitterMs: 100 };
 
 describe('routes: job types', () => {
-  let server: Server;
-  let base: string;
-
+  let service: Awaited<ReturnType<typeof startTypedService>>;
   beforeEach(async () => {
-    const config = Object.freeze({ ...loadConfig({}), workers: 1, queueSize: 10 });
-    const types = createJobTypes(
-      [
-        { name: 'simulated', kind: 'simulated', options: {}, processor: pending, source: 'built-in' },
-        { name: 'email', kind: 'module', options: { max_retries: 5, concurrency: 2 }, processor: pending, source: 'tasks/email.ts' },
-      ],
-      { defaultType: 'simulated', maxRetries: 3, maxRetriesLimit: 20, timeoutMs: 0, backoff },
-    );
-    const queue = createJobQueue(
-      { workers: 1, queueSize: 10, backoff, jobTimeoutMs: 0, jobRetention: 100 },
-      { types, now: () => Date.UTC(2026, 0, 1), random: () => 0 },
-    );
-    server = createApp({ queue, config, logger: pino({ level: 'silent' }) }).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    service = await startTypedService([
+      { name: 'simulated', kind: 'simulated', options: {}, processor: pending, source: 'built-in' },
+      { name: 'email', kind: 'module', options: { max_retries: 5, concurrency: 2 }, processor: pending, source: 'tasks/email.ts' },
+    ]);
   });
+  afterEach(() => service.stop());
 
-  afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(base + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as unknown };
-  };
-  const get = async (path: string) => {
-    const response = await fetch(base + path);
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
+  const post = (path: string, body: unknown) => service.post(path, body);
+  const get = (path: string) => service.get(path);
 
   it('refuses an unknown type with 400 unknown_job_type, naming it and listing the known types', async () => {
     expect(await post('/jobs', { type: 'sms', payload: {} })).to.deep.equal({
