@@ -456,20 +456,22 @@ function zeroCounts(): Record<JobState, number> {
 }
 
 /** The fields a record written before job types (schema version 1) lacks, with the values they stand for. */
-const BEFORE_TYPES = {
+const BEFORE_TYPES: Pick<JobRecord, 'type' | 'last_delay_source' | 'result' | 'result_error' | 'result_bytes' | 'progress'> = {
   type: 'simulated',
   last_delay_source: null,
   result: null,
   result_error: null,
   result_bytes: null,
   progress: null,
-} as const;
+};
 
 /** A stored record; one written by an older version gets the fields it lacks. */
 function parseRecord(json: string): JobRecord {
   const record = JSON.parse(json) as JobRecord;
   if (record.type !== undefined) return record;
   const upgraded = { ...BEFORE_TYPES, ...record };
+  // Every delay before job types was the backoff formula's.
+  if (upgraded.last_delay_ms !== null) upgraded.last_delay_source = 'backoff';
   for (const transition of upgraded.history) {
     transition.type ??= 'simulated';
     transition.delay_source ??= transition.delay_ms === null ? null : 'backoff';
