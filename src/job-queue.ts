@@ -170,12 +170,17 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     }
   }
 
-  /** Forgets a finished job's progress throttle, sending nothing more for it. */
-  function forgetProgress(id: string) {
+  /**
+   * Forgets a job's progress throttle once it finished or stopped. A value still held back goes out now, before
+   * the transition that ends the job, so the stream's last progress is the job's last.
+   */
+  function forgetProgress(id: string, record?: JobRecord) {
     const sent = progressSent.get(id);
     if (sent === undefined) return;
-    if (sent.timer !== undefined) clearTimeout(sent.timer);
     progressSent.delete(id);
+    if (sent.timer === undefined) return;
+    clearTimeout(sent.timer);
+    if (record) emitter.emit('progress', { id, type: record.type, progress: record.progress, at: now() });
   }
 
   function recordTransition(context: JobContext, eventType: string, to: JobState) {
@@ -217,10 +222,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   function finishJob(id: string, type: string, state: 'done' | 'failed' | 'cancelled') {
     totals[state]++;
     totalsOf(type)[state]++;
+    forgetProgress(id, live.get(id)?.record);
     // Released, not stopped: the actor is inside its own transition here, and with nothing pending (no
     // attempt, no timer) nothing else holds it once it leaves this map.
     live.delete(id);
-    forgetProgress(id);
     recentFinishes.push(now());
     if (recentFinishes.length > FINISH_RATE_WINDOW) recentFinishes.shift();
   }

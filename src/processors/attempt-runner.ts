@@ -53,7 +53,14 @@ class Attempt implements ProcessorContext {
     private readonly onProgress: ProgressListener | undefined,
   ) {}
 
-  progress(value: unknown): void {
+  private boundProgress: ((value: unknown) => void) | undefined;
+
+  /** Bound on first use, so that `({ progress }) => progress(x)` works too; most attempts never read it. */
+  get progress(): (value: unknown) => void {
+    return (this.boundProgress ??= (value) => this.report(value));
+  }
+
+  private report(value: unknown): void {
     let json: string | undefined;
     try {
       json = JSON.stringify(value);

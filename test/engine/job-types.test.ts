@@ -234,6 +234,36 @@ describe('job types', () => {
       ]);
     });
 
+    it('sends a value still held back when the job finishes, before the transition that ends it', async () => {
+      const work = reporting();
+      const { queue } = queueOf([{ name: 't', processor: work.processor }]);
+      const seen: string[] = [];
+      queue.on('progress', (p) => seen.push(`progress ${JSON.stringify(p.progress)} at ${p.at}`));
+      queue.on('transition', (t) => seen.push(`${t.to} at ${t.at}`));
+      await queue.submit({ id: 'j', payload: null });
+      await clock.tickAsync(0);
+      work.ctx().progress(1);
+      await clock.tickAsync(30);
+      work.ctx().progress(2); // held back until t=100
+      await clock.tickAsync(20);
+      work.finish('ok');
+      await clock.tickAsync(200);
+      expect(seen).to.deep.equal(['queued at 0', 'running at 0', 'progress 1 at 0', 'progress 2 at 50', 'done at 50']);
+    });
+
+    it('can be destructured from the context', async () => {
+      const processor: Processor = async (_job, { progress }) => {
+        progress('half');
+        return 'whole';
+      };
+      const { queue, progress } = queueOf([{ name: 't', processor }]);
+      await queue.submit({ id: 'j', payload: null });
+      await clock.tickAsync(0);
+      expect([queue.get('j')!.state, queue.get('j')!.progress, progress.map((p) => p.progress)]).to.deep.equal([
+        'done', 'half', ['half'],
+      ]);
+    });
+
     it('refuses a value over 1 KiB of JSON, or not JSON, and ignores progress after the attempt ended', async () => {
       const work = reporting();
       const { queue, progress } = queueOf([{ name: 't', processor: work.processor }]);
