@@ -208,6 +208,9 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     const children = ofType(type);
     for (const child of Object.values(children.attempts)) child.inc(0);
     children.manualRetries.inc(0);
+    // A labelled histogram has no series until its first observation; zero() makes them at once.
+    attemptDuration.zero({ type });
+    wait.zero({ type });
   }
 
   /**

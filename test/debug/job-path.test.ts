@@ -38,7 +38,7 @@ const chart = setup({
 });
 
 const move = (from: JobState | null, to: JobState, event: string, attempt: number): Transition => ({
-  id: 'a', from, to, event, at: 0, attempt, error: null, delay_ms: null,
+  id: 'a', type: 'simulated', from, to, event, at: 0, attempt, error: null, delay_ms: null, delay_source: null,
 });
 
 describe('jobPath: a history rendered onto the chart', () => {

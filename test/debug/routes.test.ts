@@ -33,7 +33,10 @@ async function openStream(service: Service, path: string) {
 const message = (service: Service, id: string, index: number) =>
   `event: transition\ndata: ${JSON.stringify(transitionView(service.queue.get(id)!.history[index]!))}\n\n`;
 
-/** Counts the live `transition` subscriptions, and resolves `released` when one is dropped. */
+/**
+ * Counts the live queue subscriptions (a stream holds two: `transition` and `progress`), and resolves `released`
+ * when one is dropped.
+ */
 function countingQueue() {
   const counter = { active: 0, released: [] as (() => void)[] };
   const wrap = (queue: JobQueue): JobQueue => ({
@@ -78,11 +81,16 @@ describe('debug routes', () => {
       expect(reply.body).to.deep.equal({
         id: 'a',
         transitions: [
-          { at: iso(T0), event: 'SUBMIT', from: null, to: 'queued', attempt: 0, error: null, delay_ms: null },
-          { at: iso(T0), event: events[1], from: 'queued', to: 'running', attempt: 1, error: null, delay_ms: null },
-          { at: iso(T0 + 5), event: events[2], from: 'running', to: 'backoff', attempt: 1, error: 'boom', delay_ms: 0 },
-          { at: iso(T0 + 5), event: events[3], from: 'backoff', to: 'running', attempt: 2, error: null, delay_ms: null },
-          { at: iso(T0 + 12), event: events[4], from: 'running', to: 'failed', attempt: 2, error: 'boom again', delay_ms: null },
+          { type: 'simulated', from: null, to: 'queued', event: 'SUBMIT', at: iso(T0), attempt: 0, error: null,
+            delay_ms: null, delay_source: null },
+          { type: 'simulated', from: 'queued', to: 'running', event: events[1], at: iso(T0), attempt: 1, error: null,
+            delay_ms: null, delay_source: null },
+          { type: 'simulated', from: 'running', to: 'backoff', event: events[2], at: iso(T0 + 5), attempt: 1, error: 'boom',
+            delay_ms: 0, delay_source: 'backoff' },
+          { type: 'simulated', from: 'backoff', to: 'running', event: events[3], at: iso(T0 + 5), attempt: 2, error: null,
+            delay_ms: null, delay_source: null },
+          { type: 'simulated', from: 'running', to: 'failed', event: events[4], at: iso(T0 + 12), attempt: 2,
+            error: 'boom again', delay_ms: null, delay_source: null },
         ],
       });
     });
@@ -135,7 +143,7 @@ describe('debug routes', () => {
       await stream.until((text) => text.includes('"to":"done"'));
       expect(stream.text()).to.equal(
         ': connected\n\n' +
-          'event: transition\ndata: {"id":"b","from":null,"to":"queued","event":"SUBMIT","at":"2026-01-02T03:04:05.006Z","attempt":0,"error":null,"delay_ms":null}\n\n' +
+          'event: transition\ndata: {"id":"b","type":"simulated","from":null,"to":"queued","event":"SUBMIT","at":"2026-01-02T03:04:05.006Z","attempt":0,"error":null,"delay_ms":null,"delay_source":null}\n\n' +
           message(service, 'b', 1) +
           message(service, 'b', 2),
       );
@@ -188,7 +196,7 @@ describe('debug routes', () => {
       const before = counter.active;
       const stream = await openStream(service, '/events');
       await stream.until((text) => text.length > 0);
-      expect(counter.active).to.equal(before + 1);
+      expect(counter.active).to.equal(before + 2);
       const gone = released();
       stream.close();
       await gone;
@@ -201,7 +209,13 @@ describe('debug routes', () => {
       service = await startService({
         wrapQueue: (queue) => {
           const counted = wrap(queue);
-          return { ...counted, on: (event, listener) => (listeners.push(listener as never), counted.on(event, listener)) };
+          return {
+            ...counted,
+            on: (event, listener) => {
+              if (event === 'transition') listeners.push(listener as never);
+              return counted.on(event, listener);
+            },
+          };
         },
       });
       const before = counter.active;
@@ -209,7 +223,10 @@ describe('debug routes', () => {
       await stream.until((text) => text.length > 0);
       // The client reads nothing from here on; the server keeps sending 100 KB transitions.
       const gone = released();
-      const big = { id: 'x', from: 'queued', to: 'running', event: 'E', at: T0, attempt: 1, error: 'e'.repeat(100_000), delay_ms: null };
+      const big = {
+        id: 'x', type: 'simulated', from: 'queued', to: 'running', event: 'E', at: T0, attempt: 1, error: 'e'.repeat(100_000),
+        delay_ms: null, delay_source: null,
+      };
       const listener = listeners.at(-1)!;
       for (let i = 0; i < 400 && counter.active > before; i++) listener(big as never);
       await gone;

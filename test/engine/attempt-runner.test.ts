@@ -27,7 +27,7 @@ describe('attempt runner', () => {
       return 'ok';
     }, 0, write);
     const job = owner();
-    runner.start({ id: 'a', payload: null, attempt: 1 }, job);
+    runner.start({ id: 'a', type: 'simulated', payload: null, attempt: 1, max_retries: 0 }, job);
     await clock.tickAsync(2 * WRITE_RETRY_MS - 1);
     expect([started, job.received]).to.deep.equal([[], []]);
     await clock.tickAsync(1);
@@ -44,7 +44,7 @@ describe('attempt runner', () => {
     }, 0, async () => {
       if (++writes <= 40) throw new Error('disk full');
     });
-    runner.start({ id: 'a', payload: null, attempt: 1 }, owner());
+    runner.start({ id: 'a', type: 'simulated', payload: null, attempt: 1, max_retries: 0 }, owner());
     await clock.tickAsync(40 * WRITE_RETRY_MS);
     expect([writes, listeners]).to.deep.equal([41, [0]]);
   });
@@ -52,7 +52,7 @@ describe('attempt runner', () => {
   it('stops waiting for the writes when the attempt is aborted', async () => {
     const runner = createAttemptRunner(async () => 'never', 0, () => Promise.reject(new Error('disk full')));
     const job = owner();
-    runner.start({ id: 'a', payload: null, attempt: 1 }, job);
+    runner.start({ id: 'a', type: 'simulated', payload: null, attempt: 1, max_retries: 0 }, job);
     await clock.tickAsync(1000);
     runner.abort('a', new Error('cancelled'));
     await clock.tickAsync(0);
@@ -66,7 +66,7 @@ describe('attempt runner', () => {
       return new Promise((_resolve, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason)));
     }, 0);
     const job = owner();
-    runner.start({ id: 'a', payload: null, attempt: 1 }, job);
+    runner.start({ id: 'a', type: 'simulated', payload: null, attempt: 1, max_retries: 0 }, job);
     runner.release('a', new Error('stopped'));
     await clock.tickAsync(0);
     expect([signal!.aborted, job.received]).to.deep.equal([true, []]);
@@ -80,7 +80,7 @@ describe('attempt runner signal', () => {
       contexts.push(context);
       return new Promise(() => {});
     }, 0);
-    runner.start({ id: 'a', payload: null, attempt: 1 }, owner());
+    runner.start({ id: 'a', type: 'simulated', payload: null, attempt: 1, max_retries: 0 }, owner());
     runner.abort('a', new Error('cancelled'));
     const { signal } = contexts[0]!;
     expect([signal.aborted, (signal.reason as Error).message]).to.deep.equal([true, 'cancelled']);

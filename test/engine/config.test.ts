@@ -29,18 +29,28 @@ describe('config', () => {
       maxBodyBytes: 65_536,
       shutdownTimeoutMs: 30_000,
       logLevel: 'info',
+      defaultJobType: 'simulated',
+      tasksDir: { path: './tasks', explicit: false },
+      jobTypesFile: { path: './job-types.json', explicit: false },
+      webhookSecret: null,
+      retryAfterMaxMs: 3_600_000,
+      resultMaxBytes: 65_536,
+      environment: {},
     });
     expect(Object.isFrozen(config)).to.equal(true);
     expect(Object.isFrozen(config.backoff)).to.equal(true);
   });
 
   it('reads every variable', () => {
-    const config = loadConfig({
+    const env = {
       PORT: '0', HOST: '127.0.0.1', WORKERS: '1024', QUEUE_SIZE: '1000000', BACKOFF_BASE_MS: '5',
       BACKOFF_MAX_MS: '50', BACKOFF_JITTER_MS: '0', JOB_TIMEOUT_MS: '250', WORK_MIN_MS: '0', WORK_MAX_MS: '0',
       FAILURE_RATE: '1', JOB_RETENTION: '0', MAX_RETRIES_LIMIT: '7', MAX_BODY_BYTES: '1024',
       SHUTDOWN_TIMEOUT_MS: '10', LOG_LEVEL: 'warn', STORE: 'sqlite:/var/lib/jobs/q.db', DURABILITY: 'full',
-    });
+      DEFAULT_JOB_TYPE: 'mail.send', TASKS_DIR: '/srv/tasks', JOB_TYPES_FILE: '/etc/jobs/types.json',
+      WEBHOOK_SECRET: 'whsec_c2VjcmV0', RETRY_AFTER_MAX_MS: '60000', RESULT_MAX_BYTES: '0',
+    };
+    const config = loadConfig(env);
     expect(config).to.deep.equal({
       port: 0,
       host: '127.0.0.1',
@@ -56,6 +66,13 @@ describe('config', () => {
       maxBodyBytes: 1024,
       shutdownTimeoutMs: 10,
       logLevel: 'warn',
+      defaultJobType: 'mail.send',
+      tasksDir: { path: '/srv/tasks', explicit: true },
+      jobTypesFile: { path: '/etc/jobs/types.json', explicit: true },
+      webhookSecret: 'whsec_c2VjcmV0',
+      retryAfterMaxMs: 60_000,
+      resultMaxBytes: 0,
+      environment: env,
     });
   });
 

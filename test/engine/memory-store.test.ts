@@ -5,9 +5,10 @@ import { createMemoryStore } from '../../src/store/memory-store.js';
 
 function record(id: string, state: JobState): JobRecord {
   return {
-    id, state, payload: null, max_retries: 0, attempts: 0, last_error: null, created_at: 0, updated_at: 0,
-    started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null, attempts_at_retry: 0,
-    cancel_requested: false, history: [],
+    id, type: 'simulated', state, payload: null, max_retries: 0, attempts: 0, last_error: null, created_at: 0,
+    updated_at: 0, started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null,
+    last_delay_source: null, result: null, result_error: null, result_bytes: null, attempts_at_retry: 0,
+    cancel_requested: false, progress: null, history: [],
   };
 }
 
@@ -108,12 +109,13 @@ describe('memory store', () => {
     /** The record the engine hands over for such a job: submitted at 1000, started at 1005, done at 1012. */
     function doneOnce(id: string): JobRecord {
       const step = (from: JobState | null, to: JobState, event: string, at: number, attempt: number) => ({
-        id, from, to, event, at, attempt, error: null, delay_ms: null,
+        id, type: 'simulated', from, to, event, at, attempt, error: null, delay_ms: null, delay_source: null,
       });
       return {
-        id, state: 'done', payload: { n: 1 }, max_retries: 2, attempts: 1, attempts_at_retry: 0, last_error: null,
-        created_at: 1000, updated_at: 1012, started_at: 1005, finished_at: 1012, next_retry_at: null,
-        last_delay_ms: null, cancel_requested: false,
+        id, type: 'simulated', state: 'done', payload: { n: 1 }, max_retries: 2, attempts: 1, attempts_at_retry: 0,
+        last_error: null, created_at: 1000, updated_at: 1012, started_at: 1005, finished_at: 1012, next_retry_at: null,
+        last_delay_ms: null, last_delay_source: null, result: null, result_error: null, result_bytes: null,
+        cancel_requested: false, progress: null,
         history: [
           step(null, 'queued', 'SUBMIT', 1000, 0),
           step('queued', 'running', 'SLOT_GRANTED', 1005, 1),

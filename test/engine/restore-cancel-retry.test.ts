@@ -79,9 +79,10 @@ describe('job queue: restore, cancel and retry', () => {
       const { queue } = makeQueue(manualProcessor().processor);
       queue.restore([record]);
       expect(strip(queue.get('r')!)).to.deep.equal({
-        id: 'r', state: 'backoff', payload: null, max_retries: 2, attempts: 1, attempts_at_retry: 0,
+        id: 'r', type: 'simulated', state: 'backoff', payload: null, max_retries: 2, attempts: 1, attempts_at_retry: 0,
         last_error: 'interrupted', created_at: 0, updated_at: 0, started_at: 0, finished_at: null,
-        next_retry_at: 150, last_delay_ms: 150, cancel_requested: false,
+        next_retry_at: 150, last_delay_ms: 150, last_delay_source: 'backoff', result: null, result_error: null,
+        result_bytes: null, cancel_requested: false, progress: null,
       });
     });
   });

@@ -29,13 +29,18 @@ const requestCounts = (text: string) => samples(text, (name) => name === 'http_r
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800];
 const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
 
-/** The samples of an unlabelled histogram that observed `values` (seconds), in that order. */
+/** The job type of every job in these tests: the default one. Each job metric but jobs_rejected_total has its label. */
+const TYPE = 'simulated';
+
+/** The samples of a histogram's series of job type TYPE that observed `values` (seconds), in that order. */
 function histogram(name: string, bounds: number[], values: number[]): Record<string, number> {
   const result: Record<string, number> = {};
-  for (const bound of bounds) result[`${name}_bucket{le="${bound}"}`] = values.filter((v) => v <= bound).length;
-  result[`${name}_bucket{le="+Inf"}`] = values.length;
-  result[`${name}_sum`] = values.reduce((sum, v) => sum + v, 0);
-  result[`${name}_count`] = values.length;
+  for (const bound of bounds) {
+    result[`${name}_bucket{le="${bound}",type="${TYPE}"}`] = values.filter((v) => v <= bound).length;
+  }
+  result[`${name}_bucket{le="+Inf",type="${TYPE}"}`] = values.length;
+  result[`${name}_sum{type="${TYPE}"}`] = values.reduce((sum, v) => sum + v, 0);
+  result[`${name}_count{type="${TYPE}"}`] = values.length;
   return result;
 }
 
@@ -55,16 +60,18 @@ interface Expected {
 
 /** Every job-metric sample, as the exposition prints them. */
 function expectedJobSamples(e: Expected): Record<string, number> {
-  const labelled = (name: string, label: string, values: Record<string, number>) =>
-    Object.fromEntries(Object.entries(values).map(([value, n]) => [`${name}{${label}="${value}"}`, n]));
+  const labelled = (name: string, label: string, values: Record<string, number>, typed = true) =>
+    Object.fromEntries(
+      Object.entries(values).map(([value, n]) => [`${name}{${label}="${value}"${typed ? `,type="${TYPE}"` : ''}}`, n]),
+    );
   return {
-    jobs_submitted_total: e.submitted,
-    ...labelled('jobs_rejected_total', 'reason', e.rejected),
+    [`jobs_submitted_total{type="${TYPE}"}`]: e.submitted,
+    ...labelled('jobs_rejected_total', 'reason', e.rejected, false),
     ...labelled('jobs_finished_total', 'state', e.finished),
     ...labelled('job_attempts_total', 'outcome', e.attempts),
     ...histogram('job_attempt_duration_seconds', ATTEMPT_BUCKETS, e.durations),
     ...histogram('job_wait_seconds', WAIT_BUCKETS, e.waits),
-    jobs_manual_retries_total: e.manualRetries,
+    [`jobs_manual_retries_total{type="${TYPE}"}`]: e.manualRetries,
     ...labelled('jobs', 'state', e.states),
     workers_busy: e.busy,
     workers_total: e.workers,
@@ -248,7 +255,10 @@ describe('GET /metrics', () => {
       await service.post('/jobs', { id: 'a' });
       const mine = samples((await service.get('/metrics')).text, (name) => name === 'jobs_submitted_total');
       const theirs = samples((await other.get('/metrics')).text, (name) => name === 'jobs_submitted_total');
-      expect([mine, theirs]).to.deep.equal([{ jobs_submitted_total: 1 }, { jobs_submitted_total: 0 }]);
+      expect([mine, theirs]).to.deep.equal([
+        { [`jobs_submitted_total{type="${TYPE}"}`]: 1 },
+        { [`jobs_submitted_total{type="${TYPE}"}`]: 0 },
+      ]);
     } finally {
       await other.stop();
     }

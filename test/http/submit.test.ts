@@ -224,7 +224,7 @@ describe('POST /jobs and POST /enqueue', () => {
       [
         'an unknown field (a typo of max_retries)',
         { id: 'x', max_retry: 3 },
-        { max_retry: ['Unknown field; allowed: id, payload, max_retries.'] },
+        { max_retry: ['Unknown field; allowed: id, type, payload, max_retries.'] },
       ],
       ['max_retries as a string', { max_retries: '3' }, { max_retries: ['Must be an integer from 0 to 20.'] }],
       ['a fractional max_retries', { max_retries: 2.5 }, { max_retries: ['Must be an integer from 0 to 20.'] }],
@@ -266,8 +266,8 @@ describe('POST /jobs and POST /enqueue', () => {
         {
           id: ['Must be 1–256 characters (Unicode code points).'],
           max_retries: ['Must be an integer from 0 to 20.'],
-          extra: ['Unknown field; allowed: id, payload, max_retries.'],
-          other: ['Unknown field; allowed: id, payload, max_retries.'],
+          extra: ['Unknown field; allowed: id, type, payload, max_retries.'],
+          other: ['Unknown field; allowed: id, type, payload, max_retries.'],
         },
       ],
     ];
@@ -350,7 +350,7 @@ describe('POST /jobs and POST /enqueue', () => {
     const conflict = {
       error: {
         code: 'duplicate_job',
-        message: 'A job with id "dup" already exists with a different payload or max_retries.',
+        message: 'A job with id "dup" already exists with a different type, payload or max_retries.',
         details: existing,
       },
     };

@@ -193,11 +193,16 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
 /** The API view of a job the tests expect, with the defaults of a freshly queued one. */
 export function view(fields: { id: string } & Partial<Record<string, unknown>>) {
   return {
+    type: 'simulated',
     state: 'queued',
     payload: null,
     max_retries: 3,
     attempts: 0,
     last_error: null,
+    result: null,
+    result_error: null,
+    result_bytes: null,
+    progress: null,
     created_at: iso(T0),
     updated_at: iso(T0),
     started_at: null,

@@ -53,9 +53,10 @@ describe('job machine', () => {
       const { actor } = startJob(manualProcessor().processor, { grantSlots: false });
       expect(actor.getSnapshot().value).to.equal('queued');
       expect(actor.getSnapshot().context).to.deep.equal({
-        id: 'job-1', payload: { n: 1 }, max_retries: 3, attempts: 0, attempts_at_retry: 0, last_error: null,
-        created_at: 0, updated_at: 0, started_at: null, finished_at: null, next_retry_at: null,
-        last_delay_ms: null, cancel_requested: false,
+        id: 'job-1', type: 'simulated', payload: { n: 1 }, max_retries: 3, attempts: 0, attempts_at_retry: 0,
+        last_error: null, created_at: 0, updated_at: 0, started_at: null, finished_at: null, next_retry_at: null,
+        last_delay_ms: null, last_delay_source: null, result: null, result_error: null, result_bytes: null,
+        cancel_requested: false,
       });
     });
 
@@ -66,7 +67,9 @@ describe('job machine', () => {
       actor.send({ type: 'SLOT_GRANTED' });
       expect(actor.getSnapshot().value).to.deep.equal({ running: 'attempting' });
       expect(actor.getSnapshot().context).to.include({ attempts: 1, started_at: 7 });
-      expect(work.calls.map((call) => call.job)).to.deep.equal([{ id: 'job-1', payload: { n: 1 }, attempt: 1 }]);
+      expect(work.calls.map((call) => call.job)).to.deep.equal([
+        { id: 'job-1', type: 'simulated', payload: { n: 1 }, attempt: 1, max_retries: 3 },
+      ]);
     });
   });
 
@@ -171,9 +174,10 @@ describe('job machine', () => {
       expect(started).to.deep.equal([0, 160, 420]);
       expect(actor.getSnapshot().value).to.equal('done');
       expect(actor.getSnapshot().context).to.deep.equal({
-        id: 'job-1', payload: { n: 1 }, max_retries: 3, attempts: 3, attempts_at_retry: 0, last_error: 'fail 2',
-        created_at: 0, updated_at: 430, started_at: 420, finished_at: 430, next_retry_at: null,
-        last_delay_ms: 250, cancel_requested: false,
+        id: 'job-1', type: 'simulated', payload: { n: 1 }, max_retries: 3, attempts: 3, attempts_at_retry: 0,
+        last_error: 'fail 2', created_at: 0, updated_at: 430, started_at: 420, finished_at: 430, next_retry_at: null,
+        last_delay_ms: 250, last_delay_source: 'backoff', result: null, result_error: null, result_bytes: null,
+        cancel_requested: false,
       });
     });
 

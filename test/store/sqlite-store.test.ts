@@ -96,7 +96,10 @@ describe('sqlite store', () => {
       const path = files.path();
       const first = files.open({ path });
       const save = saver(first);
-      const history = [{ id: 'a', from: null, to: 'queued' as const, event: 'SUBMIT', at: 1, attempt: 0, error: null, delay_ms: null }];
+      const history = [
+        { id: 'a', type: 'simulated', from: null, to: 'queued' as const, event: 'SUBMIT', at: 1, attempt: 0, error: null,
+          delay_ms: null, delay_source: null },
+      ];
       save(record('a', 'queued', { payload: { deep: [1, 'two', null] }, history }));
       save(record('b', 'queued'));
       save(record('b', 'failed', { last_error: 'boom', attempts: 1 }));
