@@ -10,8 +10,10 @@
  * 4. Memory: heap per retained finished job; and heap after 1M jobs vs after 100k with a bounded retention.
  * 5. Latency of single submits paced at half the maximum rate measured in row 1.
  * 6. Timer accuracy: how late retries start against their `next_retry_at`, under the load of row 3.
+ * 7. HTTP targets end to end: jobs of an HTTP target type against a no-op receiver on loopback, vs the same jobs
+ *    as a no-op task module, alternating, in one service per round.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, hasCommand, nodeArgs, ROOT, runScript, spawnBounded, waitForPort, type Child } from './processes.js';
@@ -203,9 +205,10 @@ function latencySummary({ latencies, errors }: { latencies: number[]; errors: nu
 
 /**
  * Pushes `jobs` jobs through POST /jobs/batch, 1000 per request, 4 requests in flight, then polls /stats until
- * every one is done or failed. Returns the wall time from the first request, in ms.
+ * every one is done or failed (beyond the `finishedBefore` jobs the service had finished already). Returns the
+ * wall time from the first request, in ms.
  */
-async function pushThroughBatches(port: number, jobs: number, item: string): Promise<number> {
+async function pushThroughBatches(port: number, jobs: number, item: string, finishedBefore = 0): Promise<number> {
   const agent = keepAliveAgent(4);
   const sizes: number[] = [];
   for (let left = jobs; left > 0; left -= 1000) sizes.push(Math.min(1000, left));
@@ -225,7 +228,7 @@ async function pushThroughBatches(port: number, jobs: number, item: string): Pro
   });
   for (;;) {
     const stats = await getJson<{ totals: { done: number; failed: number } }>(agent, port, '/stats');
-    if (stats.totals.done + stats.totals.failed >= jobs) break;
+    if (stats.totals.done + stats.totals.failed >= finishedBefore + jobs) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const wallMs = performance.now() - started;
@@ -487,6 +490,9 @@ export async function runBench({ scale, resultsPath, only, log = () => {} }: Ben
     }
   }
 
+  // ── Row 7: HTTP targets vs a no-op task module, the same service, alternating sides ──
+  if (runs('7')) rows.push(await httpTargetRow(scale, log));
+
   // ── Row 4: memory ──
   if (runs('4')) {
     log('row 4: memory');
@@ -574,6 +580,54 @@ export async function runBench({ scale, resultsPath, only, log = () => {} }: Ben
   const results: BenchResults = { date, scale: scale.name, machine, rows };
   if (resultsPath) await writeFile(resultsPath, JSON.stringify(results, null, 2) + '\n');
   return results;
+}
+
+/**
+ * Row 7. Each round starts a receiver and a service that has both types (a no-op task module `noop`, and an HTTP
+ * target `hook` pointing at the receiver), then pushes the same number of jobs of each, the target first.
+ */
+async function httpTargetRow(scale: Scale, log: (line: string) => void): Promise<Row> {
+  const jobs = scale.httpTargetJobs;
+  const target: number[] = [];
+  const module: number[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'bench-types-'));
+  try {
+    await mkdir(join(dir, 'tasks'));
+    await writeFile(join(dir, 'tasks', 'noop.mjs'), 'export default async () => null;\n');
+    for (let round = 1; round <= scale.rounds; round++) {
+      const receiverPort = await freePort();
+      const receiver = spawnBounded(process.execPath, nodeArgs('bench/noop-receiver'), { PORT: String(receiverPort) });
+      await waitForPort(receiverPort, receiver);
+      const typesFile = join(dir, 'job-types.json');
+      await writeFile(typesFile, JSON.stringify({ types: { hook: { url: `http://127.0.0.1:${receiverPort}/` } } }));
+      const run = await startService({
+        TASKS_DIR: join(dir, 'tasks'),
+        JOB_TYPES_FILE: typesFile,
+        WEBHOOK_SECRET: `whsec_${Buffer.from('bench-secret-of-32-bytes-exactly').toString('base64')}`,
+      });
+      try {
+        target.push((jobs / (await pushThroughBatches(run.port, jobs, '{"type":"hook","max_retries":0}'))) * 1000);
+        module.push((jobs / (await pushThroughBatches(run.port, jobs, '{"type":"noop","max_retries":0}', jobs))) * 1000);
+      } finally {
+        await run.child.stop(STOP_GRACE_MS);
+        await receiver.stop();
+      }
+      log(`row 7 round ${round}: HTTP target ${fmt(target.at(-1)!)} jobs/s, task module ${fmt(module.at(-1)!)} jobs/s`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const ratio = median(target) / median(module);
+  return {
+    id: '7',
+    title: `HTTP targets end to end (${fmt(jobs)} jobs, no-op receiver on loopback, keep-alive, WORKERS=64)`,
+    ours: `${fmt(median(target))} jobs/s`,
+    reference: `no-op task module ${fmt(median(module))} jobs/s (same service, same rounds)`,
+    headline: `${fmt(ratio, 2)} of the module`,
+    target: '≥ 0.5 of the module',
+    met: ratio >= 0.5,
+    data: { http_target_jobs_s: target, task_module_jobs_s: module, ratio },
+  };
 }
 
 function skippedRow(id: string, title: string, target: string, reason: string): Row {

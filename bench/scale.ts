@@ -26,6 +26,8 @@ export interface Scale {
   inProcess: boolean;
   /** Row 6: at most this many retried jobs have their history read. */
   timerSample: number;
+  /** Row 7: jobs per side of each round (HTTP target, then the no-op task module). */
+  httpTargetJobs: number;
 }
 
 export const SCALES: Record<Scale['name'], Scale> = {
@@ -44,6 +46,7 @@ export const SCALES: Record<Scale['name'], Scale> = {
     latencySeconds: 10,
     inProcess: false,
     timerSample: 20_000,
+    httpTargetJobs: 20_000,
   },
   smoke: {
     name: 'smoke',
@@ -60,6 +63,7 @@ export const SCALES: Record<Scale['name'], Scale> = {
     latencySeconds: 1,
     inProcess: true,
     timerSample: 200,
+    httpTargetJobs: 500,
   },
 };
 

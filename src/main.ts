@@ -10,6 +10,7 @@
 import { tuneRuntime } from './runtime.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { JobTypesError, StoreOpenError } from './errors.js';
+import { loadJobTypes } from './job-types/load-job-types.js';
 import { createLogger } from './logger.js';
 import { startService } from './server.js';
 
@@ -26,7 +27,8 @@ try {
 
 const logger = createLogger(config.logLevel);
 try {
-  const service = await startService(config, logger);
+  const types = await loadJobTypes(config, logger);
+  const service = await startService(config, logger, { types });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       logger.info({ signal }, 'signal received');

@@ -131,7 +131,7 @@ export async function startChild(args: string[], env: Record<string, string> = {
 
 /** Starts the service from source, the way `npm start` does. */
 export function startService(env: Record<string, string> = {}): Promise<Child> {
-  return startChild(['--import', 'tsx', 'src/main.ts'], env);
+  return startChild(['--import', 'tsx', '--conditions=xstate-job-service-source', 'src/main.ts'], env);
 }
 
 /** Polls `GET /healthz` until it answers 200, so readiness does not depend on the log level. */
