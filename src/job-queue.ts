@@ -38,6 +38,7 @@ import type { Processor } from './processors/processor.js';
 import { ReadyQueue } from './ready-queue.js';
 import { createMemoryStore } from './store/memory-store.js';
 import type { JobStore } from './store/job-store.js';
+import { zeroCounts } from './store/state-counts.js';
 
 export interface JobQueueOptions {
   /** Jobs running at once. Default 4. */
@@ -366,7 +367,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
     types() {
       const counts = store.countsByType();
-      return types.names().map((name) => ({ ...types.info(name), counts: counts[name] ?? emptyCounts() }));
+      return types.names().map((name) => ({ ...types.info(name), counts: counts[name] ?? zeroCounts() }));
     },
 
     stats(): Stats {
@@ -443,7 +444,6 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   }
 }
 
-const emptyCounts = (): Record<JobState, number> => ({ queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 });
 
 /** The one type `simulated`, run by `processor`, with the queue's own settings: a queue built without types. */
 function singleType(options: JobQueueOptions, processor: Processor | undefined): JobTypes {

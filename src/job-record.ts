@@ -5,6 +5,7 @@
  */
 
 import type { DelaySource, JobContext } from '../machines/job.machine.js';
+import { jsonText } from './json-text.js';
 
 /**
  * The public job states: the top-level states of the job machine (`machines/job.machine.ts`), spelled out for
@@ -115,12 +116,7 @@ export function updateRecord(record: JobRecord, context: JobContext, state: JobS
  */
 export function keepResult(output: unknown, maxBytes: number) {
   if (output === undefined || output === null) return { result: null, result_error: null, result_bytes: null };
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(output);
-  } catch {
-    json = undefined;
-  }
+  const json = jsonText(output);
   if (json === undefined) return { result: null, result_error: 'not_json' as const, result_bytes: null };
   const bytes = Buffer.byteLength(json);
   if (bytes > maxBytes) return { result: null, result_error: 'too_large' as const, result_bytes: bytes };

@@ -11,6 +11,7 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { jsonText } from '../json-text.js';
 import { createLogger } from '../logger.js';
 import type { TaskContext, TaskHandler, TaskModule } from './task-handler.js';
 
@@ -93,12 +94,7 @@ function crossable(value: unknown): unknown {
     structuredClone(value);
     return value;
   } catch {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch {
-      json = undefined;
-    }
+    const json = jsonText(value);
     if (json === undefined) throw new TypeError("the handler's result can neither be cloned to the main thread nor written as JSON");
     return JSON.parse(json) as unknown;
   }

@@ -1,4 +1,5 @@
 import { PROGRESS_MAX_BYTES } from '../job-record.js';
+import { jsonText } from '../json-text.js';
 import type { Processor, ProcessorContext, ProcessorJob } from './processor.js';
 
 /** Where the attempts of each job type go: its processor and its time limit. */
@@ -61,12 +62,7 @@ class Attempt implements ProcessorContext {
   }
 
   private report(value: unknown): void {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch {
-      json = undefined;
-    }
+    const json = jsonText(value);
     if (json === undefined) throw new TypeError('progress must be a JSON value');
     const bytes = Buffer.byteLength(json);
     if (bytes > PROGRESS_MAX_BYTES) {

@@ -1,7 +1,8 @@
 import { errors } from '../errors.js';
 import { Fifo } from '../fifo.js';
-import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState, type Transition } from '../job-record.js';
+import { finishedCount, isFinished, type JobRecord, type JobState, type Transition } from '../job-record.js';
 import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
+import { StateCounts } from './state-counts.js';
 
 export interface MemoryStoreOptions {
   /** Finished records kept; beyond it the oldest finished is evicted. Unfinished records are never evicted. */
@@ -137,13 +138,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   let order: Slot[] = [];
   let nextSeq = 1;
   let holes = 0;
-  const counts = zeroCounts();
-  const countsByType = new Map<string, Record<JobState, number>>();
-  const typeCounts = (type: string) => {
-    let found = countsByType.get(type);
-    if (!found) countsByType.set(type, (found = zeroCounts()));
-    return found;
-  };
+  const counts = new StateCounts();
   /** Slots in the order their jobs finished: the eviction order. A job retried and finished again is in it twice. */
   const finishedOrder = new Fifo<Slot>();
 
@@ -160,13 +155,12 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   }
 
   function evictBeyondRetention() {
-    while (finishedCount(counts) > options.retention && finishedOrder.length > 0) {
+    while (finishedCount(counts.total) > options.retention && finishedOrder.length > 0) {
       const slot = finishedOrder.shift()!;
       if (--slot.finishes > 0) continue; // an earlier finish; the job finished again since
       const stored = slot.record;
       if (!stored || !isFinished(stateOf(stored))) continue; // retried since it finished
-      counts[stateOf(stored)]--;
-      typeCounts(stored.type)[stateOf(stored)]--;
+      counts.add(stored.type, stateOf(stored), -1);
       slotById.delete(stored.id);
       slot.record = undefined;
       holes++;
@@ -190,13 +184,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       } else {
         slot.record = record;
       }
-      const ofType = typeCounts(record.type);
-      if (from !== null) {
-        counts[from]--;
-        ofType[from]--;
-      }
-      counts[record.state]++;
-      ofType[record.state]++;
+      counts.move(record.type, from, record.state);
       if (isFinished(record.state) && (from === null || !isFinished(from))) {
         // Kept compact from here on; the engine is done with the record it passed (a retry reads it back).
         slot.record = compact(record);
@@ -227,13 +215,9 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       return { jobs, next_cursor: null };
     },
 
-    counts() {
-      return { ...counts };
-    },
+    counts: () => counts.totals(),
 
-    countsByType() {
-      return Object.fromEntries([...countsByType].map(([type, ofType]) => [type, { ...ofType }]));
-    },
+    countsByType: () => counts.perType(),
 
     unfinished() {
       return order.flatMap(({ record }) => (record && !isFinished(stateOf(record)) ? [expand(record)] : []));
@@ -245,6 +229,3 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   };
 }
 
-function zeroCounts(): Record<JobState, number> {
-  return Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
-}

@@ -27,6 +27,7 @@ import Database from 'better-sqlite3';
 import { errors, StoreOpenError } from '../errors.js';
 import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } from '../job-record.js';
 import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
+import { StateCounts } from './state-counts.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -202,22 +203,17 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     ),
   };
 
-  const counts = zeroCounts();
-  const countsByType = new Map<string, Record<JobState, number>>();
-  const typeCounts = (type: string) => {
-    let found = countsByType.get(type);
-    if (!found) countsByType.set(type, (found = zeroCounts()));
-    return found;
-  };
+  const counts = new StateCounts();
   const grouped = db.prepare('SELECT type, state, count(*) AS n FROM jobs GROUP BY type, state').all() as {
     type: string;
     state: string;
     n: number;
   }[];
   for (const { type, state, n } of grouped) {
-    if (!(state in counts)) throw new StoreOpenError(path, `a job row has an unknown state ${JSON.stringify(state)}.`);
-    counts[state as JobState] += n;
-    typeCounts(type)[state as JobState] = n;
+    if (!(JOB_STATES as readonly string[]).includes(state)) {
+      throw new StoreOpenError(path, `a job row has an unknown state ${JSON.stringify(state)}.`);
+    }
+    counts.add(type, state as JobState, n);
   }
   const maxima = db.prepare('SELECT max(seq) AS seq, max(finished_seq) AS fin FROM jobs').get() as {
     seq: number | null;
@@ -292,7 +288,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
   }
 
   function overRetention() {
-    return finishedCount(counts) > options.retention;
+    return finishedCount(counts.total) > options.retention;
   }
 
   function scheduleRetention() {
@@ -307,7 +303,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
   function retentionTick() {
     retentionScheduled = null;
     if (closed || !overRetention()) return;
-    const excess = finishedCount(counts) - options.retention;
+    const excess = finishedCount(counts.total) - options.retention;
     const candidates = statements.oldestFinished.all(Math.min(excess, RETENTION_BATCH)) as {
       id: string;
       state: JobState;
@@ -322,8 +318,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       return; // the next commit tries again
     }
     for (const { state, type } of doomed) {
-      counts[state]--;
-      typeCounts(type)[state]--;
+      counts.add(type, state, -1);
     }
     scheduleRetention();
   }
@@ -349,13 +344,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
         finishedSeq = earlier ?? nextFinishedSeq++;
       }
       pending.set(record.id, { kind: 'put', record, seq, finishedSeq });
-      const ofType = typeCounts(record.type);
-      if (from !== null) {
-        counts[from]--;
-        ofType[from]--;
-      }
-      counts[record.state]++;
-      ofType[record.state]++;
+      counts.move(record.type, from, record.state);
       scheduleCommit();
     },
 
@@ -363,8 +352,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       const previous = pending.get(id);
       const current = previous?.kind === 'put' ? previous.record : previous ? undefined : readRow(id);
       if (!current) return;
-      counts[current.state]--;
-      typeCounts(current.type)[current.state]--;
+      counts.add(current.type, current.state, -1);
       // Never written: forgetting the buffered record is enough. Otherwise its row goes at the next commit.
       if (previous?.kind === 'put' && previous.seq !== null) pending.delete(id);
       else pending.set(id, { kind: 'delete' });
@@ -417,13 +405,9 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       };
     },
 
-    counts() {
-      return { ...counts };
-    },
+    counts: () => counts.totals(),
 
-    countsByType() {
-      return Object.fromEntries([...countsByType].map(([type, ofType]) => [type, { ...ofType }]));
-    },
+    countsByType: () => counts.perType(),
 
     unfinished() {
       commitBeforeRead();
@@ -449,10 +433,6 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     const json = statements.get.get(id) as string | undefined;
     return json === undefined ? undefined : parseRecord(json);
   }
-}
-
-function zeroCounts(): Record<JobState, number> {
-  return Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
 }
 
 /** The fields a record written before job types (schema version 1) lacks, with the values they stand for. */

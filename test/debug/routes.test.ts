@@ -5,30 +5,10 @@ import { toMermaid } from '../../src/chart/mermaid.js';
 import { JOB_STATES } from '../../src/job-record.js';
 import type { JobQueue } from '../../src/job-queue.types.js';
 import { transitionView } from '../../src/http/routes/events.js';
-import { iso, startService, T0, type Service } from '../http/support.js';
+import { iso, openEventStream, startService, T0, type Service } from '../http/support.js';
 
-/** An open `GET /events` response, read as text as it arrives. */
-async function openStream(service: Service, path: string) {
-  const abort = new AbortController();
-  const response = await fetch(service.url(path), { signal: abort.signal });
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  return {
-    response,
-    text: () => text,
-    /** Reads until `predicate(text)` holds; resolves to false if the stream ends first. */
-    async until(predicate: (text: string) => boolean): Promise<boolean> {
-      while (!predicate(text)) {
-        const chunk = await reader.read().catch(() => ({ done: true, value: undefined }));
-        if (chunk.done) return false;
-        text += decoder.decode(chunk.value, { stream: true });
-      }
-      return true;
-    },
-    close: () => abort.abort(),
-  };
-}
+/** An open `GET /events` response of `service`. */
+const openStream = (service: Service, path: string) => openEventStream(service.url(path));
 
 const message = (service: Service, id: string, index: number) =>
   `event: transition\ndata: ${JSON.stringify(transitionView(service.queue.get(id)!.history[index]!))}\n\n`;

@@ -1,6 +1,7 @@
 /** Progress on the event stream (`event: progress`) and in the job view, through the real routes. */
 import { expect } from 'chai';
 import type { Processor, ProcessorContext } from '../../src/processors/processor.js';
+import { openEventStream } from './support.js';
 import { startTypedService } from './typed-service.js';
 
 describe('routes: progress', () => {
@@ -17,31 +18,15 @@ describe('routes: progress', () => {
   });
   afterEach(() => service.stop());
 
-  async function openStream(path: string) {
-    const abort = new AbortController();
-    const response = await fetch(service.url(path), { signal: abort.signal });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    return {
-      async until(predicate: (text: string) => boolean) {
-        while (!predicate(text)) {
-          const chunk = await reader.read();
-          if (chunk.done) break;
-          text += decoder.decode(chunk.value, { stream: true });
-        }
-        return text;
-      },
-      close: () => abort.abort(),
-    };
-  }
+  const openStream = (path: string) => openEventStream(service.url(path));
 
   it('sends a running job’s progress as event: progress, shows it in the job, and keeps the result once done', async () => {
     const stream = await openStream('/events?state=running');
     await service.post('/jobs', { id: 'img-1', payload: { width: 64 } });
     await stream.until((text) => text.includes('"to":"running"'));
     context!.progress({ done: 3, of: 4 });
-    const text = await stream.until((t) => t.includes('event: progress'));
+    await stream.until((t) => t.includes('event: progress'));
+    const text = stream.text();
     stream.close();
 
     expect(text.split('\n\n').filter((event) => event.startsWith('event: progress'))).to.deep.equal([
@@ -64,7 +49,8 @@ describe('routes: progress', () => {
     await service.post('/jobs', { id: 'img-2', payload: null });
     context!.progress('half');
     finish(null);
-    const text = await stream.until((t) => t.includes('"to":"done"'));
+    await stream.until((t) => t.includes('"to":"done"'));
+    const text = stream.text();
     stream.close();
     expect(text).not.to.include('event: progress');
   });

@@ -211,3 +211,26 @@ export function view(fields: { id: string } & Partial<Record<string, unknown>>) 
     ...fields,
   };
 }
+
+/** An open `GET /events` response, read as text as it arrives. */
+export async function openEventStream(url: string) {
+  const abort = new AbortController();
+  const response = await fetch(url, { signal: abort.signal });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  return {
+    response,
+    text: () => text,
+    /** Reads until `predicate(text)` holds; resolves to false if the stream ends first. */
+    async until(predicate: (text: string) => boolean): Promise<boolean> {
+      while (!predicate(text)) {
+        const chunk = await reader.read().catch(() => ({ done: true, value: undefined }));
+        if (chunk.done) return false;
+        text += decoder.decode(chunk.value, { stream: true });
+      }
+      return true;
+    },
+    close: () => abort.abort(),
+  };
+}
