@@ -32,6 +32,19 @@ describe('routes: job types', () => {
     expect((await get('/stats')).body.queue).to.deep.equal({ used: 0, capacity: 11 });
   });
 
+  it("takes the seed's POST /enqueue without a type: the same answer, the default type", async () => {
+    const response = await fetch(service.url('/enqueue'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'seed-1', payload: 'hello', max_retries: 2 }),
+    });
+    expect([response.status, response.headers.get('location'), await response.json()]).to.deep.equal([
+      202, '/jobs/seed-1', { status: 'queued', id: 'seed-1' },
+    ]);
+    const job = (await get('/jobs/seed-1')).body;
+    expect([job.type, job.state, job.max_retries, job.payload]).to.deep.equal(['simulated', 'running', 2, 'hello']);
+  });
+
   it('refuses a malformed type name with validation_failed', async () => {
     expect(await post('/enqueue', { type: 'Email!', payload: {} })).to.deep.equal({
       status: 400,
