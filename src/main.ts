@@ -16,6 +16,9 @@ import { startService } from './server.js';
 
 tuneRuntime();
 
+/** How soon after a signal the same signal again counts as a relayed copy of it, ms. */
+const RELAYED_SIGNAL_MS = 300;
+
 let config: Readonly<Config>;
 try {
   config = loadConfig();
@@ -29,8 +32,14 @@ const logger = createLogger(config.logLevel);
 try {
   const types = await loadJobTypes(config, logger);
   const service = await startService(config, logger, { types });
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
+      const at = Date.now();
+      // Under `npm start`, one Ctrl-C reaches this process twice: from the terminal (the whole process group)
+      // and relayed by npm and tsx. A copy that soon after the first is not a request to stop at once.
+      if (first?.signal === signal && at - first.at < RELAYED_SIGNAL_MS) return;
+      first ??= { signal, at };
       logger.info({ signal }, 'signal received');
       service.close().then(
         (report) => process.exit(report.exitCode),

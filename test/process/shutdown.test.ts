@@ -126,6 +126,20 @@ describe('process: graceful shutdown', function () {
     expect(child.lines.every((line) => line.level === 'warn' || line.level === 'error')).to.equal(true);
   });
 
+  it('the same signal again within 300 ms is a relayed copy (npm start and Ctrl-C): the drain goes on', async () => {
+    const child = await startService({ WORKERS: '1', WORK_MIN_MS: '300', WORK_MAX_MS: '300', FAILURE_RATE: '0' });
+    await waitUntilHealthy(child);
+    await submitAll(child, ['x']);
+
+    child.process.kill('SIGINT');
+    child.process.kill('SIGINT');
+    const { code } = await exitWithin(child, 5000);
+
+    expect(code, child.stderr()).to.equal(0);
+    expect(child.lines.filter((line) => line.msg === 'signal received')).to.have.length(1);
+    expect(child.lines.map((line) => line.msg)).to.include('queue drained: every job finished');
+  });
+
   it('a second signal stops at once, with the same report, and exits 1', async () => {
     const child = await startService({
       WORKERS: '1',
