@@ -132,6 +132,8 @@ describe('process: graceful shutdown', function () {
     await submitAll(child, ['x']);
 
     child.process.kill('SIGINT');
+    // Sent once the first is handled (two signals pending at once would merge into one), well within 300 ms.
+    await child.waitForLine((line) => line.msg === 'signal received');
     child.process.kill('SIGINT');
     const { code } = await exitWithin(child, 5000);
 
