@@ -28,7 +28,11 @@
  * (operator); RESTORED (a restart found the job in its store: a queued job queues again, a backoff re-arms
  * its timer for what is left until `next_retry_at`, and a running one lost its attempt to the restart).
  * Guards: `isPermanentError` (skips retries), `hasRetriesLeft` (retries since the last RETRY ≤ max_retries).
- * Delays: `retryDelay`, the time left until the absolute `next_retry_at`, so a restart re-arms it right.
+ * Delays: `retryDelay`, the time left until the absolute `next_retry_at`, so a restart re-arms it right. The
+ * delay itself is chosen on entering `backoff` (`scheduleRetry`): the one a `RetryLaterError` asks for (an HTTP
+ * target's `Retry-After`), else the backoff formula with the options of the job's type.
+ * Context: a job's `type` picks its processor, backoff and concurrency; `done` keeps the attempt's value as its
+ * `result` (`keepResult`: within RESULT_MAX_BYTES, or `result_error` says why not).
  *
  * The slot is given back (`releaseSlot`, or `leaveQueue` with the place) by the state an attempt's outcome
  * leads to, after that state has recorded its entry: no observer ever sees a newly dispatched job running
