@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { threadId } from 'node:worker_threads';
 import type { JobTypeDefinition } from '../../src/job-types/job-type.js';
 import { loadTaskModules } from '../../src/job-types/task-modules.js';
+import { createJobQueue } from '../../src/job-queue.js';
+import { createJobTypes } from '../../src/job-types/registry.js';
 import { createThreadPool, type ThreadPool } from '../../src/job-types/thread-pool.js';
 import { attemptContext, capturedLogger, fixture, job, rejection } from './support.js';
 
@@ -75,6 +77,24 @@ describe('thread isolation', function () {
       'the task thread crashed: worker exited with code: 1',
     ]);
     expect(await pool.processor(job({ crash: false }), attemptContext())).to.equal('survived');
+  });
+
+  it('retries the job of a crashed thread on a new thread, through the engine', async () => {
+    const pool = poolOf('crash-once');
+    const backoff = { baseMs: 0, maxMs: 0, jitterMs: 0 };
+    const types = createJobTypes(
+      [{ name: 'crash-once', kind: 'module', options: { isolation: 'thread' }, processor: pool.processor, source: 'crash-once.ts' }],
+      { defaultType: 'crash-once', maxRetries: 3, maxRetriesLimit: 20, timeoutMs: 0, backoff },
+    );
+    const queue = createJobQueue({ workers: 1, queueSize: 1, backoff, jobTimeoutMs: 0, jobRetention: 10 }, { types });
+    const finished = new Promise<void>((resolve) => queue.on('transition', (t) => t.to === 'done' && resolve()));
+    await queue.submit({ id: 'c', payload: null });
+    await finished;
+
+    const record = queue.get('c')!;
+    expect([record.state, record.attempts, record.result]).to.deep.equal(['done', 2, 'survived attempt 2']);
+    const failedAttempt = record.history.find((t) => t.to === 'backoff')!;
+    expect(failedAttempt.error).to.equal('the task thread crashed: worker exited with code: 1');
   });
 
   it('fails the attempt with a plain Error when its thread throws outside the handler', async () => {
