@@ -113,6 +113,7 @@ function httpTarget(name: string, target: TypesFile['targets'][string], config: 
       // Checked above: there are targets, so there is a secret.
       secret: config.webhookSecret ?? '',
       retryAfterMaxMs: config.retryAfterMaxMs,
+      connections: Math.min(target.options.concurrency ?? config.workers, config.workers),
     });
     return { processor, close };
   } catch (error) {

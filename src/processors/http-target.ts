@@ -21,6 +21,11 @@ export interface HttpTargetOptions {
   retryAfterMaxMs: number;
   /** Epoch ms; default Date.now (tests inject the fake clock). Signs the timestamp and resolves HTTP-date Retry-After. */
   now?: () => number;
+  /**
+   * The most sockets the target's pool opens: the most attempts of the type that can run at once (its
+   * `concurrency` within WORKERS). Default: no limit.
+   */
+  connections?: number;
 }
 
 export interface HttpTarget {
@@ -50,7 +55,10 @@ export function createHttpTarget(options: HttpTargetOptions): HttpTarget {
   // exactly them, and one slow target cannot hold connections another needs. Undici's own header/body timeouts
   // (300 s by default) are off: the attempt's time limit is the type's `timeout_ms`, which the engine enforces
   // through the signal; two limits would make the smaller one a hidden cap.
-  const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+  // `connections`: undici reuses a freed socket only on the next turn, so without a cap a busy target keeps
+  // opening sockets beyond its attempts in flight; capped, a request waits that turn for one instead (about 6%
+  // more jobs/s in alternating ad-hoc runs of row 7's load).
+  const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0, connections: options.connections ?? null });
 
   const processor: Processor = async (job, { signal }) => {
     const body = requestBody(job);

@@ -428,6 +428,27 @@ describe('HTTP target processor', () => {
     });
   });
 
+  describe('connections', () => {
+    it('opens at most `connections` sockets, the other requests waiting for one of them', async () => {
+      const capped = make({ connections: 2 });
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let inFlight = 0;
+      let most = 0;
+      handler = async (ctx) => {
+        most = Math.max(most, ++inFlight);
+        await gate;
+        inFlight--;
+        ctx.body = { ok: true };
+      };
+      const attempts = [1, 2, 3, 4, 5].map((n) => run(job({ id: `job-${n}` }), capped));
+      while (received.length < 2) await new Promise((resolve) => setImmediate(resolve));
+      release();
+      expect(await Promise.all(attempts)).to.deep.equal([1, 2, 3, 4, 5].map(() => ({ ok: true })));
+      expect([connections, most, received.length]).to.deep.equal([2, 2, 5]);
+    });
+  });
+
   describe('options', () => {
     it('refuses a URL that is not http(s)', () => {
       expect(() => make({ url: 'file:///etc/passwd' })).to.throw(
