@@ -133,8 +133,11 @@ export interface JobMachineDeps {
 function retryAfterMs(error: unknown): number | undefined {
   if (!(error instanceof Error) || error.name !== 'RetryLaterError') return undefined;
   const ms = (error as Error & { retryAfterMs?: unknown }).retryAfterMs;
-  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.round(ms) : undefined;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.min(Math.round(ms), MAX_DELAY_MS) : undefined;
 }
+
+/** The longest delay a timer can wait (2^31 − 1 ms, about 24.8 days): Node fires a longer one after 1 ms. */
+export const MAX_DELAY_MS = 2_147_483_647;
 
 // The name check also recognises a PermanentError from another copy of this package.
 const isPermanent = (error: unknown) =>

@@ -77,7 +77,10 @@ export interface JobService<Tasks extends AnyTasks> {
   retry(id: string): Promise<JobRecord>;
   /** Subscribes to `transition` or `progress` events; returns the unsubscribe function. */
   on<Event extends keyof JobQueueEventMap>(event: Event, listener: (payload: JobQueueEventMap[Event]) => void): () => void;
-  /** Resolves once the job is done, failed or cancelled, with its record. */
+  /**
+   * Resolves once the job is done, failed or cancelled, with its record. Rejects when the job is unknown, or when
+   * `close()` leaves it unfinished.
+   */
   settled(id: string): Promise<JobRecord>;
   /** The graceful shutdown of the standalone service: running attempts finish (up to SHUTDOWN_TIMEOUT_MS). */
   close(): Promise<ShutdownReport>;
@@ -113,6 +116,8 @@ export async function createJobService<const Tasks extends AnyTasks>(
     : { ...(await startEngine(config, logger, { types: definitions })), address: null };
   const { queue } = service;
   const url = service.address ? `http://${service.address.address}:${service.address.port}` : null;
+  /** The `settled` calls still waiting, told when the service closes. */
+  const waiting = new Set<() => void>();
 
   return {
     url,
@@ -123,22 +128,31 @@ export async function createJobService<const Tasks extends AnyTasks>(
     on: (event, listener) => queue.on(event, listener),
     settled(id) {
       return new Promise((resolve, reject) => {
+        const done = (settle: () => void) => {
+          off();
+          waiting.delete(onClose);
+          settle();
+        };
+        const onClose = () => done(() => reject(new Error(`the service closed before job ${JSON.stringify(id)} settled`)));
         const check = () => {
           const record = queue.get(id);
-          if (!record) {
-            off();
-            reject(new Error(`no job ${JSON.stringify(id)}`));
-          } else if (record.state === 'done' || record.state === 'failed' || record.state === 'cancelled') {
-            off();
-            resolve(record);
+          if (!record) done(() => reject(new Error(`no job ${JSON.stringify(id)}`)));
+          else if (record.state === 'done' || record.state === 'failed' || record.state === 'cancelled') {
+            done(() => resolve(record));
           }
         };
         const off = queue.on('transition', (t) => {
           if (t.id === id) check();
         });
+        waiting.add(onClose);
         check();
       });
     },
-    close: () => service.close(),
+    async close() {
+      const report = await service.close();
+      // Jobs left unfinished by the shutdown make no further transition: their waiters hear it here.
+      for (const onClose of [...waiting]) onClose();
+      return report;
+    },
   };
 }

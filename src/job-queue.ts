@@ -172,8 +172,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   }
 
   /**
-   * Forgets a job's progress throttle once it finished or stopped. A value still held back goes out now, before
-   * the transition that ends the job, so the stream's last progress is the job's last.
+   * Forgets a job's progress throttle once its attempt ended (or its actor stopped). A value still held back
+   * goes out now, before the transition that ends the attempt, so the stream's last progress is the attempt's.
    */
   function forgetProgress(id: string, record?: JobRecord) {
     const sent = progressSent.get(id);
@@ -216,6 +216,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       totals.retries++;
       totalsOf(context.type).retries++;
     }
+    // Progress belongs to the running attempt: a value still held back goes out before the move that ends it.
+    if (from === 'running' && to !== 'running') forgetProgress(context.id, record);
     if (isFinished(to)) finishJob(context.id, context.type, to as 'done' | 'failed' | 'cancelled');
     emitter.emit('transition', transition);
   }
@@ -223,7 +225,6 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   function finishJob(id: string, type: string, state: 'done' | 'failed' | 'cancelled') {
     totals[state]++;
     totalsOf(type)[state]++;
-    forgetProgress(id, live.get(id)?.record);
     // Released, not stopped: the actor is inside its own transition here, and with nothing pending (no
     // attempt, no timer) nothing else holds it once it leaves this map.
     live.delete(id);

@@ -17,6 +17,7 @@ export const UNMATCHED_ROUTE = 'unmatched';
 const SUBMISSION_REASONS: Partial<Record<ErrorCode, RejectionReason>> = {
   invalid_json: 'validation',
   validation_failed: 'validation',
+  unknown_job_type: 'validation',
   payload_too_large: 'validation',
   unsupported_media_type: 'validation',
   duplicate_job: 'duplicate',

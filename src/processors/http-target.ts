@@ -43,6 +43,8 @@ const ERROR_DRAIN_BYTES = 64 * 1024;
 /** Statuses that say "try again": timeout, too early, rate limited; plus every 5xx. */
 const RETRYABLE_STATUSES = new Set([408, 425, 429]);
 const WHSEC_PREFIX = 'whsec_';
+/** `Sun, 06 Nov 1994 08:49:37 GMT`. */
+const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 export function createHttpTarget(options: HttpTargetOptions): HttpTarget {
   const { type, retryAfterMaxMs } = options;
@@ -63,7 +65,8 @@ export function createHttpTarget(options: HttpTargetOptions): HttpTarget {
   const processor: Processor = async (job, { signal }) => {
     const body = requestBody(job);
     const timestamp = Math.floor(now() / 1000);
-    const signature = createHmac('sha256', key).update(`${job.id}.${timestamp}.${body}`).digest('base64');
+    const messageId = webhookId(job.id);
+    const signature = createHmac('sha256', key).update(`${messageId}.${timestamp}.${body}`).digest('base64');
     let response: Dispatcher.ResponseData;
     try {
       response = await request(url, {
@@ -75,7 +78,7 @@ export function createHttpTarget(options: HttpTargetOptions): HttpTarget {
           ...extraHeaders,
           'content-type': 'application/json',
           // The job id, the same on every attempt, so the receiver can drop a duplicate delivery.
-          'webhook-id': job.id,
+          'webhook-id': messageId,
           'webhook-timestamp': String(timestamp),
           'webhook-signature': `v1,${signature}`,
         },
@@ -91,6 +94,15 @@ export function createHttpTarget(options: HttpTargetOptions): HttpTarget {
   // instead of undici's "client is destroyed" rejection.
   let closing: Promise<void> | undefined;
   return { processor, close: () => (closing ??= agent.close()) };
+}
+
+/**
+ * The `webhook-id` of a job: its id, percent-encoded when it holds `%` or anything beyond ASCII. A header value
+ * cannot carry most of Unicode (which a job id may hold), and encoding only such ids keeps this one-to-one: an
+ * encoded id always contains `%`, an id left as it is never does. The body carries the id as it is.
+ */
+function webhookId(id: string): string {
+  return /^[\x20-\x24\x26-\x7e]*$/.test(id) ? id : encodeURIComponent(id);
 }
 
 /** The JSON body, keys in a fixed order so receivers (and their signature checks) see one shape. */
@@ -151,6 +163,9 @@ function retryAfterMs(header: string | string[] | undefined, nowMs: number): num
   const value = (Array.isArray(header) ? header[0] : header)?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // Only an HTTP date as RFC 9110 writes it (IMF-fixdate): Date.parse also takes "1.5" or "-1" as dates in 2001,
+  // which would turn a malformed header into an immediate retry.
+  if (!HTTP_DATE.test(value)) return undefined;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

@@ -188,6 +188,18 @@ describe('job types', () => {
       ]);
     });
 
+    it('caps a delay asked for at the longest a timer can wait (about 24.8 days), rather than firing after 1 ms', async () => {
+      const work = manualProcessor();
+      const { queue, transitions } = queueOf([{ name: 't', processor: work.processor }]);
+      await queue.submit({ id: 'j', payload: null });
+      await clock.tickAsync(0);
+      work.latest('j').reject(new RetryLaterError('come back next month', 30 * 86_400_000));
+      await clock.tickAsync(0);
+      expect(transitions.find((t) => t.to === 'backoff')!.delay_ms).to.equal(2_147_483_647);
+      await clock.tickAsync(86_400_000);
+      expect([queue.get('j')!.state, work.calls.length]).to.deep.equal(['backoff', 1]);
+    });
+
     it('still counts a Retry-After failure against max_retries', async () => {
       const work = manualProcessor();
       const { queue } = queueOf([{ name: 't', processor: work.processor }]);
@@ -203,11 +215,15 @@ describe('job types', () => {
     function reporting() {
       let context: ProcessorContext | undefined;
       let finish: (value: unknown) => void = () => {};
+      let fail: (error: unknown) => void = () => {};
       const processor: Processor = (_job, ctx) => {
         context = ctx;
-        return new Promise((resolve) => (finish = resolve));
+        return new Promise((resolve, reject) => {
+          finish = resolve;
+          fail = reject;
+        });
       };
-      return { processor, ctx: () => context!, finish: (value?: unknown) => finish(value) };
+      return { processor, ctx: () => context!, finish: (value?: unknown) => finish(value), fail: (error: unknown) => fail(error) };
     }
 
     it('stores every value at once, and sends at most one per 100 ms per job, the latest last', async () => {
@@ -249,6 +265,24 @@ describe('job types', () => {
       work.finish('ok');
       await clock.tickAsync(200);
       expect(seen).to.deep.equal(['queued at 0', 'running at 0', 'progress 1 at 0', 'progress 2 at 50', 'done at 50']);
+    });
+
+    it('sends a value still held back when the attempt fails, before the job enters backoff', async () => {
+      const work = reporting();
+      const { queue } = queueOf([{ name: 't', processor: work.processor }]);
+      const seen: string[] = [];
+      queue.on('progress', (p) => seen.push(`progress ${JSON.stringify(p.progress)} at ${p.at}`));
+      queue.on('transition', (t) => seen.push(`${t.to} at ${t.at}`));
+      await queue.submit({ id: 'j', payload: null });
+      await clock.tickAsync(0);
+      work.ctx().progress(1);
+      await clock.tickAsync(30);
+      work.ctx().progress(2);
+      await clock.tickAsync(20);
+      work.fail(new Error('flaky'));
+      await clock.tickAsync(120);
+      expect(seen.slice(0, 5)).to.deep.equal(['queued at 0', 'running at 0', 'progress 1 at 0', 'progress 2 at 50', 'backoff at 50']);
+      expect(seen.filter((line) => line.startsWith('progress'))).to.have.length(2);
     });
 
     it('can be destructured from the context', async () => {

@@ -45,6 +45,17 @@ describe('routes: job types', () => {
     expect([job.type, job.state, job.max_retries, job.payload]).to.deep.equal(['simulated', 'running', 2, 'hello']);
   });
 
+  it('counts an unknown type among the rejected submissions, as validation', async () => {
+    await post('/jobs', { type: 'sms', payload: null });
+    const metrics = await (await fetch(service.url('/metrics'))).text();
+    expect(metrics.split('\n').filter((line) => line.startsWith('jobs_rejected_total{'))).to.deep.equal([
+      'jobs_rejected_total{reason="queue_full"} 0',
+      'jobs_rejected_total{reason="duplicate"} 0',
+      'jobs_rejected_total{reason="validation"} 1',
+      'jobs_rejected_total{reason="shutting_down"} 0',
+    ]);
+  });
+
   it('refuses a malformed type name with validation_failed', async () => {
     expect(await post('/enqueue', { type: 'Email!', payload: {} })).to.deep.equal({
       status: 400,

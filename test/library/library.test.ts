@@ -75,6 +75,17 @@ describe('library: createJobService', function () {
     expect(seen).to.deep.equal(['new→queued', 'queued→running', 'progress {"step":1}', 'running→done']);
   });
 
+  it('rejects settled() of a job the shutdown left unfinished', async () => {
+    const jobs = await createJobService({
+      types: { hang: { handler: (_payload: null, ctx: TaskContext) => new Promise(() => void ctx.signal) } },
+      settings: { SHUTDOWN_TIMEOUT_MS: '0' },
+    });
+    await jobs.submit('hang', null, { id: 'h1' });
+    const settled = jobs.settled('h1').then(() => 'settled', (error: Error) => error.message);
+    await jobs.close();
+    expect(await settled).to.equal('the service closed before job "h1" settled');
+  });
+
   it('checks payload types at compile time (tsc verifies these lines are errors)', () => {
     const check = (jobs: JobService<typeof types>) => {
       // @ts-expect-error: greet takes { name: string }

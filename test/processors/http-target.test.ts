@@ -134,6 +134,17 @@ describe('HTTP target processor', () => {
       expect(received.map((r) => r.headers['webhook-id'])).to.deep.equal(['job-1', 'job-1']);
     });
 
+    it('percent-encodes a webhook-id that a header cannot carry, and signs that form; ASCII ids stay as they are', async () => {
+      await run(job({ id: '日本-1' }));
+      await run(job({ id: 'a%b' }));
+      await run(job({ id: 'plain id-2' }));
+      expect(received.map((r) => r.headers['webhook-id'])).to.deep.equal(['%E6%97%A5%E6%9C%AC-1', 'a%25b', 'plain id-2']);
+      const webhook = new Webhook(SECRET);
+      expect(received.map((r) => (webhook.verify(r.body, r.headers as Record<string, string>) as { id: string }).id)).to.deep.equal([
+        '日本-1', 'a%b', 'plain id-2',
+      ]);
+    });
+
     it('signs the timestamp of the injected clock, in seconds', async () => {
       await run(job(), (make({ now: () => 1_700_000_000_999 })));
       expect(received[0]!.headers['webhook-timestamp']).to.equal('1700000000');
@@ -335,14 +346,16 @@ describe('HTTP target processor', () => {
       expect(((await rejection(run())) as RetryLaterError).retryAfterMs).to.equal(0);
     });
 
-    it('an unreadable Retry-After leaves a plain retryable Error', async () => {
-      handler = (ctx) => {
-        ctx.status = 503;
-        ctx.set('retry-after', 'soon');
-      };
-      const error = await rejection(run());
-      expect(error).to.be.instanceOf(Error).and.not.be.instanceOf(RetryLaterError);
-    });
+    for (const value of ['soon', '1.5', '-1', 'soon 5']) {
+      it(`an unreadable Retry-After (${JSON.stringify(value)}) leaves a plain retryable Error, so the backoff applies`, async () => {
+        handler = (ctx) => {
+          ctx.status = 503;
+          ctx.set('retry-after', value);
+        };
+        const error = await rejection(run());
+        expect(error).to.be.instanceOf(Error).and.not.be.instanceOf(RetryLaterError);
+      });
+    }
 
     it('ignores Retry-After on a permanent failure', async () => {
       handler = (ctx) => {
