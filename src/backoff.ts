@@ -16,7 +16,8 @@ export interface BackoffOptions {
 export function backoffDelay(retry: number, options: BackoffOptions, random: () => number): number {
   // 2^(retry−1) overflows to Infinity for huge retry numbers, and min() then picks the cap: no special case.
   const exponential = Math.min(options.maxMs, options.baseMs * 2 ** (retry - 1));
-  // Math.round makes both bounds reachable, so the jitter is uniform over the whole closed interval.
-  const jitter = Math.round(random() * options.jitterMs);
+  // jitterMs + 1 equal cells, one per whole ms from 0 to jitterMs: uniform over the closed interval. (Rounding
+  // `random() · jitterMs` instead gives 0 and jitterMs half a cell each, so half the chance of the others.)
+  const jitter = Math.floor(random() * (options.jitterMs + 1));
   return exponential + jitter;
 }

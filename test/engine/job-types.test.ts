@@ -200,6 +200,19 @@ describe('job types', () => {
       expect([queue.get('j')!.state, work.calls.length]).to.deep.equal(['backoff', 1]);
     });
 
+    it('recognises PermanentError and RetryLaterError by name, as another copy of the package throws them', async () => {
+      const work = manualProcessor();
+      const { queue, transitions } = queueOf([{ name: 't', processor: work.processor }]);
+      await queue.submit({ id: 'later', payload: null });
+      await queue.submit({ id: 'never', payload: null });
+      await clock.tickAsync(0);
+      work.latest('later').reject(Object.assign(new Error('busy'), { name: 'RetryLaterError', retryAfterMs: 1234 }));
+      work.latest('never').reject(Object.assign(new Error('no such account'), { name: 'PermanentError' }));
+      await clock.tickAsync(0);
+      expect(transitions.find((t) => t.id === 'later' && t.to === 'backoff')).to.deep.include({ delay_ms: 1234, delay_source: 'retry_after' });
+      expect([queue.get('never')!.state, queue.get('never')!.attempts]).to.deep.equal(['failed', 1]);
+    });
+
     it('still counts a Retry-After failure against max_retries', async () => {
       const work = manualProcessor();
       const { queue } = queueOf([{ name: 't', processor: work.processor }]);
