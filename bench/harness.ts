@@ -3,7 +3,7 @@
  * one run, the two sides alternating, because the machines are shared and noisy. Heavy work runs one thing at a
  * time: the machines have two cores.
  *
- * Rows (issue 5):
+ * Rows:
  * 1. HTTP submit throughput, one job per request: wrk, 32 keep-alive connections, the service vs the floor app.
  * 2. Engine CPU per job in process: `createJobQueue` (64 workers, no-op processor) vs the naive XState reference.
  * 3. End to end over HTTP: jobs through `POST /jobs/batch` until all are done, vs BullMQ on a local Redis.
@@ -58,7 +58,7 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-/** The service's no-op configuration (issue 5). STORE is explicit: the default may become a durable store. */
+/** The service's no-op configuration. STORE is explicit: the default may become a durable store. */
 const SERVICE_ENV = {
   WORK_MIN_MS: '0',
   WORK_MAX_MS: '0',

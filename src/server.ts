@@ -3,7 +3,7 @@
  * shutdown. `main.ts` wires it to the process (config, signals, exit code); this module never reads
  * the environment and never exits, so it can be started and closed inside a test.
  *
- * Shutdown, in order (issue 3):
+ * Shutdown, in order:
  * 1. `queue.drain()` flips the lifecycle to `draining`: from then on `/readyz` answers 503 and submissions
  *    503 `shutting_down`, on connections that are still open.
  * 2. The server stops accepting connections; idle keep-alive connections and `GET /events` streams are closed.
@@ -12,7 +12,7 @@
  *    with its id and state.
  * A second `close()` during a shutdown stops at once: the drain deadline becomes now, with the same report.
  *
- * With a durable store (issue 6) the queue is paused instead of drained in step 1 (`queue.pause()`): nothing
+ * With a durable store the queue is paused instead of drained in step 1 (`queue.pause()`): nothing
  * is dispatched any more, the running attempts get up to `SHUTDOWN_TIMEOUT_MS` to finish, and the rest are
  * aborted; they resume as `interrupted` at the next start. Queued and backoff jobs just wait on disk. Then
  * the store is closed (everything buffered is written) and the exit code is 0: nothing is lost. Exit code 1

@@ -82,7 +82,7 @@ class Attempt implements ProcessorContext {
 
 /**
  * Runs processor attempts for the job actors. An attempt is a plain promise rather than an invoked XState
- * actor: a child actor per attempt roughly doubles the engine's cost per job (see DESIGN.md), while the chart
+ * actor: a child actor per attempt roughly doubles the engine's cost per job (measured when the engine was first built), while the chart
  * stays the same: the job machine names `runAttempt` and `abortAttempt` as side effects and reacts to the
  * `ATTEMPT_SUCCEEDED` / `ATTEMPT_FAILED` events sent here.
  *
