@@ -204,9 +204,8 @@ export function createJobMachine(deps: JobMachineDeps) {
         const now = deps.now();
         return { attempts: context.attempts + 1, started_at: now, updated_at: now, next_retry_at: null };
       }),
-      keepResult: assign(({ event }) =>
-        event.type === 'ATTEMPT_SUCCEEDED' ? deps.keepResult(event.output) : { result: null, result_error: null, result_bytes: null },
-      ),
+      // Only ATTEMPT_SUCCEEDED takes it; the narrowing is for the event's type.
+      keepResult: assign(({ event }) => deps.keepResult(event.type === 'ATTEMPT_SUCCEEDED' ? event.output : undefined)),
       recordError: assign(({ event }) => ({
         last_error: event.type === 'ATTEMPT_FAILED' ? errorMessage(event.error) : 'interrupted',
         updated_at: deps.now(),

@@ -21,7 +21,8 @@ import type { BackoffOptions } from './backoff.js';
 import { DuplicateJobError, errors } from './errors.js';
 import { Fifo } from './fifo.js';
 import { jobIdGenerator } from './job-id.js';
-import { createJobTypes, type JobTypes } from './job-types/registry.js';
+import { createJobTypes, DEFAULT_MAX_RETRIES, type JobTypes } from './job-types/registry.js';
+import { simulatedType } from './job-types/simulated-type.js';
 import {
   HISTORY_LIMIT,
   isFinished,
@@ -54,10 +55,6 @@ export interface JobQueueOptions {
   expectedWorkMs?: number;
   /** The largest `result` kept, as JSON, in bytes (RESULT_MAX_BYTES). Default 65536. */
   resultMaxBytes?: number;
-  /** `max_retries` of a submission that sets none and whose type sets none. Default 3 (capped by the limit). */
-  defaultMaxRetries?: number;
-  /** MAX_RETRIES_LIMIT. Default 20. */
-  maxRetriesLimit?: number;
 }
 
 export interface JobQueueDeps {
@@ -94,12 +91,15 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   const capacity = options.workers + options.queueSize;
-  const totals = { submitted: 0, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 0 };
-  /** The same counters per job type (for the metrics), but `rejected`: a refused submission may name no real type. */
+  /**
+   * The totals of `stats()` per job type; the service's are their sums. `rejected` is kept for the service only:
+   * a refused submission may name no real type.
+   */
   const typeTotals = new Map<string, TypeTotals>();
+  let rejected = 0;
   const totalsOf = (type: string) => {
     let found = typeTotals.get(type);
-    if (!found) typeTotals.set(type, (found = { submitted: 0, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0 }));
+    if (!found) typeTotals.set(type, (found = Object.fromEntries(TOTAL_KEYS.map((key) => [key, 0])) as TypeTotals));
     return found;
   };
   /**
@@ -212,18 +212,23 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       if (entry) entry.record = record;
     }
     store.save(record, from);
-    if (to === 'running' && from !== 'running' && context.attempts > 1) {
-      totals.retries++;
-      totalsOf(context.type).retries++;
-    }
+    if (to === 'running' && from !== 'running' && context.attempts > 1) totalsOf(context.type).retries++;
     // Progress belongs to the running attempt: a value still held back goes out before the move that ends it.
     if (from === 'running' && to !== 'running') forgetProgress(context.id, record);
     if (isFinished(to)) finishJob(context.id, context.type, to as 'done' | 'failed' | 'cancelled');
     emitter.emit('transition', transition);
   }
 
+  /** The service's totals: the types' summed, read when asked for rather than kept twice on every transition. */
+  function sumOfTotals(): Stats['totals'] {
+    const sum = { submitted: 0, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected };
+    for (const ofType of typeTotals.values()) {
+      for (const key of TOTAL_KEYS) sum[key] += ofType[key];
+    }
+    return sum;
+  }
+
   function finishJob(id: string, type: string, state: 'done' | 'failed' | 'cancelled') {
-    totals[state]++;
     totalsOf(type)[state]++;
     // Released, not stopped: the actor is inside its own transition here, and with nothing pending (no
     // attempt, no timer) nothing else holds it once it leaves this map.
@@ -256,7 +261,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const before = supervisor.getSnapshot().context.unfinished;
     supervisor.send({ type: 'ADMIT', job, jobType });
     if (supervisor.getSnapshot().context.unfinished === before) {
-      totals.rejected++;
+      rejected++;
       throw errors.queueFull(capacity, retryAfterSeconds());
     }
   }
@@ -311,7 +316,6 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries });
       const actor = createActor(jobMachine, { input: { id, type, payload: input.payload, max_retries } });
       admit(type, actor);
-      totals.submitted++;
       totalsOf(type).submitted++;
       startActor(actor, id);
       const admitted = live.get(id)?.record ?? store.get(id)!;
@@ -339,7 +343,6 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       if (record.state !== 'failed' && record.state !== 'cancelled') throw errors.notRetryable(id, record.state);
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
       admit(record.type);
-      totals.manual_retries++;
       totalsOf(record.type).manual_retries++;
       startActor(actorFromRecord(record), id, record, { type: 'RETRY' });
       // The retry is in effect whether or not this write succeeds: a failed write stays buffered and is written
@@ -378,7 +381,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
         types: store.countsByType(),
         workers: { busy, total: options.workers },
         queue: { used: unfinished, capacity },
-        totals: { ...totals },
+        totals: sumOfTotals(),
       };
     },
 
@@ -422,12 +425,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const stored = store.get(id);
     const state = stored?.state;
     const ofType = totalsOf(stored?.type ?? types.defaultType);
-    totals.submitted--;
     ofType.submitted--;
-    if (state === 'done' || state === 'failed' || state === 'cancelled') {
-      totals[state]--;
-      ofType[state]--;
-    }
+    if (state === 'done' || state === 'failed' || state === 'cancelled') ofType[state]--;
     store.discard?.(id);
   }
 
@@ -445,15 +444,16 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   }
 }
 
+const TOTAL_KEYS = ['submitted', 'done', 'failed', 'cancelled', 'retries', 'manual_retries'] as const satisfies readonly (keyof TypeTotals)[];
 
 /** The one type `simulated`, run by `processor`, with the queue's own settings: a queue built without types. */
 function singleType(options: JobQueueOptions, processor: Processor | undefined): JobTypes {
   if (!processor) throw new TypeError('createJobQueue needs deps.types or deps.processor');
-  const maxRetriesLimit = options.maxRetriesLimit ?? 20;
-  return createJobTypes([{ name: 'simulated', kind: 'simulated', options: {}, processor, source: 'built-in' }], {
+  return createJobTypes([simulatedType(processor)], {
     defaultType: 'simulated',
-    maxRetries: Math.min(options.defaultMaxRetries ?? 3, maxRetriesLimit),
-    maxRetriesLimit,
+    maxRetries: DEFAULT_MAX_RETRIES,
+    // The routes cap what a submission asks for; a queue built without types sets no type default to cap.
+    maxRetriesLimit: DEFAULT_MAX_RETRIES,
     timeoutMs: options.jobTimeoutMs,
     backoff: options.backoff,
   });

@@ -109,13 +109,16 @@ export function updateRecord(record: JobRecord, context: JobContext, state: JobS
   record.state = state;
 }
 
+const NO_RESULT = Object.freeze({ result: null, result_error: null, result_bytes: null });
+
 /**
  * A successful attempt's value as a job keeps it: its JSON form must fit in `maxBytes`. A value too large, or
  * one that JSON cannot hold (a BigInt, a cycle), never fails the job: `result` is null and `result_error` says
  * why. `undefined` (a handler that returns nothing) is kept as null.
  */
 export function keepResult(output: unknown, maxBytes: number) {
-  if (output === undefined || output === null) return { result: null, result_error: null, result_bytes: null };
+  // Shared: most handlers return nothing, and `assign` copies the fields out of it anyway.
+  if (output === undefined || output === null) return NO_RESULT;
   const json = jsonText(output);
   if (json === undefined) return { result: null, result_error: 'not_json' as const, result_bytes: null };
   const bytes = Buffer.byteLength(json);

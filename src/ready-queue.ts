@@ -82,13 +82,6 @@ export class ReadyQueue<T> {
     if (lanes.running > 0) lanes.running--;
   }
 
-  /** How many jobs of each limited type hold a slot (for `GET /types` and tests). */
-  runningByType(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const [type, lanes] of this.lanes) if (type !== SHARED) counts[type] = lanes.running;
-    return counts;
-  }
-
   private lanesOf(type: string): Lanes<T> {
     return this.lanes.get(type) ?? this.lanes.get(SHARED)!;
   }

@@ -31,9 +31,9 @@ import type { DrainResult, JobQueue } from './job-queue.types.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { Processor } from './processors/processor.js';
-import { DEFAULT_MAX_RETRIES } from './http/schemas.js';
 import type { JobTypeDefinition } from './job-types/job-type.js';
-import { createJobTypes, type JobTypes } from './job-types/registry.js';
+import { createJobTypes, DEFAULT_MAX_RETRIES, type JobTypes } from './job-types/registry.js';
+import { createSimulatedProcessor } from './processors/simulated.js';
 import { simulatedType } from './job-types/simulated-type.js';
 import type { JobStore } from './store/job-store.js';
 import { describeStore, openStore } from './store/open-store.js';
@@ -97,7 +97,7 @@ export async function startService(
   deps: ServiceDeps = {},
 ): Promise<Service> {
   // First, so that a bad DEFAULT_JOB_TYPE is refused before the store file is opened and locked.
-  const types = createJobTypes(deps.types ?? [simulatedType(config.work, deps.processor)], {
+  const types = createJobTypes(deps.types ?? [simulatedType(deps.processor ?? createSimulatedProcessor(config.work))], {
     defaultType: config.defaultJobType,
     maxRetries: Math.min(DEFAULT_MAX_RETRIES, config.maxRetriesLimit),
     maxRetriesLimit: config.maxRetriesLimit,

@@ -8,8 +8,6 @@ import { jobTypeNameSchema } from '../job-types/job-type.js';
 
 /** The longest id, in Unicode code points. */
 export const ID_MAX_CODE_POINTS = 256;
-/** `max_retries` when a submission leaves it out and its type sets none (capped at the configured limit). */
-export const DEFAULT_MAX_RETRIES = 3;
 /** `limit` of `GET /jobs` when the query leaves it out. */
 export const DEFAULT_LIST_LIMIT = 50;
 export const MAX_LIST_LIMIT = 1000;

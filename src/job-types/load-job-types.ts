@@ -11,6 +11,7 @@ import { createHttpTarget } from '../processors/http-target.js';
 import { jsonPath } from './issue-lines.js';
 import type { JobTypeDefinition } from './job-type.js';
 import { mergeJobTypeOptions } from './merge-options.js';
+import { createSimulatedProcessor } from '../processors/simulated.js';
 import { simulatedType } from './simulated-type.js';
 import { scanTaskModules, taskModuleDefinition, type TaskModuleSpec } from './task-modules.js';
 import { scanTypesFile, type TypesFile } from './types-file.js';
@@ -88,7 +89,7 @@ export async function loadJobTypes(config: Readonly<Config>, logger: Logger): Pr
   if (problems.length > 0) throw new JobTypesError(problems);
 
   // Only now, with the whole configuration known good, is anything started (thread pools, socket pools).
-  const definitions: JobTypeDefinition[] = [simulatedType(config.work)];
+  const definitions: JobTypeDefinition[] = [simulatedType(createSimulatedProcessor(config.work))];
   const deps = { logger, workers: config.workers };
   try {
     for (const spec of modules) definitions.push(taskModuleDefinition(spec, moduleOptions.get(spec.name) ?? {}, deps));

@@ -8,6 +8,9 @@ import type { Processor } from '../processors/processor.js';
 import type { ProcessorRouter } from '../processors/attempt-runner.js';
 import type { JobTypeDefinition, JobTypeKind } from './job-type.js';
 
+/** `max_retries` of a submission that sets none, when its type sets none either (capped at MAX_RETRIES_LIMIT). */
+export const DEFAULT_MAX_RETRIES = 3;
+
 /** A type's options with every default applied: what its jobs actually get. */
 export interface EffectiveOptions {
   /** For a submission that sets none. */

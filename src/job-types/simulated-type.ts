@@ -1,9 +1,10 @@
-import type { Config } from '../config.js';
 import type { Processor } from '../processors/processor.js';
-import { createSimulatedProcessor } from '../processors/simulated.js';
 import type { JobTypeDefinition } from './job-type.js';
 
-/** The built-in type `simulated`: the original service's processor (WORK_MIN_MS, WORK_MAX_MS, FAILURE_RATE). */
-export function simulatedType(work: Config['work'], processor: Processor = createSimulatedProcessor(work)): JobTypeDefinition {
+/**
+ * The built-in type `simulated`, run by `processor`: the original service's simulation
+ * (`createSimulatedProcessor`, WORK_MIN_MS, WORK_MAX_MS, FAILURE_RATE), or a test's stand-in.
+ */
+export function simulatedType(processor: Processor): JobTypeDefinition {
   return { name: 'simulated', kind: 'simulated', options: {}, processor, source: 'built-in' };
 }

@@ -23,10 +23,22 @@ class DoneAtFirstAttempt {
     readonly created_at: number,
     readonly startedAfter: number,
     readonly finishedAfter: number,
+  ) {}
+}
+
+/**
+ * The same, for a job that returned a result or reported progress. Most return nothing (a no-op processor, the
+ * simulation), so the three fields live here rather than in every compact record.
+ */
+class DoneWithOutput extends DoneAtFirstAttempt {
+  constructor(
+    base: DoneAtFirstAttempt,
     readonly result: unknown,
     readonly result_bytes: number | null,
     readonly progress: unknown,
-  ) {}
+  ) {
+    super(base.id, base.type, base.payload, base.max_retries, base.created_at, base.startedAfter, base.finishedAfter);
+  }
 }
 
 /** The record, in its compact form if it has one. */
@@ -62,7 +74,7 @@ function compact(record: JobRecord): JobRecord | DoneAtFirstAttempt {
   ) {
     return record;
   }
-  return new DoneAtFirstAttempt(
+  const compacted = new DoneAtFirstAttempt(
     record.id,
     record.type,
     record.payload,
@@ -70,10 +82,9 @@ function compact(record: JobRecord): JobRecord | DoneAtFirstAttempt {
     record.created_at,
     record.started_at - record.created_at,
     record.finished_at - record.created_at,
-    record.result,
-    record.result_bytes,
-    record.progress,
   );
+  if (record.result === null && record.result_bytes === null && record.progress === null) return compacted;
+  return new DoneWithOutput(compacted, record.result, record.result_bytes, record.progress);
 }
 
 const stateOf = (stored: JobRecord | DoneAtFirstAttempt): JobState =>
@@ -81,6 +92,7 @@ const stateOf = (stored: JobRecord | DoneAtFirstAttempt): JobState =>
 
 function expand(stored: JobRecord | DoneAtFirstAttempt): JobRecord {
   if (!(stored instanceof DoneAtFirstAttempt)) return stored;
+  const output = stored instanceof DoneWithOutput ? stored : undefined;
   const { id, type, created_at: created } = stored;
   const started = created + stored.startedAfter;
   const finished = created + stored.finishedAfter;
@@ -102,12 +114,12 @@ function expand(stored: JobRecord | DoneAtFirstAttempt): JobRecord {
     next_retry_at: null,
     last_delay_ms: null,
     last_delay_source: null,
-    result: stored.result,
+    result: output?.result ?? null,
     result_error: null,
-    result_bytes: stored.result_bytes,
+    result_bytes: output?.result_bytes ?? null,
     cancel_requested: false,
     state: 'done',
-    progress: stored.progress,
+    progress: output?.progress ?? null,
     history: [
       step(null, 'queued', 'SUBMIT', created, 0),
       step('queued', 'running', 'SLOT_GRANTED', started, 1),

@@ -239,6 +239,24 @@ describe('job types', () => {
       return { processor, ctx: () => context!, finish: (value?: unknown) => finish(value), fail: (error: unknown) => fail(error) };
     }
 
+    /**
+     * A job of a type run by `work`, whose attempt reports progress 1 at t=0 and 2 at t=30 (held back until
+     * t=100), then stands at t=50; returns the log of its progress and transitions, in the order they go out.
+     */
+    async function reportTwiceWithin100Ms(work: ReturnType<typeof reporting>) {
+      const { queue } = queueOf([{ name: 't', processor: work.processor }]);
+      const seen: string[] = [];
+      queue.on('progress', (p) => seen.push(`progress ${JSON.stringify(p.progress)} at ${p.at}`));
+      queue.on('transition', (t) => seen.push(`${t.to} at ${t.at}`));
+      await queue.submit({ id: 'j', payload: null });
+      await clock.tickAsync(0);
+      work.ctx().progress(1);
+      await clock.tickAsync(30);
+      work.ctx().progress(2);
+      await clock.tickAsync(20);
+      return seen;
+    }
+
     it('stores every value at once, and sends at most one per 100 ms per job, the latest last', async () => {
       const work = reporting();
       const { queue, progress } = queueOf([{ name: 't', processor: work.processor }]);
@@ -265,16 +283,7 @@ describe('job types', () => {
 
     it('sends a value still held back when the job finishes, before the transition that ends it', async () => {
       const work = reporting();
-      const { queue } = queueOf([{ name: 't', processor: work.processor }]);
-      const seen: string[] = [];
-      queue.on('progress', (p) => seen.push(`progress ${JSON.stringify(p.progress)} at ${p.at}`));
-      queue.on('transition', (t) => seen.push(`${t.to} at ${t.at}`));
-      await queue.submit({ id: 'j', payload: null });
-      await clock.tickAsync(0);
-      work.ctx().progress(1);
-      await clock.tickAsync(30);
-      work.ctx().progress(2); // held back until t=100
-      await clock.tickAsync(20);
+      const seen = await reportTwiceWithin100Ms(work);
       work.finish('ok');
       await clock.tickAsync(200);
       expect(seen).to.deep.equal(['queued at 0', 'running at 0', 'progress 1 at 0', 'progress 2 at 50', 'done at 50']);
@@ -282,16 +291,7 @@ describe('job types', () => {
 
     it('sends a value still held back when the attempt fails, before the job enters backoff', async () => {
       const work = reporting();
-      const { queue } = queueOf([{ name: 't', processor: work.processor }]);
-      const seen: string[] = [];
-      queue.on('progress', (p) => seen.push(`progress ${JSON.stringify(p.progress)} at ${p.at}`));
-      queue.on('transition', (t) => seen.push(`${t.to} at ${t.at}`));
-      await queue.submit({ id: 'j', payload: null });
-      await clock.tickAsync(0);
-      work.ctx().progress(1);
-      await clock.tickAsync(30);
-      work.ctx().progress(2);
-      await clock.tickAsync(20);
+      const seen = await reportTwiceWithin100Ms(work);
       work.fail(new Error('flaky'));
       await clock.tickAsync(120);
       expect(seen.slice(0, 5)).to.deep.equal(['queued at 0', 'running at 0', 'progress 1 at 0', 'progress 2 at 50', 'backoff at 50']);

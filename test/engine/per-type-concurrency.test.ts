@@ -133,7 +133,9 @@ describe('ready queue', () => {
     expect(ready.length).to.equal(1);
     ready.release('limited');
     expect(ready.take()).to.equal('l2');
-    expect(ready.runningByType()).to.deep.equal({ limited: 1 });
+    // l2 holds the limited type's one slot again: a third waits, however many slots are free.
+    ready.push('l3', 'limited');
+    expect([ready.startable(10), ready.take()]).to.deep.equal([0, undefined]);
   });
 
   it('forgets a withdrawn job, in either lane', () => {
