@@ -3,8 +3,8 @@
  * benchmarks. Submissions go in chunks, and the unfinished jobs stay under `maxUnfinished`, as a steady
  * producer would keep them; otherwise every actor of the run would be alive at once.
  */
-import { createJobQueue } from '../src/job-queue.js';
-import type { JobQueue } from '../src/job-queue.types.js';
+import { createJobQueue } from '../src/engine/job-queue.js';
+import type { JobQueue } from '../src/engine/job-queue.types.js';
 import type { Processor } from '../src/processors/processor.js';
 
 export interface EngineLoad {

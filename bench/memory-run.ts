@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { engineLoad } from './engine-load.js';
-import { createJobQueue } from '../src/job-queue.js';
+import { createJobQueue } from '../src/engine/job-queue.js';
 
 export interface MemoryRun {
   retention: number;

@@ -12,9 +12,9 @@
  * timed alone, fed the three transitions of a job that succeeds at once (SUBMIT, SLOT_GRANTED,
  * ATTEMPT_SUCCEEDED) without an engine, which gives its CPU cost per job without the noise.
  */
-import { createJobQueue } from '../src/job-queue.js';
-import type { JobRecord, Transition } from '../src/job-record.js';
-import type { JobQueue } from '../src/job-queue.types.js';
+import { createJobQueue } from '../src/engine/job-queue.js';
+import type { JobRecord, Transition } from '../src/engine/job-record.js';
+import type { JobQueue } from '../src/engine/job-queue.types.js';
 import { createMetrics } from '../src/metrics.js';
 
 const JOBS = Number(process.argv[2] ?? 100_000);

@@ -44,10 +44,10 @@
  * supervisor's slot hooks), `runAttempt` and `abortAttempt` (the attempt runner).
  */
 import { assign, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { backoffDelay, type BackoffOptions } from '../src/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../src/engine/backoff.js';
 import { PermanentError } from '../src/errors.js';
-import type { JobState } from '../src/job-record.js';
-import type { AttemptOutcome, AttemptRunner } from '../src/processors/attempt-runner.js';
+import type { JobState } from '../src/engine/job-record.js';
+import type { AttemptOutcome, AttemptRunner } from '../src/engine/attempt-runner.js';
 
 export interface JobInput {
   id: string;

@@ -23,7 +23,7 @@
  *                     dropped, even when the queue was made smaller between two runs.
  * - `JOB_READY`       a job queued again (a RETRY, a restart) or at the end of its backoff wants a slot. It
  *                     joins the ready queue: a due retry (`retry`) in the lane that goes first, any other job
- *                     behind the jobs that became ready before it (src/ready-queue.ts).
+ *                     behind the jobs that became ready before it (src/engine/ready-queue.ts).
  * - `JOB_WITHDRAWN`   a job left the ready queue without a slot (cancelled while waiting).
  * - `SLOT_FREED`      a job left `running`; `finished` when it went to `done`, `failed` or `cancelled`, which
  *                     frees its place in the capacity too (one event where two were needed).
@@ -42,7 +42,7 @@ export interface SlotHolder {
   send(event: { type: 'SLOT_GRANTED' }): void;
 }
 
-/** The ready jobs and the per-type concurrency limits (src/ready-queue.ts). */
+/** The ready jobs and the per-type concurrency limits (src/engine/ready-queue.ts). */
 export interface ReadyQueue<T> {
   /** `retry`: a retry whose backoff has ended, which goes before the jobs that have not started yet. */
   push(item: T, type: string, retry?: boolean): void;

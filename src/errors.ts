@@ -129,9 +129,9 @@ export class RetryLaterError extends Error {
 /** The engine's refusal of a submission whose id is already known; the HTTP layer picks 200 or 409. */
 export class DuplicateJobError extends Error {
   constructor(
-    readonly existing: import('./job-record.js').JobRecord,
+    readonly existing: import('./engine/job-record.js').JobRecord,
     /** The refused submission, its defaults applied, to compare with the existing job. */
-    readonly submitted: import('./job-queue.types.js').ResolvedSubmission,
+    readonly submitted: import('./engine/job-queue.types.js').ResolvedSubmission,
   ) {
     super(`duplicate job ${existing.id}`);
     this.name = 'DuplicateJobError';

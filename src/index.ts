@@ -9,8 +9,8 @@
  *   await jobs.close();
  */
 import { loadConfig, type Config } from './config.js';
-import type { JobRecord } from './job-record.js';
-import type { JobQueueEventMap } from './job-queue.types.js';
+import type { JobRecord } from './engine/job-record.js';
+import type { JobQueueEventMap } from './engine/job-queue.types.js';
 import { handlerProcessor } from './job-types/handler-processor.js';
 import { jobTypeNameSchema, jobTypeOptionsSchema, type JobTypeDefinition, type JobTypeOptions } from './job-types/job-type.js';
 import type { TaskContext } from './job-types/task-handler.js';
@@ -18,8 +18,8 @@ import { createLogger } from './logger.js';
 import { startEngine, startService, type ShutdownReport } from './server.js';
 
 export { PermanentError, RetryLaterError, ServiceError, JobTypesError } from './errors.js';
-export type { JobRecord, JobState, Transition } from './job-record.js';
-export type { ProgressEvent } from './job-queue.types.js';
+export type { JobRecord, JobState, Transition } from './engine/job-record.js';
+export type { ProgressEvent } from './engine/job-queue.types.js';
 export type { JobTypeOptions } from './job-types/job-type.js';
 export type { TaskContext, TaskHandler } from './job-types/task-handler.js';
 export type { ShutdownReport } from './server.js';

@@ -19,8 +19,8 @@
  * event-loop monitor that nothing could stop.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { JOB_STATES, type Transition } from './job-record.js';
-import type { JobQueue } from './job-queue.types.js';
+import { JOB_STATES, type Transition } from './engine/job-record.js';
+import type { JobQueue } from './engine/job-queue.types.js';
 
 /** Why a job was not admitted: the `reason` label of `jobs_rejected_total`. */
 export const REJECTION_REASONS = ['queue_full', 'duplicate', 'validation', 'shutting_down'] as const;

@@ -10,7 +10,7 @@
  */
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { chartEdges, mermaidId, transitionLabel, type ChartEdge } from '../chart/mermaid.js';
-import type { Transition } from '../job-record.js';
+import type { Transition } from '../engine/job-record.js';
 
 /** One edge of the Mermaid chart, named exactly as `toMermaid` writes it: `from --> to : label`. */
 export interface PathEdge {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { errors } from '../errors.js';
-import type { JobRecord } from '../job-record.js';
-import type { JobQueue } from '../job-queue.types.js';
+import type { JobRecord } from '../engine/job-record.js';
+import type { JobQueue } from '../engine/job-queue.types.js';
 import type { jobViewSchema } from './response-schemas.js';
 
 /**

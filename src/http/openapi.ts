@@ -10,8 +10,8 @@
  */
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { JOB_STATES } from '../job-record.js';
-import { CANCEL_WAIT_MS } from '../job-queue.js';
+import { JOB_STATES } from '../engine/job-record.js';
+import { CANCEL_WAIT_MS } from '../engine/job-queue.js';
 import {
   batchReplySchema,
   debugStatusSchema,

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
-import { JOB_STATES } from '../job-record.js';
+import { JOB_STATES } from '../engine/job-record.js';
 
 const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 

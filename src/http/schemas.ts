@@ -3,7 +3,7 @@
  * per-field `details` of a 400 `validation_failed` are stable and say what is allowed.
  */
 import { z } from 'zod';
-import { JOB_STATES } from '../job-record.js';
+import { JOB_STATES } from '../engine/job-record.js';
 import { jobTypeNameSchema } from '../job-types/job-type.js';
 
 /** The longest id, in Unicode code points. */

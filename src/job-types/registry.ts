@@ -2,10 +2,10 @@
  * The job types the engine knows, each with its options resolved over the service-wide settings: what the
  * facade checks a submission's `type` against, what the attempt runner routes by, what `GET /types` shows.
  */
-import type { BackoffOptions } from '../backoff.js';
+import type { BackoffOptions } from '../engine/backoff.js';
 import { JobTypesError, PermanentError } from '../errors.js';
 import type { Processor } from '../processors/processor.js';
-import type { ProcessorRouter } from '../processors/attempt-runner.js';
+import type { ProcessorRouter } from '../engine/attempt-runner.js';
 import type { JobTypeDefinition, JobTypeKind } from './job-type.js';
 
 /** `max_retries` of a submission that sets none, when its type sets none either (capped at MAX_RETRIES_LIMIT). */

@@ -1,4 +1,4 @@
-import type { JobRecord, JobState } from '../job-record.js';
+import type { JobRecord, JobState } from '../engine/job-record.js';
 
 export interface StoreListQuery {
   state?: JobState;

@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
-import { Fifo } from '../fifo.js';
-import { finishedCount, isFinished, type JobRecord, type JobState, type Transition } from '../job-record.js';
+import { Fifo } from '../engine/fifo.js';
+import { finishedCount, isFinished, type JobRecord, type JobState, type Transition } from '../engine/job-record.js';
 import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
 import { StateCounts } from './state-counts.js';
 

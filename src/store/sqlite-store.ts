@@ -25,7 +25,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { errors, StoreOpenError } from '../errors.js';
-import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } from '../job-record.js';
+import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } from '../engine/job-record.js';
 import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
 import { StateCounts } from './state-counts.js';
 

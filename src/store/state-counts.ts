@@ -1,4 +1,4 @@
-import { JOB_STATES, type JobState } from '../job-record.js';
+import { JOB_STATES, type JobState } from '../engine/job-record.js';
 
 /** Every state at 0. */
 export const zeroCounts = () => Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;

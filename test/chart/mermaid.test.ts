@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { jobChart, supervisorChart } from '../../src/chart/charts.js';
-import { JOB_STATES } from '../../src/job-record.js';
+import { JOB_STATES } from '../../src/engine/job-record.js';
 import { allStateNodes, mermaidId, toMermaid, transitionLabel } from '../../src/chart/mermaid.js';
 import { withGeneratedBlocks } from '../../src/readme.js';
 

@@ -3,7 +3,7 @@ import { setup, type AnyStateNode } from 'xstate';
 import { jobChart } from '../../src/chart/charts.js';
 import { toMermaid } from '../../src/chart/mermaid.js';
 import { jobPath } from '../../src/debug/job-path.js';
-import type { JobState, Transition } from '../../src/job-record.js';
+import type { JobState, Transition } from '../../src/engine/job-record.js';
 
 /** A chart of the job machine's shape, fixed here so that the expected paths stay exact. */
 const chart = setup({

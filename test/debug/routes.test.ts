@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { jobChart, supervisorChart } from '../../src/chart/charts.js';
 import { toMermaid } from '../../src/chart/mermaid.js';
-import { JOB_STATES } from '../../src/job-record.js';
-import type { JobQueue } from '../../src/job-queue.types.js';
+import { JOB_STATES } from '../../src/engine/job-record.js';
+import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { transitionView } from '../../src/http/routes/events.js';
 import { iso, openEventStream, startService, T0, type Service } from '../http/support.js';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import sinon from 'sinon';
-import { createAttemptRunner, WRITE_RETRY_MS, type AttemptOutcome } from '../../src/processors/attempt-runner.js';
+import { createAttemptRunner, WRITE_RETRY_MS, type AttemptOutcome } from '../../src/engine/attempt-runner.js';
 
 /** A stand-in job actor that records what the runner sends it. */
 function owner() {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { backoffDelay } from '../../src/backoff.js';
+import { backoffDelay } from '../../src/engine/backoff.js';
 
 describe('backoffDelay', () => {
   const options = { baseMs: 100, maxMs: 30_000, jitterMs: 100 };

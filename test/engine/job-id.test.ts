@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { jobIdGenerator } from '../../src/job-id.js';
+import { jobIdGenerator } from '../../src/engine/job-id.js';
 
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

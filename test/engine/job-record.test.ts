@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { JobContext } from '../../machines/job.machine.js';
-import { newRecord, updateRecord, type Transition } from '../../src/job-record.js';
+import { newRecord, updateRecord, type Transition } from '../../src/engine/job-record.js';
 
 /** A context whose every field has a value of its own, so a field left out cannot go unseen. */
 const context = (n: number): JobContext => ({

@@ -5,9 +5,9 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { DuplicateJobError, RetryLaterError, ServiceError } from '../../src/errors.js';
-import { createJobQueue, PROGRESS_INTERVAL_MS } from '../../src/job-queue.js';
-import type { ProgressEvent } from '../../src/job-queue.types.js';
-import type { Transition } from '../../src/job-record.js';
+import { createJobQueue, PROGRESS_INTERVAL_MS } from '../../src/engine/job-queue.js';
+import type { ProgressEvent } from '../../src/engine/job-queue.types.js';
+import type { Transition } from '../../src/engine/job-record.js';
 import type { JobTypeDefinition } from '../../src/job-types/job-type.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import type { Processor, ProcessorContext } from '../../src/processors/processor.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ServiceError } from '../../src/errors.js';
-import type { JobRecord, JobState } from '../../src/job-record.js';
+import type { JobRecord, JobState } from '../../src/engine/job-record.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 
 function record(id: string, state: JobState): JobRecord {

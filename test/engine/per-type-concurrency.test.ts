@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { createJobQueue } from '../../src/job-queue.js';
-import type { Transition } from '../../src/job-record.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
+import type { Transition } from '../../src/engine/job-record.js';
 import type { JobTypeDefinition } from '../../src/job-types/job-type.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import type { Processor } from '../../src/processors/processor.js';
-import { ReadyQueue } from '../../src/ready-queue.js';
+import { ReadyQueue } from '../../src/engine/ready-queue.js';
 import { manualProcessor, seededRandom } from '../helpers/processors.js';
 
 const backoff = { baseMs: 100, maxMs: 1000, jitterMs: 0 };

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { ServiceError } from '../../src/errors.js';
-import { CANCEL_WAIT_MS } from '../../src/job-queue.js';
-import type { JobRecord } from '../../src/job-record.js';
+import { CANCEL_WAIT_MS } from '../../src/engine/job-queue.js';
+import type { JobRecord } from '../../src/engine/job-record.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { makeQueue as makeTestQueue, rejection as rejectionOf } from '../helpers/queue.js';
 

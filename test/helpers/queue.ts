@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { createJobQueue, type JobQueueOptions } from '../../src/job-queue.js';
-import type { Transition } from '../../src/job-record.js';
+import { createJobQueue, type JobQueueOptions } from '../../src/engine/job-queue.js';
+import type { Transition } from '../../src/engine/job-record.js';
 import type { Processor } from '../../src/processors/processor.js';
 
 /**

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { createMetrics } from '../../src/metrics.js';
-import { createJobQueue } from '../../src/job-queue.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { makeQueue } from '../helpers/queue.js';

@@ -17,8 +17,8 @@ import {
   statsSchema,
 } from '../../src/http/response-schemas.js';
 import { listQuerySchema, submissionSchema } from '../../src/http/schemas.js';
-import { createJobQueue } from '../../src/job-queue.js';
-import type { Stats } from '../../src/job-queue.types.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
+import type { Stats } from '../../src/engine/job-queue.types.js';
 import { startService, testConfig, type Service } from './support.js';
 
 type Document = {

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from '../../src/http/app.js';
-import { createJobQueue } from '../../src/job-queue.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
 import type { Processor } from '../../src/processors/processor.js';
 import { iso, startService, T0, testConfig, view, type Service } from './support.js';
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
-import { createJobQueue } from '../../src/job-queue.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
 import type { JobTypeDefinition } from '../../src/job-types/job-type.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 

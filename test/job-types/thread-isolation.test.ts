@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { threadId } from 'node:worker_threads';
 import type { JobTypeDefinition } from '../../src/job-types/job-type.js';
 import { loadTaskModules } from '../../src/job-types/task-modules.js';
-import { createJobQueue } from '../../src/job-queue.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import { createThreadPool, type ThreadPool } from '../../src/job-types/thread-pool.js';
 import { attemptContext, capturedLogger, fixture, job, rejection } from './support.js';

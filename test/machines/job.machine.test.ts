@@ -3,7 +3,7 @@ import sinon from 'sinon';
 import { createActor } from 'xstate';
 import { createJobMachine, publicState } from '../../machines/job.machine.js';
 import { PermanentError } from '../../src/errors.js';
-import { createAttemptRunner } from '../../src/processors/attempt-runner.js';
+import { createAttemptRunner } from '../../src/engine/attempt-runner.js';
 import type { Processor } from '../../src/processors/processor.js';
 import { manualProcessor, scriptedProcessor } from '../helpers/processors.js';
 

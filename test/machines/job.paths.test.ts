@@ -4,8 +4,8 @@ import { createActor, type AnyEventObject } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
 import { createJobMachine, type JobMachineDeps } from '../../machines/job.machine.js';
 import { PermanentError } from '../../src/errors.js';
-import { JOB_STATES } from '../../src/job-record.js';
-import { createAttemptRunner } from '../../src/processors/attempt-runner.js';
+import { JOB_STATES } from '../../src/engine/job-record.js';
+import { createAttemptRunner } from '../../src/engine/attempt-runner.js';
 import { manualProcessor } from '../helpers/processors.js';
 
 /**

@@ -6,8 +6,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { ServiceError } from '../../src/errors.js';
-import { createJobQueue } from '../../src/job-queue.js';
-import type { Transition } from '../../src/job-record.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
+import type { Transition } from '../../src/engine/job-record.js';
 import type { Processor } from '../../src/processors/processor.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { manualProcessor } from '../helpers/processors.js';

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JobRecord, JobState } from '../../src/job-record.js';
+import type { JobRecord, JobState } from '../../src/engine/job-record.js';
 import type { JobStore } from '../../src/store/job-store.js';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js';
 

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
-import { createJobQueue } from '../../src/job-queue.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import type { Processor, ProcessorContext } from '../../src/processors/processor.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';

@@ -5,7 +5,7 @@ import { DEBUG_ASSETS, PAGE_HTML } from '../../debug/assets.js';
 import { jobPath } from '../../debug/job-path.js';
 import { errors } from '../../errors.js';
 import { isoOrNull, requireJob } from '../job-view.js';
-import type { JobQueue } from '../../job-queue.types.js';
+import type { JobQueue } from '../../engine/job-queue.types.js';
 
 /**
  * The debug page and what only it needs:

@@ -17,8 +17,8 @@
 import type Router from '@koa/router';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { JOB_STATES, type Transition } from '../../job-record.js';
-import type { JobQueue, ProgressEvent } from '../../job-queue.types.js';
+import { JOB_STATES, type Transition } from '../../engine/job-record.js';
+import type { JobQueue, ProgressEvent } from '../../engine/job-queue.types.js';
 import { jobIdSchema } from '../schemas.js';
 import { validate } from '../validate.js';
 import { iso } from '../job-view.js';

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { JobQueue } from '../../job-queue.types.js';
+import type { JobQueue } from '../../engine/job-queue.types.js';
 import { requireJob } from '../job-view.js';
 import { transitionView } from './events.js';
 

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { JobQueue } from '../../job-queue.types.js';
+import type { JobQueue } from '../../engine/job-queue.types.js';
 
 /** `GET /stats`: the queue's counters, as the engine reports them. */
 export function statsRoutes(router: Router, { queue }: { queue: JobQueue }): void {

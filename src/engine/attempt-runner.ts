@@ -1,6 +1,6 @@
-import { PROGRESS_MAX_BYTES } from '../job-record.js';
+import { PROGRESS_MAX_BYTES } from './job-record.js';
 import { jsonText } from '../json-text.js';
-import type { Processor, ProcessorContext, ProcessorJob } from './processor.js';
+import type { Processor, ProcessorContext, ProcessorJob } from '../processors/processor.js';
 
 /** Where the attempts of each job type go: its processor and its time limit. */
 export interface ProcessorRouter {

@@ -15,14 +15,14 @@ import {
   type JobActor,
   type JobContext,
   type JobEvent,
-} from '../machines/job.machine.js';
-import { supervisorMachine } from '../machines/supervisor.machine.js';
+} from '../../machines/job.machine.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { BackoffOptions } from './backoff.js';
-import { DuplicateJobError, errors } from './errors.js';
+import { DuplicateJobError, errors } from '../errors.js';
 import { Fifo } from './fifo.js';
 import { jobIdGenerator } from './job-id.js';
-import { createJobTypes, DEFAULT_MAX_RETRIES, type JobTypes } from './job-types/registry.js';
-import { simulatedType } from './job-types/simulated-type.js';
+import { createJobTypes, DEFAULT_MAX_RETRIES, type JobTypes } from '../job-types/registry.js';
+import { simulatedType } from '../job-types/simulated-type.js';
 import {
   HISTORY_LIMIT,
   isFinished,
@@ -34,12 +34,12 @@ import {
   type Transition,
 } from './job-record.js';
 import type { DrainResult, JobQueue, JobQueueEventMap, Lifecycle, Stats, TypeTotals } from './job-queue.types.js';
-import { createAttemptRunner } from './processors/attempt-runner.js';
-import type { Processor } from './processors/processor.js';
+import { createAttemptRunner } from './attempt-runner.js';
+import type { Processor } from '../processors/processor.js';
 import { ReadyQueue } from './ready-queue.js';
-import { createMemoryStore } from './store/memory-store.js';
-import type { JobStore } from './store/job-store.js';
-import { zeroCounts } from './store/state-counts.js';
+import { createMemoryStore } from '../store/memory-store.js';
+import type { JobStore } from '../store/job-store.js';
+import { zeroCounts } from '../store/state-counts.js';
 
 export interface JobQueueOptions {
   /** Jobs running at once. Default 4. */

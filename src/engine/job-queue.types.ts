@@ -2,7 +2,7 @@
  * The facade's contract: the one entry point the HTTP layer talks to. Implemented by `createJobQueue`
  * in `job-queue.ts`.
  */
-import type { JobTypeInfo } from './job-types/registry.js';
+import type { JobTypeInfo } from '../job-types/registry.js';
 import type { JobRecord, JobState, Transition } from './job-record.js';
 
 export interface SubmitInput {

@@ -4,8 +4,8 @@
  * the HTTP layer renders them as ISO-8601.
  */
 
-import type { DelaySource, JobContext } from '../machines/job.machine.js';
-import { jsonText } from './json-text.js';
+import type { DelaySource, JobContext } from '../../machines/job.machine.js';
+import { jsonText } from '../json-text.js';
 
 /**
  * The public job states: the top-level states of the job machine (`machines/job.machine.ts`), spelled out for
