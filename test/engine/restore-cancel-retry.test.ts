@@ -71,6 +71,100 @@ describe('job queue: restore, cancel and retry', () => {
       expect(queue.get('b')).to.include({ state: 'running', attempts: 2 });
     });
 
+    it('restores a running job whose cancel was requested as cancelled, not retried, whatever retries it has left', async () => {
+      const first = makeQueue(manualProcessor({ rejectOnAbort: false }).processor);
+      await first.queue.submit({ id: 'r', payload: null, max_retries: 2 });
+      await clock.tickAsync(10);
+      const cancelling = first.queue.cancel('r', 0); // the attempt ignores its signal: still running
+      await clock.tickAsync(0);
+      expect(await cancelling).to.include({ state: 'running', cancel_requested: true });
+      const record = first.queue.get('r')!; // the process dies here
+      await clock.tickAsync(90); // the restart happens at 100
+
+      const work = manualProcessor();
+      const { queue, transitions, unhandled } = makeQueue(work.processor);
+      queue.restore([record]);
+      expect(strip(queue.get('r')!)).to.deep.equal({
+        id: 'r', type: 'simulated', state: 'cancelled', payload: null, max_retries: 2, attempts: 1, attempts_at_retry: 0,
+        last_error: null, created_at: 0, updated_at: 100, started_at: 0, finished_at: 100, next_retry_at: null,
+        last_delay_ms: null, last_delay_source: null, result: null, result_error: null, result_bytes: null,
+        cancel_requested: false, progress: null,
+      });
+      expect(transitions.map((t) => [t.id, t.from, t.to, t.event, t.at])).to.deep.equal([
+        ['r', 'running', 'cancelled', 'RESTORED', 100],
+      ]);
+      await clock.tickAsync(60_000);
+      expect(work.calls).to.deep.equal([]);
+      expect(queue.stats()).to.deep.include({ workers: { busy: 0, total: 2 }, queue: { used: 0, capacity: 5 } });
+      expect(queue.stats().totals).to.deep.equal({
+        submitted: 0, done: 0, failed: 0, cancelled: 1, retries: 0, manual_retries: 0, rejected: 0,
+      });
+      expect(unhandled).to.deep.equal([]);
+    });
+
+    it('takes back more unfinished jobs than the new capacity: all run to their end, and admission waits until used < capacity', async () => {
+      // The first process: WORKERS=1, QUEUE_SIZE=4; j1 running, j2…j5 queued when it dies.
+      const first = makeQueue(manualProcessor().processor, 1, 4);
+      await first.queue.submit({ id: 'j1', payload: null, max_retries: 1 });
+      for (const id of ['j2', 'j3', 'j4', 'j5']) await first.queue.submit({ id, payload: null, max_retries: 0 });
+      const records = ['j1', 'j2', 'j3', 'j4', 'j5'].map((id) => first.queue.get(id)!);
+
+      // The restart: WORKERS=1, QUEUE_SIZE=1, so a capacity of 2 for 5 unfinished jobs.
+      const work = manualProcessor();
+      const { queue, unhandled } = makeQueue(work.processor, 1, 1);
+      const used: number[] = [];
+      queue.on('transition', () => used.push(queue.stats().queue.used));
+      const usage = () => [queue.stats().workers.busy, queue.stats().queue.used];
+      const refused = async (id: string) => {
+        const error = await rejection(queue.submit({ id, payload: null, max_retries: 0 }));
+        expect([error.code, error.details]).to.deep.equal(['queue_full', { capacity: 2, retry_after_seconds: 1 }]);
+      };
+      const finish = async (id: string) => {
+        work.latest(id).resolve();
+        await clock.tickAsync(0);
+      };
+
+      queue.restore(records);
+      // j1 lost its attempt (interrupted, retry at 150); j2 takes the slot.
+      expect(records.map(({ id }) => queue.get(id)!.state)).to.deep.equal(['backoff', 'running', 'queued', 'queued', 'queued']);
+      expect(usage()).to.deep.equal([1, 5]);
+      await refused('new1');
+      await finish('j2');
+      expect(usage()).to.deep.equal([1, 4]);
+      await refused('new2');
+      await clock.tickAsync(150); // j1's retry is due: it goes before j4 when j3 ends
+      await finish('j3');
+      expect(queue.get('j1')).to.include({ state: 'running', attempts: 2 });
+      expect(usage()).to.deep.equal([1, 3]);
+      await refused('new3');
+      await finish('j1');
+      expect(usage()).to.deep.equal([1, 2]);
+      await refused('new4'); // used == capacity: still full
+      await finish('j4');
+      expect(usage()).to.deep.equal([1, 1]);
+      expect(await queue.submit({ id: 'admitted', payload: null, max_retries: 0 })).to.include({ state: 'queued' });
+      expect(usage()).to.deep.equal([1, 2]);
+      await refused('new5');
+      await finish('j5');
+      expect(usage()).to.deep.equal([1, 1]);
+      await finish('admitted');
+      expect(usage()).to.deep.equal([0, 0]);
+
+      expect(['j1', 'j2', 'j3', 'j4', 'j5', 'admitted'].map((id) => [id, queue.get(id)!.state])).to.deep.equal([
+        ['j1', 'done'], ['j2', 'done'], ['j3', 'done'], ['j4', 'done'], ['j5', 'done'], ['admitted', 'done'],
+      ]);
+      expect(work.calls.map((call) => `${call.job.id}#${call.job.attempt}`)).to.deep.equal([
+        'j2#1', 'j3#1', 'j1#2', 'j4#1', 'j5#1', 'admitted#1',
+      ]);
+      // queue.used read at every one of the 18 transitions in between, too: never below 0.
+      expect(used).to.have.length(18);
+      expect(used.filter((n) => n < 0)).to.deep.equal([]);
+      expect(queue.stats().totals).to.deep.equal({
+        submitted: 1, done: 6, failed: 0, cancelled: 0, retries: 1, manual_retries: 0, rejected: 5,
+      });
+      expect(unhandled).to.deep.equal([]);
+    });
+
     it('gives an interrupted job with retries left a backoff', async () => {
       const work = manualProcessor();
       const first = makeQueue(work.processor);
@@ -96,6 +190,62 @@ describe('job queue: restore, cancel and retry', () => {
       expect(record).to.include({ state: 'cancelled', finished_at: 0 });
       expect(queue.stats().queue.used).to.equal(1);
       await queue.submit({ id: 'next', payload: null, max_retries: 0 });
+    });
+
+    it('gives back the queue place of a job cancelled while queued, and the slot goes to the next job, not to it', async () => {
+      const work = manualProcessor();
+      const { queue, transitions, unhandled } = makeQueue(work.processor, 1, 2);
+      await queue.submit({ id: 'running', payload: null, max_retries: 0 });
+      await queue.submit({ id: 'waiting', payload: null, max_retries: 0 });
+      expect(await queue.cancel('waiting')).to.include({ state: 'cancelled', finished_at: 0 });
+      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 1]);
+      await queue.submit({ id: 'next', payload: null, max_retries: 0 });
+      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 2]);
+
+      work.latest('running').resolve();
+      await clock.tickAsync(0);
+      expect(queue.get('next')!.state).to.equal('running');
+      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 1]);
+      work.latest('next').resolve();
+      await clock.tickAsync(0);
+      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([0, 0]);
+      expect(work.calls.map((call) => call.job.id)).to.deep.equal(['running', 'next']);
+      expect(transitions.filter((t) => t.id === 'waiting').map((t) => `${t.from}→${t.to}`)).to.deep.equal([
+        'null→queued', 'queued→cancelled',
+      ]);
+      expect(unhandled).to.deep.equal([]);
+    });
+
+    it('gives back the queue place of a job cancelled while its retry is due but waits for a slot', async () => {
+      const work = manualProcessor();
+      const { queue, transitions, unhandled } = makeQueue(work.processor, 1, 2);
+      await queue.submit({ id: 'retrying', payload: null, max_retries: 1 });
+      await queue.submit({ id: 'holder', payload: null, max_retries: 0 });
+      work.latest('retrying').reject(new Error('flaky')); // backoff 150 ms; holder takes the slot
+      await clock.tickAsync(0);
+      expect(queue.get('retrying')).to.include({ state: 'backoff', next_retry_at: 150 });
+      await clock.tickAsync(200); // the retry is due at 150, but holder keeps the only worker
+      expect(queue.get('retrying')!.state).to.equal('backoff');
+      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 2]);
+
+      expect(await queue.cancel('retrying')).to.include({ state: 'cancelled', finished_at: 200, attempts: 1 });
+      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 1]);
+      await queue.submit({ id: 'next', payload: null, max_retries: 0 });
+      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 2]);
+
+      work.latest('holder').resolve();
+      await clock.tickAsync(0);
+      expect(queue.get('next')!.state).to.equal('running');
+      expect(queue.get('retrying')).to.include({ state: 'cancelled', attempts: 1 });
+      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 1]);
+      work.latest('next').resolve();
+      await clock.tickAsync(0);
+      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([0, 0]);
+      expect(work.calls.map((call) => call.job.id)).to.deep.equal(['retrying', 'holder', 'next']);
+      expect(transitions.filter((t) => t.id === 'retrying').map((t) => `${t.from}→${t.to}`)).to.deep.equal([
+        'null→queued', 'queued→running', 'running→backoff', 'backoff→cancelled',
+      ]);
+      expect(unhandled).to.deep.equal([]);
     });
 
     it('answers at once when the running attempt stops within the wait', async () => {
