@@ -119,6 +119,55 @@ describe('job queue on the sqlite store', () => {
     });
   });
 
+  describe('retention after an operator retry', () => {
+    it('never deletes a retried job while it is unfinished, and a restart finds it', async () => {
+      const path = files.path();
+      const store = files.open({ path, retention: 1 });
+      const work = manualProcessor();
+      const { queue, unhandled } = makeQueue(store, work.processor);
+      const onDisk = () => store.list({ limit: 10 }).jobs.map((r) => [r.id, r.state]);
+      const finish = async (id: string) => {
+        work.latest(id).resolve();
+        await settle(clock);
+        await nextTick(); // the retention tick that follows the commit
+      };
+
+      await queue.submit({ id: 'f', payload: null, max_retries: 0 });
+      await settle(clock);
+      work.latest('f').reject(new Error('boom'));
+      await settle(clock);
+      for (const id of ['d1', 'd2', 'd3']) await queue.submit({ id, payload: null, max_retries: 0 });
+      expect(await queue.retry('f')).to.include({ state: 'queued', attempts: 1, attempts_at_retry: 1 });
+      await settle(clock);
+      expect(onDisk()).to.deep.equal([['d3', 'queued'], ['d2', 'queued'], ['d1', 'running'], ['f', 'queued']]);
+
+      await finish('d1'); // one finished job: within the retention
+      expect(onDisk()).to.deep.equal([['d3', 'queued'], ['d2', 'running'], ['d1', 'done'], ['f', 'queued']]);
+      await finish('d2'); // two: the oldest finished one goes, and f, finished before both, is no longer finished
+      expect(onDisk()).to.deep.equal([['d3', 'running'], ['d2', 'done'], ['f', 'queued']]);
+      expect(store.counts()).to.deep.equal({ queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+
+      // The process stops; the next one takes f back from the file.
+      queue.pause();
+      await store.close();
+      const reopened = files.open({ path, retention: 1 });
+      const unfinished = reopened.unfinished();
+      expect(unfinished.map((r) => [r.id, r.state, r.attempts])).to.deep.equal([['f', 'queued', 1], ['d3', 'running', 1]]);
+      const rework = manualProcessor();
+      const { queue: restarted, unhandled: restartErrors } = makeQueue(reopened, rework.processor);
+      restarted.restore(unfinished);
+      await settle(clock);
+      rework.latest('f').resolve();
+      await settle(clock);
+      expect(restarted.get('f')).to.include({ state: 'done', attempts: 2, attempts_at_retry: 1 });
+      expect(restarted.get('f')!.history.map((t) => `${t.from}→${t.to} ${t.event}`)).to.deep.equal([
+        'null→queued SUBMIT', 'queued→running SLOT_GRANTED', 'running→failed ATTEMPT_FAILED', 'failed→queued RETRY',
+        'queued→queued RESTORED', 'queued→running SLOT_GRANTED', 'running→done ATTEMPT_SUCCEEDED',
+      ]);
+      expect([unhandled, restartErrors]).to.deep.equal([[], []]);
+    });
+  });
+
   describe('pause (the shutdown of a durable store)', () => {
     it('stops dispatching: the running attempts end, the queued jobs wait, and drain reports them', async () => {
       const store = files.open({ path: files.path() });
