@@ -406,4 +406,29 @@ describe('POST /jobs and POST /enqueue', () => {
       expect((await service.post('/jobs', { id: 'd' })).status).to.equal(202);
     });
   });
+
+  describe('429 queue_full with a fractional estimate', () => {
+    // Two finishes `gapMs` apart, the refusal at the second: gapMs / 1000 s per finish, rounded up.
+    for (const [gapMs, seconds] of [[2500, 3], [2200, 3]] as const) {
+      it(`answers finishes ${gapMs / 1000} s apart with Retry-After ${seconds}, in the header and the details`, async () => {
+        for (const id of ['a', 'b', 'c']) expect((await service.post('/jobs', { id })).status).to.equal(202);
+        for (const id of ['a', 'b']) {
+          service.clock.advance(gapMs);
+          service.work.succeed(id);
+          await service.reach(id, 'done');
+        }
+        for (const id of ['d', 'e']) expect((await service.post('/jobs', { id })).status).to.equal(202);
+        const reply = await service.post('/jobs', { id: 'f' });
+        expect(reply.status).to.equal(429);
+        expect(reply.headers.get('retry-after')).to.equal(String(seconds));
+        expect(reply.body).to.deep.equal({
+          error: {
+            code: 'queue_full',
+            message: `The queue is full (3 unfinished jobs); retry in about ${seconds} s.`,
+            details: { capacity: 3, retry_after_seconds: seconds },
+          },
+        });
+      });
+    }
+  });
 });
