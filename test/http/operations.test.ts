@@ -45,7 +45,8 @@ async function startStubbornService(options: { cancelWaitMs?: number } = {}) {
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(base + path, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      // `connection: close`: no idle keep-alive socket outlives the test (see support.ts).
+      headers: body === undefined ? { connection: 'close' } : { 'Content-Type': 'application/json', connection: 'close' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as unknown };

@@ -144,7 +144,11 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const request = async (method: string, path: string, init: RequestInit = {}): Promise<Reply> => {
-    const response = await fetch(base + path, { ...init, method });
+    // Unless a test asks otherwise, each connection ends with its response: no idle keep-alive socket stays in
+    // fetch's pool after the test (its timers could outlive the file and meet a later file's fake timers).
+    const headers = new Headers(init.headers);
+    if (!headers.has('connection')) headers.set('connection', 'close');
+    const response = await fetch(base + path, { ...init, method, headers });
     const text = await response.text();
     let body: unknown;
     try {

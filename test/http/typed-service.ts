@@ -24,19 +24,20 @@ export async function startTypedService(definitions: JobTypeDefinition[], { work
   const server: Server = createApp({ queue, config, logger: pino({ level: 'silent' }) }).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // Requests send `connection: close`, so no idle keep-alive socket outlives the test (see support.ts).
   return {
     queue,
     url: (path: string) => base + path,
     async post(path: string, body: unknown) {
       const response = await fetch(base + path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', connection: 'close' },
         body: JSON.stringify(body),
       });
       return { status: response.status, body: (await response.json()) as unknown };
     },
     async get(path: string) {
-      const response = await fetch(base + path);
+      const response = await fetch(base + path, { headers: { connection: 'close' } });
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
     },
     async stop() {
