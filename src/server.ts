@@ -5,7 +5,8 @@
  *
  * Shutdown, in order:
  * 1. `queue.drain()` flips the lifecycle to `draining`: from then on `/readyz` answers 503 and submissions
- *    503 `shutting_down`, on connections that are still open.
+ *    503 `shutting_down`, on connections that are still open. A request read in the same turn of the event
+ *    loop as the signal is refused too: an admission waits for that turn's signals (`after-pending-signals.ts`).
  * 2. The server stops accepting connections; idle keep-alive connections and `GET /events` streams are closed.
  * 3. The queue drains for up to `SHUTDOWN_TIMEOUT_MS`: queued and backoff jobs still run to an end.
  * 4. Past the deadline the queue aborts the running attempts; every unfinished job is logged at `warn`
