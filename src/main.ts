@@ -2,10 +2,10 @@
  * The entry point (`npm start`, and `node dist/src/main.js` in the Docker image). Reads the config, starts
  * the service, and turns SIGINT/SIGTERM into a graceful shutdown; a second signal stops at once.
  *
- * Exit codes: 0 after a clean drain (with a durable store: once everything is written), 1 when jobs were
- * left unfinished in the memory store (or the service failed), 2 for a bad configuration, job types that
- * cannot be loaded (a task module, the types file), or a job store file that cannot be opened (locked by
- * another instance, corrupt).
+ * Exit codes: 0 after a clean drain (with a durable store: once everything is written, even past the
+ * deadline), 1 when jobs were left unfinished in the memory store, when a durable store's final write failed
+ * (a full disk), or when the service failed, 2 for a bad configuration, job types that cannot be loaded (a
+ * task module, the types file), or a job store file that cannot be opened (locked by another instance, corrupt).
  * The signal handling itself is in `shutdown-signals.ts`.
  */
 import { tuneRuntime } from './runtime.js';
