@@ -2,10 +2,11 @@
  * The entry point (`npm start`, and `node dist/src/main.js` in the Docker image). Reads the config, starts
  * the service, and turns SIGINT/SIGTERM into a graceful shutdown; a second signal stops at once.
  *
- * Exit codes: 0 after a clean drain (with a durable store: once everything is written), 1 when jobs were
- * left unfinished in the memory store (or the service failed), 2 for a bad configuration, job types that
- * cannot be loaded (a task module, the types file), or a job store file that cannot be opened (locked by
- * another instance, corrupt).
+ * Exit codes: 0 after a clean drain (with a durable store: once everything is written, even past the
+ * deadline), 1 when jobs were left unfinished in the memory store, when a durable store's final write failed
+ * (a full disk), or when the service failed, 2 for a bad configuration, job types that cannot be loaded (a
+ * task module, the types file), or a job store file that cannot be opened (locked by another instance, corrupt).
+ * The signal handling itself is in `shutdown-signals.ts`.
  */
 import { tuneRuntime } from './runtime.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -13,11 +14,9 @@ import { JobTypesError, StoreOpenError } from './errors.js';
 import { loadJobTypes } from './job-types/load-job-types.js';
 import { createLogger } from './logger.js';
 import { startService } from './server.js';
+import { closeOnSignals } from './shutdown-signals.js';
 
 tuneRuntime();
-
-/** How soon after a signal the same signal again counts as a relayed copy of it, ms. */
-const RELAYED_SIGNAL_MS = 300;
 
 let config: Readonly<Config>;
 try {
@@ -32,24 +31,7 @@ const logger = createLogger(config.logLevel);
 try {
   const types = await loadJobTypes(config, logger);
   const service = await startService(config, logger, { types });
-  let first: { signal: NodeJS.Signals; at: number } | undefined;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      const at = Date.now();
-      // Under `npm start`, one Ctrl-C reaches this process twice: from the terminal (the whole process group)
-      // and relayed by npm and tsx. A copy that soon after the first is not a request to stop at once.
-      if (first?.signal === signal && at - first.at < RELAYED_SIGNAL_MS) return;
-      first ??= { signal, at };
-      logger.info({ signal }, 'signal received');
-      service.close().then(
-        (report) => process.exit(report.exitCode),
-        (err: unknown) => {
-          logger.fatal({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  closeOnSignals(service, logger);
 } catch (err) {
   if (err instanceof JobTypesError) {
     // Like a bad configuration: one line per problem, each naming its file, no stack trace, exit code 2.

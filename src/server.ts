@@ -5,7 +5,8 @@
  *
  * Shutdown, in order:
  * 1. `queue.drain()` flips the lifecycle to `draining`: from then on `/readyz` answers 503 and submissions
- *    503 `shutting_down`, on connections that are still open.
+ *    503 `shutting_down`, on connections that are still open. A request read in the same turn of the event
+ *    loop as the signal is refused too: an admission waits for that turn's signals (`after-pending-signals.ts`).
  * 2. The server stops accepting connections; idle keep-alive connections and `GET /events` streams are closed.
  * 3. The queue drains for up to `SHUTDOWN_TIMEOUT_MS`: queued and backoff jobs still run to an end.
  * 4. Past the deadline the queue aborts the running attempts; every unfinished job is logged at `warn`
@@ -15,8 +16,11 @@
  * With a durable store the queue is paused instead of drained in step 1 (`queue.pause()`): nothing
  * is dispatched any more, the running attempts get up to `SHUTDOWN_TIMEOUT_MS` to finish, and the rest are
  * aborted; they resume as `interrupted` at the next start. Queued and backoff jobs just wait on disk. Then
- * the store is closed (everything buffered is written) and the exit code is 0: nothing is lost. Exit code 1
- * after a timed-out drain applies to the memory store only.
+ * the store is closed, which writes everything buffered: the exit code is 0 once it is written, deadline or
+ * not (exit code 1 after a timed-out drain applies to the memory store only), and 1 when that final write
+ * fails (a full disk), since the transitions it held are lost. When writes fail while no processor runs, the
+ * jobs still `running` all wait for a write before their attempt can start: the wait ends then rather than at
+ * the deadline (`whenWritesStall`).
  *
  * Start: the store is opened first (a `StoreOpenError` when its file is locked by another instance or
  * corrupt), and the unfinished jobs it holds are restored (`queue.restore`) before the server listens.
@@ -51,7 +55,8 @@ export interface ShutdownReport {
   forced: boolean;
   /**
    * Memory store: 0 after a clean drain; 1 when jobs were left or the drain was cut short.
-   * Durable store: 0 once everything is written (unfinished jobs wait on disk); 1 when the final write failed.
+   * Durable store: 0 once everything is written (unfinished jobs wait on disk), after a clean stop, a passed
+   * deadline or a second signal alike; 1 when the final write failed (transitions it held are lost).
    */
   exitCode: 0 | 1;
 }
@@ -178,6 +183,7 @@ async function run(
     // store keeps the jobs that wait, so only the running attempts are waited for.
     if (store.durable) queue.pause();
     const drained = queue.drain(config.shutdownTimeoutMs);
+    const stalled = store.durable ? whenWritesStall(queue, store) : undefined;
     const serverClosed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     server?.closeIdleConnections();
     // Event streams never end by themselves; end them now rather than letting them hold the server open.
@@ -189,20 +195,30 @@ async function run(
         : 'shutting down: stopped accepting connections, draining the queue',
     );
 
-    const outcome = await Promise.race([drained, forced]);
+    const outcome = await Promise.race(stalled ? [drained, forced, stalled.promise] : [drained, forced]);
+    stalled?.stop();
     const wasForced = outcome === 'forced';
+    const writesFailed = outcome === 'writes_failed';
     // A drain deadline of 0 aborts what is left at once; the first drain then settles with nothing left.
-    const { unfinished } = wasForced ? await queue.drain(0) : outcome;
+    const { unfinished } = wasForced || writesFailed ? await queue.drain(0) : outcome;
 
     let exitCode: 0 | 1 = wasForced || unfinished.length > 0 ? 1 : 0;
     if (store.durable) {
       const aborted = unfinished.filter(({ state }) => state === 'running');
       if (wasForced) logger.warn({ aborted: aborted.length }, 'second signal: stopped at once');
-      else if (aborted.length > 0) {
+      else if (writesFailed) {
+        logger.error(
+          { aborted: aborted.length },
+          'writes are failing and no attempt is running: stopped waiting for the attempts that wait for a write',
+        );
+      } else if (aborted.length > 0) {
         logger.warn({ aborted: aborted.length }, 'shutdown deadline passed: aborted the running attempts');
       } else logger.info('running attempts finished');
       for (const { id } of aborted) {
-        logger.warn({ job_id: id }, 'attempt aborted; the job resumes as interrupted at the next start');
+        if (writesFailed) {
+          // Its `running` record waited for the same write: the job resumes as it was last written.
+          logger.warn({ job_id: id }, 'attempt never started; the job resumes as last written at the next start');
+        } else logger.warn({ job_id: id }, 'attempt aborted; the job resumes as interrupted at the next start');
       }
       logger.info(
         { waiting: unfinished.length - aborted.length },
@@ -249,6 +265,39 @@ async function run(
       if (shutdown) forceStop();
       else shutdown = runShutdown();
       return shutdown;
+    },
+  };
+}
+
+/**
+ * A durable shutdown's early end: resolves once a write fails while no attempt's processor runs. The jobs still
+ * `running` then all wait for that write before their processor can start, and the final write would fail the
+ * same way, so waiting for them until SHUTDOWN_TIMEOUT_MS would only delay an exit with code 1. While a
+ * processor runs, its attempt may still finish and the disk may have room again by then: the wait goes on.
+ * Checked when the shutdown begins and whenever an attempt ends; `stop` ends the checks.
+ */
+function whenWritesStall(queue: JobQueue, store: JobStore): { promise: Promise<'writes_failed'>; stop(): void } {
+  let stopped = false;
+  let resolve!: (outcome: 'writes_failed') => void;
+  const promise = new Promise<'writes_failed'>((settle) => (resolve = settle));
+  const check = () => {
+    if (stopped || queue.processorsRunning() > 0) return;
+    store.flush().then(
+      () => {},
+      () => {
+        if (!stopped && queue.processorsRunning() === 0) resolve('writes_failed');
+      },
+    );
+  };
+  const unsubscribe = queue.on('transition', (transition) => {
+    if (transition.from === 'running') check();
+  });
+  check();
+  return {
+    promise,
+    stop() {
+      stopped = true;
+      unsubscribe();
     },
   };
 }

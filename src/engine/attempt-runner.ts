@@ -35,6 +35,8 @@ export interface AttemptRunner {
   abort(jobId: string, reason: Error): void;
   /** The job's actor is gone (a shutdown past its deadline): aborts its attempt, if any, and reports nothing. */
   release(jobId: string, reason: Error): void;
+  /** How many attempts have their processor running (the others wait for the writes before them). */
+  processorsRunning(): number;
 }
 
 /**
@@ -47,6 +49,8 @@ class Attempt implements ProcessorContext {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** False once the outcome is reported or the attempt released: later progress is ignored. */
   current = true;
+  /** True once the processor has been called (after the writes before the attempt, with a durable store). */
+  started = false;
 
   constructor(
     readonly owner: AttemptOwner,
@@ -130,9 +134,15 @@ export function createAttemptRunner(
       }
       let outcome: Promise<unknown>;
       try {
-        outcome = beforeAttempt
-          ? untilSucceeds(beforeAttempt, attempt).then(() => processor(job, attempt))
-          : processor(job, attempt);
+        if (beforeAttempt) {
+          outcome = untilSucceeds(beforeAttempt, attempt).then(() => {
+            attempt.started = true;
+            return processor(job, attempt);
+          });
+        } else {
+          attempt.started = true;
+          outcome = processor(job, attempt);
+        }
       } catch (error) {
         outcome = Promise.reject(error); // a processor that throws synchronously fails its attempt all the same
       }
@@ -149,6 +159,12 @@ export function createAttemptRunner(
     release(jobId, reason) {
       const attempt = running.get(jobId);
       if (takeOut(jobId, attempt)) attempt.abort(reason);
+    },
+
+    processorsRunning() {
+      let count = 0;
+      for (const attempt of running.values()) if (attempt.started) count++;
+      return count;
     },
   };
 }

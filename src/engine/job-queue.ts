@@ -387,6 +387,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
     lifecycle,
 
+    processorsRunning: () => attempts.processorsRunning(),
+
     pause() {
       if (lifecycle() === 'accepting') supervisor.send({ type: 'PAUSE' });
     },

@@ -129,6 +129,11 @@ export interface JobQueue {
   readonly defaultType: string;
   stats(): Stats;
   lifecycle(): Lifecycle;
+  /**
+   * How many attempts have their processor running. Fewer than `stats().workers.busy` while running jobs wait
+   * for the writes their attempt starts after (a durable store whose writes fail): what a shutdown waits for.
+   */
+  processorsRunning(): number;
   /** Subscribes; returns the unsubscribe function. */
   on<K extends keyof JobQueueEventMap>(event: K, listener: (payload: JobQueueEventMap[K]) => void): () => void;
   /**

@@ -59,6 +59,30 @@ describe('attempt runner', () => {
     expect(job.received).to.deep.equal([{ type: 'ATTEMPT_FAILED', error: new Error('cancelled') }]);
   });
 
+  it('counts as processorsRunning only the attempts whose processor was called, until they end', async () => {
+    let writes = 0;
+    const pending = new Map<string, () => void>();
+    const runner = createAttemptRunner(
+      (job) => new Promise((resolve) => pending.set(job.id, () => resolve(null))),
+      0,
+      async () => {
+        if (++writes <= 2) throw new Error('disk full');
+      },
+    );
+    runner.start({ id: 'a', type: 'simulated', payload: null, attempt: 1, max_retries: 0 }, owner());
+    runner.start({ id: 'b', type: 'simulated', payload: null, attempt: 1, max_retries: 0 }, owner());
+    await clock.tickAsync(0);
+    // Both wait for the writes before them.
+    expect([[...pending.keys()], runner.processorsRunning()]).to.deep.equal([[], 0]);
+    await clock.tickAsync(WRITE_RETRY_MS);
+    expect([[...pending.keys()], runner.processorsRunning()]).to.deep.equal([['a', 'b'], 2]);
+    pending.get('a')!();
+    await clock.tickAsync(0);
+    expect(runner.processorsRunning()).to.equal(1);
+    runner.release('b', new Error('stopped'));
+    expect(runner.processorsRunning()).to.equal(0);
+  });
+
   it('aborts the signal and reports nothing when its actor is released', async () => {
     let signal: AbortSignal | undefined;
     const runner = createAttemptRunner((_, context) => {

@@ -5,6 +5,7 @@ import type { Config } from '../../config.js';
 import { DuplicateJobError, errors, ServiceError } from '../../errors.js';
 import type { JobRecord } from '../../engine/job-record.js';
 import type { JobQueue, ResolvedSubmission } from '../../engine/job-queue.types.js';
+import { afterPendingSignals } from '../after-pending-signals.js';
 import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
 import { jsonEqual } from '../json-equal.js';
@@ -121,9 +122,10 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   };
 
   const parseBody = jsonBody(config.maxBodyBytes);
-  router.post('/jobs/batch', parseBody, submitBatch);
-  router.post('/jobs', parseBody, submit);
-  router.post('/enqueue', parseBody, submit);
+  // Each admission waits for the signals read in the same poll phase as its request (a SIGTERM goes first).
+  router.post('/jobs/batch', parseBody, afterPendingSignals, submitBatch);
+  router.post('/jobs', parseBody, afterPendingSignals, submit);
+  router.post('/enqueue', parseBody, afterPendingSignals, submit);
 
   router.get('/jobs', (ctx) => {
     const page = queue.list(validate(listQuerySchema, ctx.query, 'query'));

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { JobQueue } from '../../engine/job-queue.types.js';
+import { afterPendingSignals } from '../after-pending-signals.js';
 import { jobView } from '../job-view.js';
 
 export interface OperationRoutesDeps {
@@ -37,7 +38,8 @@ export function operationRoutes(router: Router, { queue, cancelWaitMs }: Operati
     }
   });
 
-  router.post('/jobs/:id/retry', async (ctx) => {
+  // An admission: it waits for the signals read in the same poll phase as its request (a SIGTERM goes first).
+  router.post('/jobs/:id/retry', afterPendingSignals, async (ctx) => {
     const record = await queue.retry(ctx.params.id!);
     ctx.status = 202;
     ctx.body = jobView(record);
