@@ -134,15 +134,11 @@ export function createAttemptRunner(
       }
       let outcome: Promise<unknown>;
       try {
-        if (beforeAttempt) {
-          outcome = untilSucceeds(beforeAttempt, attempt).then(() => {
-            attempt.started = true;
-            return processor(job, attempt);
-          });
-        } else {
+        const run = () => {
           attempt.started = true;
-          outcome = processor(job, attempt);
-        }
+          return processor(job, attempt);
+        };
+        outcome = beforeAttempt ? untilSucceeds(beforeAttempt, attempt).then(run) : run();
       } catch (error) {
         outcome = Promise.reject(error); // a processor that throws synchronously fails its attempt all the same
       }

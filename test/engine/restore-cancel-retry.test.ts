@@ -3,6 +3,7 @@ import sinon from 'sinon';
 import { ServiceError } from '../../src/errors.js';
 import { CANCEL_WAIT_MS } from '../../src/engine/job-queue.js';
 import type { JobRecord } from '../../src/engine/job-record.js';
+import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { makeQueue as makeTestQueue, rejection as rejectionOf } from '../helpers/queue.js';
 
@@ -11,6 +12,9 @@ const makeQueue = (processor: Parameters<typeof makeTestQueue>[0], workers = 2, 
 const rejection = (promise: Promise<unknown>) => rejectionOf<ServiceError>(promise);
 
 const strip = ({ history: _history, ...rest }: JobRecord) => rest;
+
+/** [workers busy, queue places used]: what a job gives back when it leaves. */
+const usage = (queue: JobQueue) => [queue.stats().workers.busy, queue.stats().queue.used];
 
 describe('job queue: restore, cancel and retry', () => {
   let clock: sinon.SinonFakeTimers;
@@ -114,7 +118,6 @@ describe('job queue: restore, cancel and retry', () => {
       const { queue, unhandled } = makeQueue(work.processor, 1, 1);
       const used: number[] = [];
       queue.on('transition', () => used.push(queue.stats().queue.used));
-      const usage = () => [queue.stats().workers.busy, queue.stats().queue.used];
       const refused = async (id: string) => {
         const error = await rejection(queue.submit({ id, payload: null, max_retries: 0 }));
         expect([error.code, error.details]).to.deep.equal(['queue_full', { capacity: 2, retry_after_seconds: 1 }]);
@@ -127,28 +130,28 @@ describe('job queue: restore, cancel and retry', () => {
       queue.restore(records);
       // j1 lost its attempt (interrupted, retry at 150); j2 takes the slot.
       expect(records.map(({ id }) => queue.get(id)!.state)).to.deep.equal(['backoff', 'running', 'queued', 'queued', 'queued']);
-      expect(usage()).to.deep.equal([1, 5]);
+      expect(usage(queue)).to.deep.equal([1, 5]);
       await refused('new1');
       await finish('j2');
-      expect(usage()).to.deep.equal([1, 4]);
+      expect(usage(queue)).to.deep.equal([1, 4]);
       await refused('new2');
       await clock.tickAsync(150); // j1's retry is due: it goes before j4 when j3 ends
       await finish('j3');
       expect(queue.get('j1')).to.include({ state: 'running', attempts: 2 });
-      expect(usage()).to.deep.equal([1, 3]);
+      expect(usage(queue)).to.deep.equal([1, 3]);
       await refused('new3');
       await finish('j1');
-      expect(usage()).to.deep.equal([1, 2]);
+      expect(usage(queue)).to.deep.equal([1, 2]);
       await refused('new4'); // used == capacity: still full
       await finish('j4');
-      expect(usage()).to.deep.equal([1, 1]);
+      expect(usage(queue)).to.deep.equal([1, 1]);
       expect(await queue.submit({ id: 'admitted', payload: null, max_retries: 0 })).to.include({ state: 'queued' });
-      expect(usage()).to.deep.equal([1, 2]);
+      expect(usage(queue)).to.deep.equal([1, 2]);
       await refused('new5');
       await finish('j5');
-      expect(usage()).to.deep.equal([1, 1]);
+      expect(usage(queue)).to.deep.equal([1, 1]);
       await finish('admitted');
-      expect(usage()).to.deep.equal([0, 0]);
+      expect(usage(queue)).to.deep.equal([0, 0]);
 
       expect(['j1', 'j2', 'j3', 'j4', 'j5', 'admitted'].map((id) => [id, queue.get(id)!.state])).to.deep.equal([
         ['j1', 'done'], ['j2', 'done'], ['j3', 'done'], ['j4', 'done'], ['j5', 'done'], ['admitted', 'done'],
@@ -198,17 +201,17 @@ describe('job queue: restore, cancel and retry', () => {
       await queue.submit({ id: 'running', payload: null, max_retries: 0 });
       await queue.submit({ id: 'waiting', payload: null, max_retries: 0 });
       expect(await queue.cancel('waiting')).to.include({ state: 'cancelled', finished_at: 0 });
-      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 1]);
+      expect(usage(queue)).to.deep.equal([1, 1]);
       await queue.submit({ id: 'next', payload: null, max_retries: 0 });
-      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 2]);
+      expect(usage(queue)).to.deep.equal([1, 2]);
 
       work.latest('running').resolve();
       await clock.tickAsync(0);
       expect(queue.get('next')!.state).to.equal('running');
-      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 1]);
+      expect(usage(queue)).to.deep.equal([1, 1]);
       work.latest('next').resolve();
       await clock.tickAsync(0);
-      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([0, 0]);
+      expect(usage(queue)).to.deep.equal([0, 0]);
       expect(work.calls.map((call) => call.job.id)).to.deep.equal(['running', 'next']);
       expect(transitions.filter((t) => t.id === 'waiting').map((t) => `${t.from}→${t.to}`)).to.deep.equal([
         'null→queued', 'queued→cancelled',
@@ -226,21 +229,21 @@ describe('job queue: restore, cancel and retry', () => {
       expect(queue.get('retrying')).to.include({ state: 'backoff', next_retry_at: 150 });
       await clock.tickAsync(200); // the retry is due at 150, but holder keeps the only worker
       expect(queue.get('retrying')!.state).to.equal('backoff');
-      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 2]);
+      expect(usage(queue)).to.deep.equal([1, 2]);
 
       expect(await queue.cancel('retrying')).to.include({ state: 'cancelled', finished_at: 200, attempts: 1 });
-      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 1]);
+      expect(usage(queue)).to.deep.equal([1, 1]);
       await queue.submit({ id: 'next', payload: null, max_retries: 0 });
-      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 2]);
+      expect(usage(queue)).to.deep.equal([1, 2]);
 
       work.latest('holder').resolve();
       await clock.tickAsync(0);
       expect(queue.get('next')!.state).to.equal('running');
       expect(queue.get('retrying')).to.include({ state: 'cancelled', attempts: 1 });
-      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([1, 1]);
+      expect(usage(queue)).to.deep.equal([1, 1]);
       work.latest('next').resolve();
       await clock.tickAsync(0);
-      expect([queue.stats().workers.busy, queue.stats().queue.used]).to.deep.equal([0, 0]);
+      expect(usage(queue)).to.deep.equal([0, 0]);
       expect(work.calls.map((call) => call.job.id)).to.deep.equal(['retrying', 'holder', 'next']);
       expect(transitions.filter((t) => t.id === 'retrying').map((t) => `${t.from}→${t.to}`)).to.deep.equal([
         'null→queued', 'queued→running', 'running→backoff', 'backoff→cancelled',

@@ -11,7 +11,7 @@ import type { Transition } from '../../src/engine/job-record.js';
 import type { Processor } from '../../src/processors/processor.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { manualProcessor } from '../helpers/processors.js';
-import { nextTick, tempFiles } from './support.js';
+import { fillDisk, nextTick, settle, tempFiles } from './support.js';
 
 function makeQueue(store: SqliteStore, processor: Processor, workers = 1, queueSize = 5) {
   const unhandled: unknown[] = [];
@@ -22,12 +22,6 @@ function makeQueue(store: SqliteStore, processor: Processor, workers = 1, queueS
   const transitions: Transition[] = [];
   queue.on('transition', (t) => transitions.push(t));
   return { queue, transitions, unhandled };
-}
-
-/** Lets the store commit (a real setImmediate) and the attempts gated on it start. */
-async function settle(clock: sinon.SinonFakeTimers) {
-  await nextTick();
-  await clock.tickAsync(0);
 }
 
 describe('job queue on the sqlite store', () => {
@@ -217,7 +211,7 @@ describe('job queue on the sqlite store', () => {
       const store = files.open({ path: files.path() });
       const work = manualProcessor();
       const { queue, unhandled } = makeQueue(store, work.processor, 1, 1);
-      store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+      fillDisk(store);
       const payload = 'x'.repeat(20_000);
 
       const error = await queue.submit({ id: 'lost', payload, max_retries: 3 }).catch((e: ServiceError) => e);

@@ -9,22 +9,18 @@ import sinon from 'sinon';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startEngine } from '../../src/server.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { manualProcessor } from '../helpers/processors.js';
-import { nextTick, tempFiles } from './support.js';
-
-/** Lets the store commit (a real setImmediate) and the attempts gated on it start. */
-async function settle(clock: sinon.SinonFakeTimers) {
-  await nextTick();
-  await clock.tickAsync(0);
-}
-
-function fillDisk(store: SqliteStore) {
-  store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
-}
+import { fillDisk, settle, tempFiles } from './support.js';
 
 /** A result too large for the full disk: the record of the job that returns it cannot be written. */
 const LARGE = 'x'.repeat(20_000);
+
+/** The lines above info of a shutdown that stopped waiting because writes failed, with one attempt held back. */
+const STALLED_SHUTDOWN_LINES = [
+  ['error', 'writes are failing and no attempt is running: stopped waiting for the attempts that wait for a write'],
+  ['warn', 'attempt never started; the job resumes as last written at the next start'],
+  ['error', 'job store: the final write failed'],
+];
 
 describe('a durable shutdown on a full disk', () => {
   const files = tempFiles();
@@ -78,11 +74,7 @@ describe('a durable shutdown on a full disk', () => {
       exitCode: 1,
     });
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a']); // b's attempt never started
-    expect(warnings()).to.deep.equal([
-      ['error', 'writes are failing and no attempt is running: stopped waiting for the attempts that wait for a write'],
-      ['warn', 'attempt never started; the job resumes as last written at the next start'],
-      ['error', 'job store: the final write failed'],
-    ]);
+    expect(warnings()).to.deep.equal(STALLED_SHUTDOWN_LINES);
     // Every acknowledged job is on disk. a's outcome is not: a resumes as interrupted, and may run again.
     expect(files.open({ path }).unfinished().map((r) => [r.id, r.state])).to.deep.equal([
       ['a', 'running'],
@@ -114,11 +106,7 @@ describe('a durable shutdown on a full disk', () => {
       exitCode: 1,
     });
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a', 'b']);
-    expect(warnings()).to.deep.equal([
-      ['error', 'writes are failing and no attempt is running: stopped waiting for the attempts that wait for a write'],
-      ['warn', 'attempt never started; the job resumes as last written at the next start'],
-      ['error', 'job store: the final write failed'],
-    ]);
+    expect(warnings()).to.deep.equal(STALLED_SHUTDOWN_LINES);
     expect(files.open({ path }).unfinished().map((r) => [r.id, r.state])).to.deep.equal([
       ['a', 'running'],
       ['b', 'running'],

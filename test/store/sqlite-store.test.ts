@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { ServiceError, StoreOpenError } from '../../src/errors.js';
 import { MIGRATIONS, RETENTION_BATCH } from '../../src/store/sqlite-store.js';
-import { ids, nextTick, record, saver, tempFiles } from './support.js';
+import { fillDisk, ids, nextTick, record, saver, tempFiles } from './support.js';
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -330,7 +330,7 @@ describe('sqlite store', () => {
     it('a read that needs the buffer written fails with storage_unavailable too', async () => {
       const store = files.open({ path: files.path() });
       const save = saver(store);
-      store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+      fillDisk(store);
       const flushed = store.flush(); // nothing buffered: resolves
       save(record('big', 'queued', { payload: 'x'.repeat(20_000) }));
       await flushed;

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type sinon from 'sinon';
 import type { JobRecord, JobState } from '../../src/engine/job-record.js';
 import type { JobStore } from '../../src/store/job-store.js';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js';
@@ -51,3 +52,14 @@ export const ids = (records: JobRecord[]) => records.map((r) => r.id);
 
 /** Resolves after the tasks already queued for the check phase (the store's commit and retention ticks). */
 export const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Lets the store commit (a real setImmediate) and the attempts gated on it start, on a fake clock. */
+export async function settle(clock: sinon.SinonFakeTimers) {
+  await nextTick();
+  await clock.tickAsync(0);
+}
+
+/** A full disk: the file may not grow by a single page. */
+export function fillDisk(store: SqliteStore) {
+  store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+}
