@@ -67,7 +67,7 @@ export async function queuedRun(jobs: number): Promise<QueuedRun> {
   const baseline = await settledHeap(gc);
   for (let i = 0; i < jobs; i++) await queue.submit({ payload: null, max_retries: 0 });
   const heap = await settledHeap(gc);
-  if (queue.stats().states.queued !== jobs - 1) throw new Error(`expected ${jobs - 1} queued jobs`);
+  if ((await queue.stats()).states.queued !== jobs - 1) throw new Error(`expected ${jobs - 1} queued jobs`);
   return { jobs, baseline_bytes: baseline, heap_bytes: heap };
 }
 

@@ -12,14 +12,16 @@
  *   failed, cancelled ──RETRY──► queued
  *
  * States (the top-level ones are the public job states):
- * - `queued`     admitted; waits in the supervisor's ready queue for a worker slot. A new job is put there by
- *                its admission; one that comes back (RETRY, RESTORED) announces itself (`announceReady`).
+ * - `queued`     admitted; waits in the store's ready lane for a worker slot, as its stored record: the actor
+ *                is released, and restored from the record when the job is claimed. A new job is counted as
+ *                waiting by its admission; one that comes back (RETRY, RESTORED) announces itself
+ *                (`announceReady`).
  * - `running`    holds a worker slot and runs one attempt (the `runAttempt` side effect, which answers with
  *                ATTEMPT_SUCCEEDED or ATTEMPT_FAILED). `attempting` is the normal case; `cancelling` has
  *                aborted the attempt's signal and waits for it to stop, still holding the slot.
  * - `backoff`    a failed attempt with retries left. `waiting` sits out `retryDelay`, i.e. until
- *                `next_retry_at`; `ready` waits for a slot in the ready queue's retry lane, ahead of the jobs
- *                that have not started yet (`announceRetryDue`).
+ *                `next_retry_at`, as a live actor; `ready` waits for a slot in the store's retry lane, ahead
+ *                of the jobs that have not started yet (`announceRetryDue`), as its stored record.
  * - `done`       an attempt succeeded. The only final state.
  * - `failed`     a permanent error, or the last allowed attempt failed. Rests until an operator's RETRY.
  * - `cancelled`  an operator's CANCEL. Rests until an operator's RETRY.
@@ -97,14 +99,15 @@ export type JobEvent =
   | { type: 'RETRY' }
   | { type: 'RESTORED' };
 
-/** The supervisor's side of a job: its ready queue and its worker slots. */
+/** The supervisor's side of a job: its place among the waiting jobs, and its worker slot. */
 export interface SlotHooks {
   /**
-   * Joins the ready queue (a new job joins it with its admission instead); `retry` for a retry whose backoff
-   * ended, which goes before the jobs that have not started yet.
+   * Waits for a slot (a new job is counted as waiting by its admission instead); `retry` for a retry whose
+   * backoff ended, which goes before the jobs that have not started yet.
    */
-  announceReady(job: JobActor, type: string, retry?: boolean): void;
-  withdrawReady(job: JobActor, type: string): void;
+  announceReady(id: string, type: string, retry?: boolean): void;
+  /** Stops waiting for a slot (a cancel while waiting). */
+  withdrawReady(id: string, type: string): void;
   /** Gives the worker slot of a job of `type` back; `finished` frees the job's place in the capacity too. */
   releaseSlot(finished: boolean, type: string): void;
   /** Frees the place of a job that finished without holding a slot. */
@@ -156,6 +159,30 @@ const isAttemptOutcome = (event: { type: string }) =>
 
 const record = (to: JobState) => ({ type: 'recordTransition', params: { to } }) as const;
 
+/** A new job's context: what a submission stores, and what its actor starts from. */
+export function initialJobContext(input: JobInput, now: number): JobContext {
+  return {
+    id: input.id,
+    type: input.type,
+    payload: input.payload,
+    max_retries: input.max_retries,
+    attempts: 0,
+    attempts_at_retry: 0,
+    last_error: null,
+    created_at: now,
+    updated_at: now,
+    started_at: null,
+    finished_at: null,
+    next_retry_at: null,
+    last_delay_ms: null,
+    last_delay_source: null,
+    result: null,
+    result_error: null,
+    result_bytes: null,
+    cancel_requested: false,
+  };
+}
+
 export function createJobMachine(deps: JobMachineDeps) {
   return setup({
     types: {
@@ -173,12 +200,12 @@ export function createJobMachine(deps: JobMachineDeps) {
     actions: {
       /** Stores the record and emits the transition; `to` is the public state entered. */
       recordTransition: ({ context, event }, { to }: { to: JobState }) => deps.recordTransition(context, event.type, to),
-      /** Puts the job at the end of the supervisor's ready queue. */
-      announceReady: ({ context, self }) => deps.slots.announceReady(self as JobActor, context.type),
-      /** Puts the job in the ready queue's retry lane, ahead of the jobs that have not started yet. */
-      announceRetryDue: ({ context, self }) => deps.slots.announceReady(self as JobActor, context.type, true),
-      /** Takes the job out of the ready queue (a cancel while waiting there). */
-      withdrawReady: ({ context, self }) => deps.slots.withdrawReady(self as JobActor, context.type),
+      /** Puts the job at the end of the lane of new jobs. */
+      announceReady: ({ context }) => deps.slots.announceReady(context.id, context.type),
+      /** Puts the job in the retry lane, ahead of the jobs that have not started yet. */
+      announceRetryDue: ({ context }) => deps.slots.announceReady(context.id, context.type, true),
+      /** Takes the job out of its lane (a cancel while waiting there). */
+      withdrawReady: ({ context }) => deps.slots.withdrawReady(context.id, context.type),
       /** Gives the worker slot back, when an attempt's outcome is what moved the job (see the header). */
       releaseSlot: ({ context, event }) => {
         if (isAttemptOutcome(event)) deps.slots.releaseSlot(false, context.type);
@@ -237,34 +264,12 @@ export function createJobMachine(deps: JobMachineDeps) {
   }).createMachine({
     id: 'job',
     description: 'One background job, from admission to its outcome.',
-    context: ({ input }) => {
-      const now = deps.now();
-      return {
-        id: input.id,
-        type: input.type,
-        payload: input.payload,
-        max_retries: input.max_retries,
-        attempts: 0,
-        attempts_at_retry: 0,
-        last_error: null,
-        created_at: now,
-        updated_at: now,
-        started_at: null,
-        finished_at: null,
-        next_retry_at: null,
-        last_delay_ms: null,
-        last_delay_source: null,
-        result: null,
-        result_error: null,
-        result_bytes: null,
-        cancel_requested: false,
-      };
-    },
+    context: ({ input }) => initialJobContext(input, deps.now()),
     initial: 'queued',
     states: {
       queued: {
-        description: 'Admitted; waits in the ready queue for a worker slot.',
-        // A new job is put in the ready queue by its admission; a retried or restored one announces itself.
+        description: 'Admitted; waits in the ready lane for a worker slot.',
+        // A new job is counted as waiting by its admission; a retried or restored one announces itself.
         entry: record('queued'),
         on: {
           SLOT_GRANTED: 'running',
@@ -317,7 +322,7 @@ export function createJobMachine(deps: JobMachineDeps) {
             on: { RESTORED: { target: 'waiting', reenter: true, actions: ['touch', record('backoff')] } },
           },
           ready: {
-            description: 'The delay has elapsed; waits in the ready queue for a worker slot.',
+            description: 'The delay has elapsed; waits in the retry lane for a worker slot.',
             entry: 'announceRetryDue',
             on: { SLOT_GRANTED: '#job.running' },
           },
@@ -351,7 +356,15 @@ export function publicState(snapshot: JobSnapshot): JobState {
   return (typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0]) as JobState;
 }
 
-/** The chart state a job is restored into from its stored public state. */
+/**
+ * The chart state of a job claimed from a ready lane: a queued job, or a backoff job whose delay has passed
+ * (only those wait in a lane).
+ */
+export function waitingStateValue(state: JobState) {
+  return state === 'backoff' ? { backoff: 'ready' } : state;
+}
+
+/** The chart state a job is restored into from its stored public state at a restart. */
 export function restoredStateValue(state: JobState, cancelRequested: boolean) {
   if (state === 'running') return { running: cancelRequested ? 'cancelling' : 'attempting' };
   if (state === 'backoff') return { backoff: 'waiting' };

@@ -8,52 +8,53 @@
  *
  * States:
  * - `accepting`  admits jobs while fewer than `capacity` (WORKERS + QUEUE_SIZE) are unfinished.
- *                Slots go to ready jobs up to WORKERS in all, and up to each type's `concurrency`: the ready
- *                queue skips a type at its limit rather than wait on it.
+ *                Slots go to waiting jobs up to WORKERS in all, and up to each type's `concurrency`: a claim
+ *                skips a type at its limit rather than wait on it.
  * - `draining`   admits nothing; queued and backoff jobs still get slots and run to an end.
  * - `pausing`    admits nothing and grants no slots: only the running attempts go on. Jobs that become ready
- *                still join the ready queue, and wait there (a durable store's shutdown: they wait on disk).
+ *                still wait in the store (a durable store's shutdown: they wait on disk).
  * - `stopped`    final: every job ended, or the drain deadline passed.
+ *
+ * The waiting jobs live in the store's ready lanes, not here: the supervisor keeps their counts
+ * (`ReadyCounts`, per limited type), and when it has free slots for them it asks the facade to claim that
+ * many from the store (`claim`). One claim is in flight at a time (`claiming`); its answer, `CLAIMED`, says
+ * which types it took, and hands back the slots it could not fill.
  *
  * Events:
  * - `ADMIT`           a submission (or an operator's retry) takes a place; only handled in `accepting`, and
- *                     only under `hasCapacity`. A new job comes with it and joins the ready queue in the same
- *                     step, which saves every submission a separate JOB_READY.
- * - `READMIT`         a job restored at start takes its place back, capacity or not: an admitted job is never
- *                     dropped, even when the queue was made smaller between two runs.
- * - `JOB_READY`       a job queued again (a RETRY, a restart) or at the end of its backoff wants a slot. It
- *                     joins the ready queue: a due retry (`retry`) in the lane that goes first, any other job
- *                     behind the jobs that became ready before it (src/engine/ready-queue.ts).
- * - `JOB_WITHDRAWN`   a job left the ready queue without a slot (cancelled while waiting).
+ *                     only under `hasCapacity`. A new job comes with its type and counts as waiting in the
+ *                     same step, which saves every submission a separate JOB_READY; a retry announces itself.
+ * - `READMIT`         jobs found unfinished at start take their places back, capacity or not: an admitted job
+ *                     is never dropped, even when the queue was made smaller between two runs. Queued ones
+ *                     come with their type, and wait.
+ * - `JOB_READY`       a job queued again (an operator's RETRY) or at the end of its backoff waits for a slot.
+ * - `JOB_WITHDRAWN`   a waiting job left its lane without a slot (cancelled while it waited).
+ * - `CLAIMED`         the claim in flight took jobs of these types; the slots it did not fill come back.
+ * - `DISPATCH`        look for waiting jobs again (after a claim the store could not answer).
  * - `SLOT_FREED`      a job left `running`; `finished` when it went to `done`, `failed` or `cancelled`, which
  *                     frees its place in the capacity too (one event where two were needed).
  * - `JOB_FINISHED`    a job that held no slot reached `failed` or `cancelled`; its place is free.
  * - `DRAIN`, `PAUSE`, `DEADLINE_PASSED`  the lifecycle.
  * Guards: `hasCapacity`, `nothingUnfinished`, `nothingRunning`.
  *
- * Only counters live in the context, so each event copies a few numbers, never the queue. The ready queue is
- * a mutable FIFO passed in as input and touched only by the side effects `enqueueReady`,
- * `withdrawReady` and `grantSlots`: copying a queue of up to a million jobs on every event would make each event O(n).
+ * Only counters live in the context, so each event copies a few numbers. The ready counts are a mutable
+ * object passed in as input and touched only by side effects (`countWaiting`, `countStarted`,
+ * `releaseTypeSlot`): a waiting job costs the supervisor nothing but a count.
  */
 import { assign, setup, type ActorRefFrom } from 'xstate';
 
-/** What the supervisor needs of a job actor: a way to grant it a slot. */
-export interface SlotHolder {
-  send(event: { type: 'SLOT_GRANTED' }): void;
-}
-
-/** The ready jobs and the per-type concurrency limits (src/engine/ready-queue.ts). */
-export interface ReadyQueue<T> {
-  /** `retry`: a retry whose backoff has ended, which goes before the jobs that have not started yet. */
-  push(item: T, type: string, retry?: boolean): void;
-  delete(item: T, type: string): void;
-  /** How many ready jobs could start if `free` slots were given out, each type within its limit. */
+/** The waiting jobs' counts and the per-type concurrency limits (src/engine/ready-counts.ts). */
+export interface ReadyCounts {
+  /** `n` more jobs of `type` wait for a slot (negative: fewer). */
+  add(type: string, n?: number): void;
+  /** How many waiting jobs could start if `free` slots were given out, each type within its limit. */
   startable(free: number): number;
-  /** Takes the next job to start, and counts it against its type's limit. */
-  take(): T | undefined;
+  /** How many more jobs of each limited type may start now; undefined with no limits. */
+  allowances(): Map<string, number> | undefined;
+  /** A claimed job of `type` holds a slot now. */
+  started(type: string): void;
   /** A job of `type` gave its slot back. */
   release(type: string): void;
-  readonly length: number;
 }
 
 export interface SupervisorInput {
@@ -61,32 +62,48 @@ export interface SupervisorInput {
   workers: number;
   /** At most this many jobs are unfinished at once (WORKERS + QUEUE_SIZE). */
   capacity: number;
-  ready: ReadyQueue<SlotHolder>;
+  ready: ReadyCounts;
+  /**
+   * Claims up to `slots` waiting jobs from the store, each type within its allowance, and answers with
+   * CLAIMED. Called from an action: it must not send to the supervisor before it returns.
+   */
+  claim(slots: number, allowances: Map<string, number> | undefined): void;
 }
 
 export interface SupervisorContext extends SupervisorInput {
-  /** Jobs in `running`. */
+  /** Jobs in `running`, with the slots of the claim in flight. */
   busy: number;
   /** Jobs admitted and not yet done or failed. */
   unfinished: number;
-  /** Slots the latest event granted, for its `grantSlots` to hand out. */
+  /** Slots the latest event granted, for its `grantSlots` to claim jobs for. */
   granting: number;
+  /** Slots of the claim in flight (0: none); no other claim starts before its CLAIMED. */
+  claiming: number;
 }
 
 export type SupervisorEvent =
-  | { type: 'ADMIT'; job?: SlotHolder; jobType: string }
-  | { type: 'READMIT' }
-  | { type: 'JOB_READY'; job: SlotHolder; jobType: string; retry?: boolean }
-  | { type: 'JOB_WITHDRAWN'; job: SlotHolder; jobType: string }
+  | { type: 'ADMIT'; jobType?: string }
+  | { type: 'READMIT'; count: number; jobType?: string }
+  | { type: 'JOB_READY'; jobType: string }
+  | { type: 'JOB_WITHDRAWN'; jobType: string }
+  | { type: 'CLAIMED'; jobTypes: readonly string[] }
+  | { type: 'DISPATCH' }
   | { type: 'SLOT_FREED'; finished: boolean; jobType: string }
   | { type: 'JOB_FINISHED' }
   | { type: 'DRAIN' }
   | { type: 'PAUSE' }
   | { type: 'DEADLINE_PASSED' };
 
-/** Free slots to hand out now: as many as there are ready jobs that may start, up to the concurrency. */
-function slotsToGrant(context: SupervisorContext, busy: number): number {
-  return busy >= context.workers ? 0 : context.ready.startable(context.workers - busy);
+/** Free slots to grant now: as many as there are waiting jobs that may start, up to the concurrency. */
+function slotsToGrant(context: SupervisorContext, busy: number, claiming: number): number {
+  if (claiming > 0 || busy >= context.workers) return 0;
+  return context.ready.startable(context.workers - busy);
+}
+
+/** The counters after granting what can be granted, given `busy` and `claiming` as they are now. */
+function granted(context: SupervisorContext, busy: number, claiming: number) {
+  const granting = slotsToGrant(context, busy, claiming);
+  return { busy: busy + granting, granting, claiming: claiming + granting };
 }
 
 export const supervisorMachine = setup({
@@ -100,53 +117,69 @@ export const supervisorMachine = setup({
     nothingUnfinished: ({ context }) => context.unfinished === 0 && context.busy === 0,
     nothingRunning: ({ context }) => context.busy === 0,
   },
-  // Each event makes one assign, which counts the slots it grants (`granting`) for `grantSlots` to hand out:
-  // every assign copies the whole snapshot, and a second one per event was a measurable share of the
-  // engine's cost per job (docs/performance.md).
+  // Each event makes one assign, which counts the slots it grants (`granting`) for `grantSlots` to claim
+  // jobs for: every assign copies the whole snapshot, and a second one per event was a measurable share of
+  // the engine's cost per job (docs/performance.md).
   actions: {
-    enqueueReady: ({ context, event }) => {
-      if (event.type === 'JOB_READY') context.ready.push(event.job, event.jobType, event.retry);
-      else if (event.type === 'ADMIT' && event.job) context.ready.push(event.job, event.jobType);
+    countWaiting: ({ context, event }) => {
+      if (event.type === 'JOB_READY') {
+        context.ready.add(event.jobType);
+      } else if (event.type === 'ADMIT' && event.jobType !== undefined) {
+        context.ready.add(event.jobType);
+      } else if (event.type === 'READMIT' && event.jobType !== undefined) {
+        context.ready.add(event.jobType, event.count);
+      } else if (event.type === 'JOB_WITHDRAWN') {
+        context.ready.add(event.jobType, -1);
+      }
     },
-    withdrawReady: ({ context, event }) => {
-      if (event.type === 'JOB_WITHDRAWN') context.ready.delete(event.job, event.jobType);
+    /** The claimed jobs hold their slots now (runs before `settleClaim` counts what it can grant). */
+    countStarted: ({ context, event }) => {
+      if (event.type === 'CLAIMED') for (const type of event.jobTypes) context.ready.started(type);
     },
     /** The freed slot's type may start another job (runs before `freeSlot` counts what it can grant). */
     releaseTypeSlot: ({ context, event }) => {
       if (event.type === 'SLOT_FREED') context.ready.release(event.jobType);
     },
-    /** Takes a place, and grants the free slots to the oldest ready jobs. */
-    admitAndDispatch: assign(({ context }) => {
-      const granting = slotsToGrant(context, context.busy);
-      return { unfinished: context.unfinished + 1, busy: context.busy + granting, granting };
-    }),
-    readmit: assign(({ context }) => ({ unfinished: context.unfinished + 1, granting: 0 })),
-    /** Grants the free slots to the oldest ready jobs. */
-    dispatch: assign(({ context }) => {
-      const granting = slotsToGrant(context, context.busy);
-      return { busy: context.busy + granting, granting };
+    /** Takes a place, and grants the free slots to waiting jobs. */
+    admitAndDispatch: assign(({ context }) => ({
+      unfinished: context.unfinished + 1,
+      ...granted(context, context.busy, context.claiming),
+    })),
+    readmit: assign(({ context, event }) => ({
+      unfinished: context.unfinished + (event.type === 'READMIT' ? event.count : 0),
+      ...granted(context, context.busy, context.claiming),
+    })),
+    /** Grants the free slots to waiting jobs. */
+    dispatch: assign(({ context }) => granted(context, context.busy, context.claiming)),
+    /** Ends the claim in flight: the slots it did not fill come back; `dispatch`: grants what is free again. */
+    settleClaim: assign(({ context, event }, { dispatch }: { dispatch: boolean }) => {
+      const unused = context.claiming - (event.type === 'CLAIMED' ? event.jobTypes.length : 0);
+      const busy = context.busy - unused;
+      // A claim that came back short found fewer jobs than counted: asking again at once would loop.
+      return dispatch && unused === 0 ? granted(context, busy, 0) : { busy, granting: 0, claiming: 0 };
     }),
     /** Takes a slot back, and the place when the job finished; `dispatch`: hands free slots on (not while pausing). */
     freeSlot: assign(({ context, event }, { dispatch }: { dispatch: boolean }) => {
       const unfinished = event.type === 'SLOT_FREED' && event.finished ? context.unfinished - 1 : context.unfinished;
-      const granting = dispatch ? slotsToGrant(context, context.busy - 1) : 0;
-      return { busy: context.busy - 1 + granting, unfinished, granting };
+      const counters = dispatch ? granted(context, context.busy - 1, context.claiming) : { busy: context.busy - 1, granting: 0 };
+      return { ...counters, unfinished };
     }),
     releasePlace: assign(({ context }) => ({ unfinished: context.unfinished - 1, granting: 0 })),
-    /** Hands the slots the step's assign counted to the oldest ready jobs. */
+    /** Asks for jobs for the slots the step's assign granted. */
     grantSlots: ({ context }) => {
-      // The queue is taken from only when the actions run, never while the transition is computed.
-      for (let i = 0; i < context.granting; i++) context.ready.take()!.send({ type: 'SLOT_GRANTED' });
+      if (context.granting > 0) context.claim(context.granting, context.ready.allowances());
     },
   },
 }).createMachine({
   id: 'supervisor',
   description: 'Admits jobs up to the capacity and grants worker slots up to the concurrency.',
-  context: ({ input }) => ({ ...input, busy: 0, unfinished: 0, granting: 0 }),
+  context: ({ input }) => ({ ...input, busy: 0, unfinished: 0, granting: 0, claiming: 0 }),
   initial: 'accepting',
   on: {
-    JOB_READY: { actions: ['enqueueReady', 'dispatch', 'grantSlots'] },
-    JOB_WITHDRAWN: { actions: 'withdrawReady' },
+    JOB_READY: { actions: ['countWaiting', 'dispatch', 'grantSlots'] },
+    JOB_WITHDRAWN: { actions: 'countWaiting' },
+    CLAIMED: { actions: ['countStarted', { type: 'settleClaim', params: { dispatch: true } }, 'grantSlots'] },
+    DISPATCH: { actions: ['dispatch', 'grantSlots'] },
     SLOT_FREED: { actions: ['releaseTypeSlot', { type: 'freeSlot', params: { dispatch: true } }, 'grantSlots'] },
     JOB_FINISHED: { actions: 'releasePlace' },
   },
@@ -154,8 +187,8 @@ export const supervisorMachine = setup({
     accepting: {
       description: 'Admits submissions while unfinished jobs are fewer than the capacity.',
       on: {
-        ADMIT: { guard: 'hasCapacity', actions: ['enqueueReady', 'admitAndDispatch', 'grantSlots'] },
-        READMIT: { actions: 'readmit' },
+        ADMIT: { guard: 'hasCapacity', actions: ['countWaiting', 'admitAndDispatch', 'grantSlots'] },
+        READMIT: { actions: ['countWaiting', 'readmit', 'grantSlots'] },
         DRAIN: 'draining',
         PAUSE: 'pausing',
       },
@@ -170,7 +203,9 @@ export const supervisorMachine = setup({
       always: { guard: 'nothingRunning', target: 'stopped' },
       on: {
         // Override the root handlers: a job that becomes ready, or a freed slot, dispatches nothing here.
-        JOB_READY: { actions: 'enqueueReady' },
+        JOB_READY: { actions: 'countWaiting' },
+        CLAIMED: { actions: ['countStarted', { type: 'settleClaim', params: { dispatch: false } }] },
+        DISPATCH: {},
         SLOT_FREED: { actions: ['releaseTypeSlot', { type: 'freeSlot', params: { dispatch: false } }] },
         DEADLINE_PASSED: 'stopped',
       },

@@ -70,7 +70,7 @@ export interface JobService<Tasks extends AnyTasks> {
    * (`queue_full`, `shutting_down`, `duplicate_job` for a known id with another type or payload).
    */
   submit<Type extends keyof Tasks & string>(type: Type, payload: PayloadOf<Tasks[Type]>, options?: SubmitOptions): Promise<JobRecord>;
-  get(id: string): JobRecord | undefined;
+  get(id: string): Promise<JobRecord | undefined>;
   /** Cancels a queued, backoff or running job (a running one's signal aborts; waits up to 1 s for it). */
   cancel(id: string): Promise<JobRecord>;
   /** Queues a failed or cancelled job again. */
@@ -135,11 +135,12 @@ export async function createJobService<const Tasks extends AnyTasks>(
         };
         const onClose = () => done(() => reject(new Error(`the service closed before job ${JSON.stringify(id)} settled`)));
         const check = () => {
-          const record = queue.get(id);
-          if (!record) done(() => reject(new Error(`no job ${JSON.stringify(id)}`)));
-          else if (record.state === 'done' || record.state === 'failed' || record.state === 'cancelled') {
-            done(() => resolve(record));
-          }
+          void queue.get(id).then((record) => {
+            if (!record) done(() => reject(new Error(`no job ${JSON.stringify(id)}`)));
+            else if (record.state === 'done' || record.state === 'failed' || record.state === 'cancelled') {
+              done(() => resolve(record));
+            }
+          });
         };
         const off = queue.on('transition', (t) => {
           if (t.id === id) check();

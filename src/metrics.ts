@@ -4,8 +4,8 @@
  *
  * Where each number comes from:
  * - the engine's `transition` events, through ONE listener that does O(1) work per transition: label children
- *   are bound once with `.labels(...)`, and the only per-job state is one map entry (when the job became ready,
- *   or when its attempt started), deleted when the job finishes;
+ *   are bound once with `.labels(...)`, and the times it needs (when the attempt started, when the job became
+ *   ready) come from the job's live record (`queue.peek`), so a waiting job costs the metrics nothing;
  * - `queue.stats()`, read at scrape time by the gauges' `collect()`, so the hot path pays nothing for them;
  * - the HTTP layer, which reports refused admissions (`countRejection`) and request durations
  *   (`observeRequest`) through `src/http/request-metrics.ts`.
@@ -72,7 +72,7 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
   // Why: the arrival rate; with jobs_finished_total it gives the backlog's growth. Manual retries excluded.
   // Read from the engine's totals at each scrape, like jobs_finished_total, so both agree with /stats even
   // when a submission is undone (a failed write answered 503).
-  const typeNames = queue.types().map(({ name }) => name);
+  const typeNames = queue.typeNames();
   /** Every configured type, plus any other a restored job carries, each once. */
   const knownTypes = (seen: Iterable<string>) => [...new Set([...typeNames, ...seen])];
   new Counter({
@@ -143,8 +143,8 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     help: 'Jobs per state and type, as the store holds them.',
     labelNames: ['state', 'type'] as const,
     registers,
-    collect() {
-      const { types } = queue.stats();
+    async collect() {
+      const { types } = await queue.stats();
       this.reset();
       for (const type of knownTypes(Object.keys(types))) {
         for (const state of JOB_STATES) this.set({ state, type }, types[type]?.[state] ?? 0);
@@ -156,8 +156,8 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     name: 'workers_busy',
     help: 'Workers running an attempt.',
     registers,
-    collect() {
-      this.set(queue.stats().workers.busy);
+    async collect() {
+      this.set((await queue.stats()).workers.busy);
     },
   });
   // Why: the denominator of saturation; it is configuration (WORKERS), exported so dashboards need no other source.
@@ -165,8 +165,8 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     name: 'workers_total',
     help: 'Workers configured (WORKERS).',
     registers,
-    collect() {
-      this.set(queue.stats().workers.total);
+    async collect() {
+      this.set((await queue.stats()).workers.total);
     },
   });
   // Why: with jobs{state=queued|running|backoff}, how close admission is to queue_full.
@@ -174,8 +174,8 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     name: 'queue_capacity',
     help: 'Unfinished jobs the queue admits (WORKERS + QUEUE_SIZE).',
     registers,
-    collect() {
-      this.set(queue.stats().queue.capacity);
+    async collect() {
+      this.set((await queue.stats()).queue.capacity);
     },
   });
   // Why: latency and error rate per endpoint; `route` is the pattern, so its cardinality stays bounded.
@@ -213,41 +213,21 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     wait.zero({ type });
   }
 
-  /**
-   * Per unfinished job, in epoch ms: when it became ready (while queued or in backoff) or when its attempt
-   * started (while running). It equals the record's `queued` entry, `next_retry_at` or `started_at`, without
-   * reading the record back on every transition.
-   */
-  const since = new Map<string, number>();
-
   const onTransition = (t: Transition) => {
     const { from, to } = t;
     const children = ofType(t.type);
+    // The live record (running and backoff jobs have one): no store read, and no entry kept per waiting job.
+    const record = queue.peek(t.id);
     if (from === 'running' && to !== 'running') {
-      // A running job restored after a restart has no entry here: its start is in the record.
-      const started = since.get(t.id) ?? queue.get(t.id)?.started_at ?? t.at;
+      const started = record?.started_at ?? t.at;
       children.duration.observe(Math.max(0, t.at - started) / 1000);
       children.attempts[attemptOutcome(t)].inc();
     }
-    switch (to) {
-      case 'queued':
-        if (t.event === 'RETRY') children.manualRetries.inc();
-        since.set(t.id, t.at);
-        break;
-      case 'backoff':
-        // The live record: O(1), and right after a restart too (where t.at + delay_ms is not next_retry_at).
-        since.set(t.id, queue.get(t.id)?.next_retry_at ?? t.at);
-        break;
-      case 'running': {
-        // running → running is a cancel request: the attempt goes on.
-        if (from === 'running') break;
-        const ready = since.get(t.id);
-        if (ready !== undefined) children.wait.observe(Math.max(0, t.at - ready) / 1000);
-        since.set(t.id, t.at);
-        break;
-      }
-      default:
-        since.delete(t.id);
+    if (to === 'queued' && t.event === 'RETRY') children.manualRetries.inc();
+    // running → running is a cancel request: the attempt goes on.
+    if (to === 'running' && from !== 'running' && record) {
+      const ready = readySince(record.history);
+      if (ready !== undefined) children.wait.observe(Math.max(0, t.at - ready) / 1000);
     }
   };
   const unsubscribe = queue.on('transition', onTransition);
@@ -264,6 +244,18 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     },
     close: unsubscribe,
   };
+}
+
+/**
+ * When a job that just started had become ready, from its history: the move into `queued`, or the end of the
+ * delay its move into `backoff` chose. Undefined when the history holds no such move (a restored backoff job's
+ * delay was chosen before the restart).
+ */
+function readySince(history: readonly Transition[]): number | undefined {
+  const before = history[history.length - 2];
+  if (before?.to === 'queued') return before.at;
+  if (before?.to === 'backoff' && before.event !== 'RESTORED' && before.delay_ms !== null) return before.at + before.delay_ms;
+  return undefined;
 }
 
 /** The outcome of an attempt, from the transition that left `running` (checked in this order). */

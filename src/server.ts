@@ -23,7 +23,7 @@
  * the deadline (`whenWritesStall`).
  *
  * Start: the store is opened first (a `StoreOpenError` when its file is locked by another instance or
- * corrupt), and the unfinished jobs it holds are restored (`queue.restore`) before the server listens.
+ * corrupt), and the unfinished jobs it holds are taken back (`queue.recover`) before the server listens.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -145,8 +145,7 @@ async function run(
   queue.on('transition', (transition) => logTransition(logger, transition));
   // Before the restore, so that the metrics count the attempts a restart interrupted.
   const metrics = createMetrics(queue);
-  const restored = store.unfinished();
-  queue.restore(restored);
+  const restored = await queue.recover();
 
   const storeName = deps.store ? 'injected' : describeStore(config);
   let app: ReturnType<typeof createApp> | undefined;
@@ -164,12 +163,12 @@ async function run(
         port: address.port,
         store: storeName,
         types: types.names(),
-        restored: restored.length,
+        restored,
       },
       'listening',
     );
   } else {
-    logger.info({ store: storeName, types: types.names(), restored: restored.length }, 'started without HTTP');
+    logger.info({ store: storeName, types: types.names(), restored }, 'started without HTTP');
   }
 
   let shutdown: Promise<ShutdownReport> | undefined;

@@ -1,17 +1,27 @@
 /**
- * The facade: the one entry point of the engine. It admits jobs through the supervisor, creates one job actor
- * per unfinished job, and turns every transition into a stored record and an event.
+ * The facade: the one entry point of the engine. It admits jobs through the supervisor, claims waiting jobs
+ * from the store when the supervisor has slots for them, and turns every transition into a stored record and
+ * an event.
  *
- * Data flows one way: submit → supervisor (admission) → job actor → attempt runner → processor; each
- * transition → store and listeners. A job's actor lives only while the job has work pending; once it is done,
- * failed or cancelled the actor is released and its record is what remains. An operator's retry, and a
- * restart, rebuild the actor from the record.
+ * Data flows one way: submit → supervisor (admission) → store (a waiting job) → claim → job actor → attempt
+ * runner → processor; each transition → store and listeners.
+ *
+ * Where a job lives:
+ * - queued, and backoff.ready (waiting for a slot): its record in the store's ready lane, and nothing here;
+ * - running, and backoff.waiting (its retry delay): its live actor, restored from the record by the claim
+ *   (`createActor(machine, { snapshot })`), with the record it updates in place;
+ * - done, failed, cancelled: its record in the store.
+ * A cancel of a waiting job, and an operator's retry, restore the actor from the record for that one event,
+ * so the chart still decides. A restart takes back the queued jobs as counts (they wait in the store
+ * already) and restores one actor per running and backoff job (`recover`).
  */
 import { EventEmitter } from 'node:events';
-import { createActor } from 'xstate';
+import { createActor, type StateValue } from 'xstate';
 import {
   createJobMachine,
+  initialJobContext,
   restoredStateValue,
+  waitingStateValue,
   type JobActor,
   type JobContext,
   type JobEvent,
@@ -24,6 +34,7 @@ import { jobIdGenerator } from './job-id.js';
 import { createJobTypes, DEFAULT_MAX_RETRIES, type JobTypes } from '../job-types/registry.js';
 import { simulatedType } from '../job-types/simulated-type.js';
 import {
+  contextOf,
   HISTORY_LIMIT,
   isFinished,
   keepResult,
@@ -33,12 +44,20 @@ import {
   type JobState,
   type Transition,
 } from './job-record.js';
-import type { DrainResult, JobQueue, JobQueueEventMap, Lifecycle, Stats, TypeTotals } from './job-queue.types.js';
+import type {
+  DrainResult,
+  JobQueue,
+  JobQueueEventMap,
+  Lifecycle,
+  Stats,
+  SubmitInput,
+  TypeTotals,
+} from './job-queue.types.js';
 import { createAttemptRunner } from './attempt-runner.js';
 import type { Processor } from '../processors/processor.js';
-import { ReadyQueue } from './ready-queue.js';
+import { ReadyCounts } from './ready-counts.js';
 import { createMemoryStore } from '../store/memory-store.js';
-import type { JobStore } from '../store/job-store.js';
+import { TAKEN, type JobStore, type ReadyLane } from '../store/job-store.js';
 import { zeroCounts } from '../store/state-counts.js';
 
 export interface JobQueueOptions {
@@ -84,6 +103,17 @@ export const PROGRESS_INTERVAL_MS = 100;
 /** How long `cancel` waits, by default, for a running attempt to stop, in ms (`POST /jobs/:id/cancel`: 1 s). */
 export const CANCEL_WAIT_MS = 1000;
 
+/** After a claim the store could not answer (a failed write before it), how long until the next try, in ms. */
+export const CLAIM_RETRY_MS = 250;
+
+/**
+ * A restart restores the running and backoff jobs' actors this many at a time, and lets the store write their
+ * records between two batches, so that no single write grows with the backlog.
+ */
+export const RESTORE_BATCH = 500;
+
+const ignore = () => {};
+
 export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): JobQueue {
   const now = deps.now ?? Date.now;
   const store = deps.store ?? createMemoryStore({ retention: options.jobRetention });
@@ -103,18 +133,39 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     return found;
   };
   /**
-   * The jobs with work pending (queued, running, backoff): each one's actor and its latest record, so that a
-   * transition never has to read the store back.
+   * The jobs with a live actor (running, backoff.waiting, and for the moment of one event a job restored to
+   * be cancelled or retried): each one's actor and its latest record, so that a transition never has to read
+   * the store back.
    */
-  const live = new Map<string, { actor: JobActor; record: JobRecord }>();
+  const live = new Map<string, LiveJob>();
   const recentFinishes = new Fifo<number>();
   const nextJobId = jobIdGenerator();
   const types = deps.types ?? singleType(options, deps.processor);
-  const ready = new ReadyQueue<JobActor>(types.concurrencyLimits());
+  const ready = new ReadyCounts(types.concurrencyLimits());
   const resultMaxBytes = options.resultMaxBytes ?? 65_536;
 
+  /**
+   * Claims, cancels of waiting jobs and operator retries run one at a time, in order: each reads the store
+   * and then acts on what it read, and none may see another's half-done work (a job claimed and not yet
+   * live, say).
+   */
+  const exclusive = serially();
+  /**
+   * Admissions run one at a time, in the order of the calls: a submission's checks read the store (a client's
+   * id may be known), and a later submission must neither overtake it to a place in the capacity nor miss it
+   * as a duplicate.
+   */
+  const inAdmissionOrder = serially();
+
   const supervisor = createActor(supervisorMachine, {
-    input: { workers: options.workers, capacity, ready },
+    input: {
+      workers: options.workers,
+      capacity,
+      ready,
+      // Later, not now: the supervisor is inside a transition, and the store may not have the job it counted
+      // yet (a submission saves its record right after the admission's check).
+      claim: (slots, allowances) => void exclusive(() => claimAndStart(slots, allowances)),
+    },
   });
   supervisor.subscribe({ error: (error) => onError(error, '(supervisor)') });
   supervisor.start();
@@ -130,8 +181,14 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   const jobMachine = createJobMachine({
     attempts,
     slots: {
-      announceReady: (job, jobType, retry) => supervisor.send({ type: 'JOB_READY', job, jobType, retry }),
-      withdrawReady: (job, jobType) => supervisor.send({ type: 'JOB_WITHDRAWN', job, jobType }),
+      announceReady: (id, jobType, retry) => {
+        if (retry) waitInStore(id, 'retry');
+        supervisor.send({ type: 'JOB_READY', jobType });
+      },
+      // Only a job restored from its lane was counted as waiting: a cancel in backoff.waiting withdraws nothing.
+      withdrawReady: (id, jobType) => {
+        if (live.get(id)?.fromLane) supervisor.send({ type: 'JOB_WITHDRAWN', jobType });
+      },
       releaseSlot: (finished, jobType) => supervisor.send({ type: 'SLOT_FREED', finished, jobType }),
       releasePlace: () => supervisor.send({ type: 'JOB_FINISHED' }),
     },
@@ -185,38 +242,41 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   }
 
   function recordTransition(context: JobContext, eventType: string, to: JobState) {
-    const entry = live.get(context.id);
-    const previous = entry?.record;
-    const from = previous ? previous.state : null;
-    const transition: Transition = {
-      id: context.id,
-      type: context.type,
-      from,
-      to,
-      event: from === null ? 'SUBMIT' : eventType,
-      at: context.updated_at,
-      attempt: context.attempts,
-      error: to === 'backoff' || to === 'failed' ? context.last_error : null,
-      delay_ms: to === 'backoff' ? context.last_delay_ms : null,
-      delay_source: to === 'backoff' ? context.last_delay_source : null,
-    };
+    const entry = live.get(context.id)!;
+    const record = entry.record;
+    const from = record.state;
+    const transition = transitionOf(context, from, to, eventType);
     // The live record is updated in place rather than copied: a copy per transition was a large share of the
     // engine's garbage-collection time.
-    let record: JobRecord;
-    if (previous) {
-      record = previous;
-      updateRecord(record, context, to);
-      if (record.history.push(transition) > HISTORY_LIMIT) record.history.shift();
+    updateRecord(record, context, to);
+    if (record.history.push(transition) > HISTORY_LIMIT) record.history.shift();
+    if (to === 'queued') {
+      // Queued again (an operator's retry): the job waits in the store, and its actor is let go.
+      void store.save(record, from, 'new');
+      live.delete(context.id);
     } else {
-      record = newRecord(context, to, [transition]);
-      if (entry) entry.record = record;
+      void store.save(record, from);
     }
-    store.save(record, from);
     if (to === 'running' && from !== 'running' && context.attempts > 1) totalsOf(context.type).retries++;
     // Progress belongs to the running attempt: a value still held back goes out before the move that ends it.
     if (from === 'running' && to !== 'running') forgetProgress(context.id, record);
-    if (isFinished(to)) finishJob(context.id, context.type, to as 'done' | 'failed' | 'cancelled');
+    if (isFinished(to)) countFinish(context.type, to as 'done' | 'failed' | 'cancelled');
     emitter.emit('transition', transition);
+    // Released after the event, so that listeners can still `peek` at the record. Released, not stopped: the
+    // actor is inside its own transition here, and with nothing pending (no attempt, no timer) nothing else
+    // holds it once it leaves this map.
+    if (isFinished(to)) live.delete(context.id);
+  }
+
+  /**
+   * A job in backoff whose delay has passed: it waits for a slot in the store's retry lane, as its record, and
+   * its actor is let go (a claim restores it).
+   */
+  function waitInStore(id: string, lane: ReadyLane) {
+    const entry = live.get(id);
+    if (!entry) return;
+    void store.save(entry.record, entry.record.state, lane);
+    live.delete(id);
   }
 
   /** The service's totals: the types' summed, read when asked for rather than kept twice on every transition. */
@@ -228,11 +288,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     return sum;
   }
 
-  function finishJob(id: string, type: string, state: 'done' | 'failed' | 'cancelled') {
+  function countFinish(type: string, state: 'done' | 'failed' | 'cancelled') {
     totalsOf(type)[state]++;
-    // Released, not stopped: the actor is inside its own transition here, and with nothing pending (no
-    // attempt, no timer) nothing else holds it once it leaves this map.
-    live.delete(id);
     recentFinishes.push(now());
     if (recentFinishes.length > FINISH_RATE_WINDOW) recentFinishes.shift();
   }
@@ -253,37 +310,68 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     return supervisor.getSnapshot().value as Lifecycle;
   }
 
-  /**
-   * Takes a place, or throws queue_full. A new job, not started yet, joins the ready queue with its admission;
-   * a slot granted at once waits in its mailbox until it starts.
-   */
-  function admit(jobType: string, job?: JobActor) {
-    const before = supervisor.getSnapshot().context.unfinished;
-    supervisor.send({ type: 'ADMIT', job, jobType });
-    if (supervisor.getSnapshot().context.unfinished === before) {
+  /** Throws queue_full unless the supervisor would admit one more job now. */
+  function checkCapacity() {
+    if (!supervisor.getSnapshot().can({ type: 'ADMIT' })) {
       rejected++;
       throw errors.queueFull(capacity, retryAfterSeconds());
     }
   }
 
-  /** Starts a job's actor; `record` is its stored record when the actor is rebuilt from one. */
-  function startActor(actor: JobActor, id: string, record?: JobRecord, event?: JobEvent) {
-    live.set(id, { actor, record: record! });
-    actor.subscribe({ error: (error) => onError(error, id) });
+  /** Starts an actor for a job, in the chart state `value`, from its stored record; sends `event` if given. */
+  function startActor(record: JobRecord, value: StateValue, event?: JobEvent): JobActor {
+    const snapshot = jobMachine.resolveState({ value, context: contextOf(record) });
+    // The input is required by the types but unused: the snapshot carries the context.
+    const actor = createActor(jobMachine, { snapshot, input: snapshot.context });
+    live.set(record.id, { actor, record });
+    actor.subscribe({ error: (error) => onError(error, record.id) });
     actor.start();
     if (event) actor.send(event);
+    return actor;
   }
 
-  /** An actor rebuilt from a stored record, in the chart state the record's public state stands for. */
-  function actorFromRecord(record: JobRecord): JobActor {
-    const { state, history: _history, progress: _progress, ...context } = record;
-    const snapshot = jobMachine.resolveState({ value: restoredStateValue(state, context.cancel_requested), context });
-    // The input is required by the types but unused: the snapshot carries the context.
-    return createActor(jobMachine, { snapshot, input: context });
+  /**
+   * Claims up to `slots` waiting jobs and starts them: each one's actor is restored from its record, in the
+   * state it waited in, and granted its slot. The supervisor hears first which types were claimed (and gets
+   * the unused slots back).
+   */
+  async function claimAndStart(slots: number, allowances: Map<string, number> | undefined) {
+    let claimed: JobRecord[];
+    try {
+      claimed = await store.claim({ limit: slots, allowances });
+    } catch {
+      // The store could not answer (a failed write before the claim): the jobs wait, and are asked for again.
+      supervisor.send({ type: 'CLAIMED', jobTypes: [] });
+      setTimeout(() => supervisor.send({ type: 'DISPATCH' }), CLAIM_RETRY_MS);
+      return;
+    }
+    if (lifecycle() === 'stopped') {
+      // The shutdown's deadline passed while the claim was under way: the jobs wait where they were.
+      for (const record of claimed) void store.save(record, record.state, laneOf(record.state));
+      return;
+    }
+    supervisor.send({ type: 'CLAIMED', jobTypes: claimed.map((record) => record.type) });
+    for (const record of claimed) startActor(record, waitingStateValue(record.state), { type: 'SLOT_GRANTED' });
   }
 
-  function requireJob(id: string): JobRecord {
-    const record = store.get(id);
+  /**
+   * The live actor of a job, restoring it from the store when the job waits in a lane; undefined when the job
+   * is unknown or has no work pending. Runs inside `exclusive`, so no claim takes the job meanwhile.
+   */
+  async function actorOf(id: string): Promise<LiveJob | undefined> {
+    const entry = live.get(id);
+    if (entry) return entry;
+    const record = await store.get(id);
+    if (!record || (record.state !== 'queued' && record.state !== 'backoff')) return undefined;
+    startActor(record, waitingStateValue(record.state));
+    const restored = live.get(id)!;
+    restored.fromLane = true;
+    return restored;
+  }
+
+  /** The job's latest record: the live one, else the stored one. Throws not_found. */
+  async function requireJob(id: string): Promise<JobRecord> {
+    const record = live.get(id)?.record ?? (await store.get(id));
     if (!record) throw errors.jobNotFound(id);
     return record;
   }
@@ -304,81 +392,133 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     });
   }
 
+  /**
+   * Sends CANCEL to the job, restoring its actor first when it waits in the store. Resolves with the record as
+   * the cancel left it, or undefined when the job has no work pending (finished, or unknown).
+   */
+  function sendCancel(id: string): Promise<JobRecord | undefined> {
+    return exclusive(async () => {
+      const entry = await actorOf(id);
+      if (!entry) return undefined;
+      entry.actor.send({ type: 'CANCEL' });
+      return entry.record;
+    });
+  }
+
+  /** Checks a submission (a known id, the capacity) and admits it: its record waits in the store. */
+  async function admitNew(input: SubmitInput, type: string, id: string): Promise<JobRecord> {
+    // A generated id is new; only a client's id can be a known one.
+    const existing = input.id === undefined ? undefined : (live.get(id)?.record ?? (await store.get(id)));
+    // Checked again after the read: a shutdown may have begun meanwhile.
+    if (lifecycle() !== 'accepting') throw errors.shuttingDown();
+    const max_retries = input.max_retries ?? types.info(type).options.max_retries;
+    if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries });
+    checkCapacity();
+    const context = initialJobContext({ id, type, payload: input.payload, max_retries }, now());
+    const transition = transitionOf(context, null, 'queued', 'SUBMIT');
+    const record = newRecord(context, 'queued', [transition]);
+    void store.save(record, null, 'new');
+    totalsOf(type).submitted++;
+    emitter.emit('transition', transition);
+    supervisor.send({ type: 'ADMIT', jobType: type });
+    return record;
+  }
+
   return {
     async submit(input) {
       const type = input.type ?? types.defaultType;
       if (!types.has(type)) throw errors.unknownJobType(type, types.names());
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
-      const max_retries = input.max_retries ?? types.info(type).options.max_retries;
       const id = input.id ?? nextJobId(now());
-      // A generated id is new; only a client's id can be a known one.
-      const existing = input.id === undefined ? undefined : store.get(id);
-      if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries });
-      const actor = createActor(jobMachine, { input: { id, type, payload: input.payload, max_retries } });
-      admit(type, actor);
-      totalsOf(type).submitted++;
-      startActor(actor, id);
-      const admitted = live.get(id)?.record ?? store.get(id)!;
-      if (!store.durable) return admitted;
+      const record = await inAdmissionOrder(() => admitNew(input, type, id));
+      if (!store.durable) return record;
       try {
         await store.flush();
       } catch (error) {
-        await abandon(id);
+        await abandon(id, type);
         throw error;
       }
-      return admitted;
+      return record;
     },
 
     async cancel(id, waitMs = CANCEL_WAIT_MS) {
-      const record = requireJob(id);
-      const entry = live.get(id);
-      if (!entry || isFinished(record.state)) throw errors.notCancellable(id, record.state);
-      entry.actor.send({ type: 'CANCEL' });
-      if (store.get(id)!.state === 'running') await whileInState(id, 'running', waitMs);
-      return store.get(id)!;
+      const record = await requireJob(id);
+      if (isFinished(record.state)) throw errors.notCancellable(id, record.state);
+      const cancelled = await sendCancel(id);
+      if (!cancelled) {
+        const now = await requireJob(id);
+        throw errors.notCancellable(id, now.state);
+      }
+      if (cancelled.state === 'running') await whileInState(id, 'running', waitMs);
+      return requireJob(id);
     },
 
     async retry(id) {
-      const record = requireJob(id);
-      if (record.state !== 'failed' && record.state !== 'cancelled') throw errors.notRetryable(id, record.state);
-      if (lifecycle() !== 'accepting') throw errors.shuttingDown();
-      admit(record.type);
-      totalsOf(record.type).manual_retries++;
-      startActor(actorFromRecord(record), id, record, { type: 'RETRY' });
+      const record = await exclusive(async () => {
+        const found = await requireJob(id);
+        if (found.state !== 'failed' && found.state !== 'cancelled') throw errors.notRetryable(id, found.state);
+        if (lifecycle() !== 'accepting') throw errors.shuttingDown();
+        checkCapacity();
+        supervisor.send({ type: 'ADMIT' });
+        totalsOf(found.type).manual_retries++;
+        // RETRY records the job as queued in the store's lane, and lets the actor go again.
+        startActor(found, found.state, { type: 'RETRY' });
+        return found;
+      });
       // The retry is in effect whether or not this write succeeds: a failed write stays buffered and is written
       // once the store recovers, and the attempt waits for it. So it is acknowledged either way.
-      await store.flush().catch(() => {});
-      return live.get(id)?.record ?? store.get(id)!;
+      await store.flush().catch(ignore);
+      // A claim its JOB_READY started (a free worker) has run by now: the answer shows the job running.
+      await exclusive(() => TAKEN);
+      return live.get(id)?.record ?? record;
     },
 
-    restore(records) {
-      for (const record of records) {
-        if (isFinished(record.state) || live.has(record.id)) continue;
-        supervisor.send({ type: 'READMIT' });
-        startActor(actorFromRecord(record), record.id, record, { type: 'RESTORED' });
+    async recover() {
+      const [byType, active] = await Promise.all([store.countsByType(), store.unfinished(['running', 'backoff'])]);
+      // Running jobs lost their attempt, and backoff jobs re-arm their delay: an actor each, as in steady state.
+      // Their number is bounded by the capacity, and each keeps its own XState delay, so retries stay
+      // delay-driven by the chart.
+      let restored = 0;
+      for (const record of active) {
+        if (live.has(record.id)) continue;
+        supervisor.send({ type: 'READMIT', count: 1 });
+        startActor(record, restoredStateValue(record.state, record.cancel_requested), { type: 'RESTORED' });
+        if (++restored % RESTORE_BATCH === 0) await store.flush().catch(ignore);
       }
+      // Queued jobs wait in the store's lanes already: they take back their places as counts, no actor each.
+      let queued = 0;
+      for (const [jobType, counts] of Object.entries(byType)) {
+        queued += counts.queued;
+        if (counts.queued > 0) supervisor.send({ type: 'READMIT', count: counts.queued, jobType });
+      }
+      return restored + queued;
     },
 
-    get: (id) => live.get(id)?.record ?? store.get(id),
+    get: async (id) => live.get(id)?.record ?? (await store.get(id)),
+
+    peek: (id) => live.get(id)?.record,
 
     list: (query) => store.list(query),
 
     defaultType: types.defaultType,
 
+    typeNames: () => types.names(),
+
     typeTotals() {
       return Object.fromEntries([...typeTotals].map(([type, counts]) => [type, { ...counts }]));
     },
 
-    types() {
-      const counts = store.countsByType();
+    async types() {
+      const counts = await store.countsByType();
       return types.names().map((name) => ({ ...types.info(name), counts: counts[name] ?? zeroCounts() }));
     },
 
-    stats(): Stats {
+    async stats(): Promise<Stats> {
+      const [states, byType] = await Promise.all([store.counts(), store.countsByType()]);
       const { busy, unfinished } = supervisor.getSnapshot().context;
       return {
-        states: store.counts(),
-        types: store.countsByType(),
+        states,
+        types: byType,
         workers: { busy, total: options.workers },
         queue: { used: unfinished, capacity },
         totals: sumOfTotals(),
@@ -421,20 +561,18 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    * job is cancelled, which frees its place and any slot, and the store forgets it, so that it never
    * existed. If its attempt had started (it waits on the same failed flush) it stops first.
    */
-  async function abandon(id: string) {
-    live.get(id)?.actor.send({ type: 'CANCEL' });
-    if (live.has(id)) await whileInState(id, 'running', CANCEL_WAIT_MS);
-    const stored = store.get(id);
-    const state = stored?.state;
-    const ofType = totalsOf(stored?.type ?? types.defaultType);
+  async function abandon(id: string, type: string) {
+    const cancelled = await sendCancel(id);
+    if (cancelled?.state === 'running') await whileInState(id, 'running', CANCEL_WAIT_MS);
+    const state = (await store.get(id))?.state;
+    const ofType = totalsOf(type);
     ofType.submitted--;
     if (state === 'done' || state === 'failed' || state === 'cancelled') ofType[state]--;
-    store.discard?.(id);
+    await store.discard?.(id);
   }
 
-  /** Lists the jobs still unfinished, aborts their attempts' signals, and stops their actors. */
-  function abortUnfinished(): DrainResult {
-    const unfinished = [...live.values()].map(({ record }) => ({ id: record.id, state: record.state }));
+  /** Stops the live actors, aborting their attempts' signals, and lists the jobs still unfinished. */
+  async function abortUnfinished(): Promise<DrainResult> {
     if (lifecycle() !== 'stopped') supervisor.send({ type: 'DEADLINE_PASSED' });
     for (const [id, { actor }] of live) {
       attempts.release(id, new Error('stopped'));
@@ -442,8 +580,49 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       forgetProgress(id);
     }
     live.clear();
-    return { unfinished };
+    const unfinished = await store.unfinished();
+    return { unfinished: unfinished.map(({ id, state }) => ({ id, state })) };
   }
+}
+
+/** A job with a live actor, and its latest record. */
+interface LiveJob {
+  actor: JobActor;
+  record: JobRecord;
+  /** Restored from a ready lane (to be cancelled there): counted among the waiting jobs until then. */
+  fromLane?: boolean;
+}
+
+/**
+ * A function that runs the work given to it one at a time, in the order given: each starts once the one
+ * before has settled, whatever its outcome.
+ */
+function serially() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const result = tail.then(work);
+    tail = result.then(ignore, ignore);
+    return result;
+  };
+}
+
+/** The lane a job claimed in `state` waits in again. */
+const laneOf = (state: JobState): ReadyLane => (state === 'backoff' ? 'retry' : 'new');
+
+/** The transition a job's move from `from` to `to` makes, as the event stream and the history carry it. */
+function transitionOf(context: JobContext, from: JobState | null, to: JobState, eventType: string): Transition {
+  return {
+    id: context.id,
+    type: context.type,
+    from,
+    to,
+    event: eventType,
+    at: context.updated_at,
+    attempt: context.attempts,
+    error: to === 'backoff' || to === 'failed' ? context.last_error : null,
+    delay_ms: to === 'backoff' ? context.last_delay_ms : null,
+    delay_source: to === 'backoff' ? context.last_delay_source : null,
+  };
 }
 
 const TOTAL_KEYS = ['submitted', 'done', 'failed', 'cancelled', 'retries', 'manual_retries'] as const satisfies readonly (keyof TypeTotals)[];

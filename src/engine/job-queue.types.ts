@@ -113,21 +113,30 @@ export interface JobQueue {
    */
   retry(id: string): Promise<JobRecord>;
   /**
-   * Takes back jobs found unfinished in a durable store at start, in the order given: queued ones queue
-   * again, backoff ones re-arm their timers for what is left until `next_retry_at`, and running ones lost
-   * their attempt (`interrupted`) and follow their retry policy. They count toward the capacity.
+   * Takes back the jobs found unfinished in a durable store at start: queued ones (and due retries) wait in
+   * the store's lanes already and only take their places back; backoff ones re-arm their delay for what is
+   * left until `next_retry_at`; running ones lost their attempt (`interrupted`) and follow their retry policy.
+   * They count toward the capacity, over it if need be. Resolves with how many jobs were taken back.
    */
-  restore(records: Iterable<JobRecord>): void;
-  get(id: string): JobRecord | undefined;
-  /** Throws `ServiceError` `validation_failed` for a malformed cursor. */
-  list(query: ListQuery): ListPage;
+  recover(): Promise<number>;
+  /** The job's record: its latest, from its live actor or from the store. */
+  get(id: string): Promise<JobRecord | undefined>;
+  /**
+   * The record of a job with a live actor (running, or waiting out a backoff delay), read without the store;
+   * undefined for any other job. For listeners of `transition` that need more than the transition carries.
+   */
+  peek(id: string): JobRecord | undefined;
+  /** Rejects with `ServiceError` `validation_failed` for a malformed cursor. */
+  list(query: ListQuery): Promise<ListPage>;
   /** The totals of `stats()`, per job type (types with no job yet are left out); `rejected` is not kept per type. */
   typeTotals(): Record<string, TypeTotals>;
+  /** Every job type's name, sorted. */
+  typeNames(): string[];
   /** Every job type, sorted by name. */
-  types(): JobTypeView[];
+  types(): Promise<JobTypeView[]>;
   /** The type of a submission that names none. */
   readonly defaultType: string;
-  stats(): Stats;
+  stats(): Promise<Stats>;
   lifecycle(): Lifecycle;
   /**
    * How many attempts have their processor running. Fewer than `stats().workers.busy` while running jobs wait

@@ -126,3 +126,9 @@ export function keepResult(output: unknown, maxBytes: number) {
   // The parsed copy, so the record holds plain JSON (no class instances, no Dates) like every store reads back.
   return { result: JSON.parse(json) as unknown, result_error: null, result_bytes: bytes };
 }
+
+/** A job's machine context from its record: what its actor is restored with. */
+export function contextOf(record: JobRecord): JobContext {
+  const { state: _state, history: _history, progress: _progress, ...context } = record;
+  return context;
+}

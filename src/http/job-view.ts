@@ -18,8 +18,8 @@ export const iso = (epochMs: number) => new Date(epochMs).toISOString();
 export const isoOrNull = (epochMs: number | null) => (epochMs === null ? null : iso(epochMs));
 
 /** The job a `/jobs/:id…` route names, or a 404 `not_found`. */
-export function requireJob(queue: JobQueue, id: string): JobRecord {
-  const record = queue.get(id);
+export async function requireJob(queue: JobQueue, id: string): Promise<JobRecord> {
+  const record = await queue.get(id);
   if (!record) throw errors.jobNotFound(id);
   return record;
 }

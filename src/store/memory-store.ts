@@ -1,7 +1,7 @@
 import { errors } from '../errors.js';
 import { Fifo } from '../engine/fifo.js';
 import { finishedCount, isFinished, type JobRecord, type JobState, type Transition } from '../engine/job-record.js';
-import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
+import { TAKEN, UNFINISHED_STATES, type ClaimRequest, type JobStore, type ReadyLane, type StoreListQuery, type StorePage } from './job-store.js';
 import { StateCounts } from './state-counts.js';
 
 export interface MemoryStoreOptions {
@@ -41,8 +41,24 @@ class DoneWithOutput extends DoneAtFirstAttempt {
   }
 }
 
+/**
+ * A job submitted and waiting for its first attempt, in a fraction of the memory: the commonest record of a
+ * backlog. Everything else follows from these fields (`expand`).
+ */
+class NewlyQueued {
+  constructor(
+    readonly id: string,
+    readonly type: string,
+    readonly payload: unknown,
+    readonly max_retries: number,
+    readonly created_at: number,
+  ) {}
+}
+
+type Stored = JobRecord | DoneAtFirstAttempt | NewlyQueued;
+
 /** The record, in its compact form if it has one. */
-function compact(record: JobRecord): JobRecord | DoneAtFirstAttempt {
+function compact(record: JobRecord): Stored {
   const { history } = record;
   if (
     record.state !== 'done' ||
@@ -87,10 +103,42 @@ function compact(record: JobRecord): JobRecord | DoneAtFirstAttempt {
   return new DoneWithOutput(compacted, record.result, record.result_bytes, record.progress);
 }
 
-const stateOf = (stored: JobRecord | DoneAtFirstAttempt): JobState =>
-  stored instanceof DoneAtFirstAttempt ? 'done' : stored.state;
+function compactQueued(record: JobRecord): JobRecord | NewlyQueued {
+  const step = record.history[0];
+  if (
+    record.attempts !== 0 ||
+    record.attempts_at_retry !== 0 ||
+    record.last_error !== null ||
+    record.updated_at !== record.created_at ||
+    record.started_at !== null ||
+    record.finished_at !== null ||
+    record.next_retry_at !== null ||
+    record.last_delay_ms !== null ||
+    record.last_delay_source !== null ||
+    record.result !== null ||
+    record.result_error !== null ||
+    record.result_bytes !== null ||
+    record.cancel_requested ||
+    record.progress !== null ||
+    record.history.length !== 1 ||
+    step === undefined ||
+    !isSubmission(step, record)
+  ) {
+    return record;
+  }
+  return new NewlyQueued(record.id, record.type, record.payload, record.max_retries, record.created_at);
+}
 
-function expand(stored: JobRecord | DoneAtFirstAttempt): JobRecord {
+const isSubmission = (step: Transition, record: JobRecord) =>
+  step.id === record.id && step.type === record.type && step.from === null && step.to === 'queued' &&
+  step.event === 'SUBMIT' && step.at === record.created_at && step.attempt === 0 && step.error === null &&
+  step.delay_ms === null && step.delay_source === null;
+
+const stateOf = (stored: Stored): JobState =>
+  stored instanceof DoneAtFirstAttempt ? 'done' : stored instanceof NewlyQueued ? 'queued' : stored.state;
+
+function expand(stored: Stored): JobRecord {
+  if (stored instanceof NewlyQueued) return expandQueued(stored);
   if (!(stored instanceof DoneAtFirstAttempt)) return stored;
   const output = stored instanceof DoneWithOutput ? stored : undefined;
   const { id, type, created_at: created } = stored;
@@ -128,13 +176,53 @@ function expand(stored: JobRecord | DoneAtFirstAttempt): JobRecord {
   };
 }
 
+function expandQueued({ id, type, payload, max_retries, created_at }: NewlyQueued): JobRecord {
+  return {
+    id,
+    type,
+    payload,
+    max_retries,
+    attempts: 0,
+    attempts_at_retry: 0,
+    last_error: null,
+    created_at,
+    updated_at: created_at,
+    started_at: null,
+    finished_at: null,
+    next_retry_at: null,
+    last_delay_ms: null,
+    last_delay_source: null,
+    result: null,
+    result_error: null,
+    result_bytes: null,
+    cancel_requested: false,
+    state: 'queued',
+    progress: null,
+    history: [
+      { id, type, from: null, to: 'queued', event: 'SUBMIT', at: created_at, attempt: 0, error: null, delay_ms: null, delay_source: null },
+    ],
+  };
+}
+
 /** A record's place in the submission order. */
 interface Slot {
   seq: number;
   /** Undefined once evicted: a hole in `order` until the next compaction. */
-  record: JobRecord | DoneAtFirstAttempt | undefined;
+  record: Stored | undefined;
   /** How many times the slot is in `finishedOrder`: only its last entry there is its place in that order. */
   finishes: number;
+  /** The ready lane the job waits in, if it waits for a claim. */
+  lane: ReadyLane | undefined;
+}
+
+/**
+ * One job type's ready lanes. Each is a Map in insertion order, which is exactly the FIFO order, with O(1)
+ * removal of a job that leaves its lane unclaimed (a cancel); the values are arrival numbers, which order the
+ * heads of different types' lanes.
+ */
+interface Lanes {
+  retry: Map<Slot, number>;
+  new: Map<Slot, number>;
 }
 
 /**
@@ -153,6 +241,37 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   const counts = new StateCounts();
   /** Slots in the order their jobs finished: the eviction order. A job retried and finished again is in it twice. */
   const finishedOrder = new Fifo<Slot>();
+  /** The ready lanes of each job type that has had a ready job. */
+  const lanesByType = new Map<string, Lanes>();
+  let arrivals = 0;
+
+  function lanesOf(type: string): Lanes {
+    let lanes = lanesByType.get(type);
+    if (!lanes) lanesByType.set(type, (lanes = { retry: new Map(), new: new Map() }));
+    return lanes;
+  }
+
+  function leaveLane(slot: Slot, type: string) {
+    if (slot.lane === undefined) return;
+    lanesOf(type)[slot.lane].delete(slot);
+    slot.lane = undefined;
+  }
+
+  /**
+   * The slot whose job arrived first in `lane` among the types with an allowance left; O(number of types).
+   */
+  function oldestIn(lane: ReadyLane, allowances: ReadonlyMap<string, number> | undefined): [string, Slot] | undefined {
+    let best: [string, Slot] | undefined;
+    let bestArrival = Infinity;
+    for (const [type, lanes] of lanesByType) {
+      if (allowances !== undefined && (allowances.get(type) ?? 1) <= 0) continue;
+      const head = lanes[lane].entries().next();
+      if (head.done || head.value[1] >= bestArrival) continue;
+      bestArrival = head.value[1];
+      best = [type, head.value[0]];
+    }
+    return best;
+  }
 
   /** The index of the last slot whose sequence number is below `seq` (−1 if none). */
   function indexBelow(seq: number): number {
@@ -187,16 +306,23 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     durable: false,
 
     // `from` is trusted rather than read from the stored record, because the engine updates its records in place.
-    save(record, from) {
+    save(record, from, ready) {
       let slot = slotById.get(record.id);
       if (slot === undefined) {
-        slot = { seq: nextSeq++, record, finishes: 0 };
+        slot = { seq: nextSeq++, record, finishes: 0, lane: undefined };
         slotById.set(record.id, slot);
         order.push(slot);
       } else {
         slot.record = record;
+        leaveLane(slot, record.type);
       }
       counts.move(record.type, from, record.state);
+      if (ready !== undefined) {
+        // The engine lets go of a waiting job's record, so the compact form is all that stays in memory.
+        if (record.state === 'queued') slot.record = compactQueued(record);
+        lanesOf(record.type)[ready].set(slot, arrivals++);
+        slot.lane = ready;
+      }
       if (isFinished(record.state) && (from === null || !isFinished(from))) {
         // Kept compact from here on; the engine is done with the record it passed (a retry reads it back).
         slot.record = compact(record);
@@ -204,14 +330,33 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
         finishedOrder.push(slot);
         evictBeyondRetention();
       }
+      return TAKEN;
+    },
+
+    claim({ limit, allowances }: ClaimRequest) {
+      const claimed: JobRecord[] = [];
+      const left = allowances && new Map(allowances);
+      while (claimed.length < limit) {
+        const oldest = oldestIn('retry', left) ?? oldestIn('new', left);
+        if (oldest === undefined) break;
+        const [type, slot] = oldest;
+        leaveLane(slot, type);
+        const allowance = left?.get(type);
+        if (allowance !== undefined) left!.set(type, allowance - 1);
+        const record = expand(slot.record!);
+        // The claimer holds the record from here on, and updates it in place.
+        slot.record = record;
+        claimed.push(record);
+      }
+      return Promise.resolve(claimed);
     },
 
     get(id) {
       const stored = slotById.get(id)?.record;
-      return stored && expand(stored);
+      return Promise.resolve(stored && expand(stored));
     },
 
-    list({ state, type, limit, cursor }: StoreListQuery): StorePage {
+    async list({ state, type, limit, cursor }: StoreListQuery): Promise<StorePage> {
       let index = order.length - 1;
       if (cursor !== undefined) {
         if (!/^\d{1,15}$/.test(cursor)) throw errors.validationFailed({ cursor: ['Not a cursor this server issued.'] });
@@ -227,12 +372,14 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       return { jobs, next_cursor: null };
     },
 
-    counts: () => counts.totals(),
+    counts: () => Promise.resolve(counts.totals()),
 
-    countsByType: () => counts.perType(),
+    countsByType: () => Promise.resolve(counts.perType()),
 
-    unfinished() {
-      return order.flatMap(({ record }) => (record && !isFinished(stateOf(record)) ? [expand(record)] : []));
+    unfinished(states = UNFINISHED_STATES) {
+      return Promise.resolve(
+        order.flatMap(({ record }) => (record && states.includes(stateOf(record)) ? [expand(record)] : [])),
+      );
     },
 
     flush: () => Promise.resolve(),

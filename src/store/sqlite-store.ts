@@ -26,7 +26,15 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { errors, StoreOpenError } from '../errors.js';
 import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } from '../engine/job-record.js';
-import type { JobStore, StoreListQuery, StorePage } from './job-store.js';
+import {
+  TAKEN,
+  UNFINISHED_STATES,
+  type ClaimRequest,
+  type JobStore,
+  type ReadyLane,
+  type StoreListQuery,
+  type StorePage,
+} from './job-store.js';
 import { StateCounts } from './state-counts.js';
 
 export type Durability = 'normal' | 'full';
@@ -80,7 +88,20 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       ALTER TABLE jobs ADD COLUMN type TEXT NOT NULL DEFAULT 'simulated';
       CREATE INDEX jobs_by_type ON jobs (type, seq);
     `),
+  // 3: the ready lanes. A job waiting for a worker slot has `ready_lane` 0 (a due retry) or 1 (a new job) and
+  // `ready_seq`, the order it became ready in; a claim takes the lowest (lane, seq) pair through the partial
+  // index. Jobs queued before lanes existed wait in lane 1 in their submission order.
+  (db) =>
+    db.exec(`
+      ALTER TABLE jobs ADD COLUMN ready_lane INTEGER;
+      ALTER TABLE jobs ADD COLUMN ready_seq INTEGER;
+      UPDATE jobs SET ready_lane = 1, ready_seq = seq WHERE state = 'queued';
+      CREATE INDEX jobs_ready ON jobs (ready_lane, ready_seq) WHERE ready_lane IS NOT NULL;
+    `),
 ];
+
+/** `ready_lane` of each lane: the retry lane sorts first. */
+const LANE_NUMBER: Record<ReadyLane, number> = { retry: 0, new: 1 };
 
 /** A buffered write: the latest record of a job, or the removal of a job whose admission was abandoned. */
 type Pending =
@@ -90,6 +111,9 @@ type Pending =
       /** The submission order of a job not yet in the file; null when its row exists. */
       seq: number | null;
       finishedSeq: number | null;
+      /** `LANE_NUMBER` of the lane the job waits in, and its place there; null when it waits in none. */
+      lane: number | null;
+      readySeq: number | null;
     }
   | { kind: 'delete' };
 
@@ -182,11 +206,16 @@ function migrate(db: Database.Database, path: string) {
 function createStore(db: Database.Database, path: string, options: SqliteStoreOptions): SqliteStore {
   const statements = {
     insert: db.prepare(
-      `INSERT INTO jobs (seq, id, state, finished_seq, record, type) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO jobs (seq, id, state, finished_seq, record, type, ready_lane, ready_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, state = excluded.state,
-         finished_seq = excluded.finished_seq, record = excluded.record`,
+         finished_seq = excluded.finished_seq, record = excluded.record, ready_lane = excluded.ready_lane,
+         ready_seq = excluded.ready_seq`,
     ),
-    update: db.prepare('UPDATE jobs SET state = ?, finished_seq = ?, record = ? WHERE id = ?'),
+    update: db.prepare(
+      'UPDATE jobs SET state = ?, finished_seq = ?, record = ?, ready_lane = ?, ready_seq = ? WHERE id = ?',
+    ),
+    leaveLane: db.prepare('UPDATE jobs SET ready_lane = NULL WHERE seq = ?'),
     delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
     get: db.prepare('SELECT record FROM jobs WHERE id = ?').pluck(),
     page: db.prepare('SELECT seq, record FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
@@ -195,9 +224,6 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     pageOfTypeInState: db.prepare(
       'SELECT seq, record FROM jobs WHERE type = ? AND state = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
     ),
-    unfinished: db
-      .prepare(`SELECT record FROM jobs WHERE state IN ('queued', 'running', 'backoff') ORDER BY seq`)
-      .pluck(),
     oldestFinished: db.prepare(
       'SELECT id, state, type FROM jobs WHERE finished_seq IS NOT NULL ORDER BY finished_seq LIMIT ?',
     ),
@@ -215,12 +241,19 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     }
     counts.add(type, state as JobState, n);
   }
-  const maxima = db.prepare('SELECT max(seq) AS seq, max(finished_seq) AS fin FROM jobs').get() as {
-    seq: number | null;
-    fin: number | null;
-  };
+  const maxima = db
+    .prepare('SELECT max(seq) AS seq, max(finished_seq) AS fin, max(ready_seq) AS ready FROM jobs')
+    .get() as { seq: number | null; fin: number | null; ready: number | null };
   let nextSeq = (maxima.seq ?? 0) + 1;
   let nextFinishedSeq = (maxima.fin ?? 0) + 1;
+  let nextReadySeq = (maxima.ready ?? 0) + 1;
+  // The process that last held the file is gone: a job it claimed and never started waits in its lane
+  // again, at its old place; every backoff job is re-armed by the engine's recovery, which puts it back in
+  // the retry lane when its delay has passed.
+  db.exec(`
+    UPDATE jobs SET ready_lane = 1, ready_seq = coalesce(ready_seq, seq) WHERE state = 'queued' AND ready_lane IS NULL;
+    UPDATE jobs SET ready_lane = NULL WHERE state <> 'queued' AND ready_lane IS NOT NULL;
+  `);
 
   const pending = new Map<string, Pending>();
   /** The promise every `flush` since the last commit waits on; settled by the next commit. */
@@ -237,11 +270,11 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
         statements.delete.run(id);
         continue;
       }
-      const { record, finishedSeq } = entry;
+      const { record, finishedSeq, lane, readySeq } = entry;
       const json = JSON.stringify(record);
       // A row that vanished (a job discarded, then saved again) is inserted afresh at the end of the order.
-      if (entry.seq !== null || statements.update.run(record.state, finishedSeq, json, id).changes === 0) {
-        statements.insert.run(entry.seq ?? nextSeq++, id, record.state, finishedSeq, json, record.type);
+      if (entry.seq !== null || statements.update.run(record.state, finishedSeq, json, lane, readySeq, id).changes === 0) {
+        statements.insert.run(entry.seq ?? nextSeq++, id, record.state, finishedSeq, json, record.type, lane, readySeq);
       }
     }
   });
@@ -323,6 +356,51 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     scheduleRetention();
   }
 
+  /** The claim statement that skips the types with no allowance left, prepared once per such set. */
+  const claimStatements = new Map<string, Database.Statement>();
+  function claimStatement(exhausted: string[]): Database.Statement {
+    const key = exhausted.join('\u0000');
+    let statement = claimStatements.get(key);
+    if (!statement) {
+      const skip = exhausted.length === 0 ? '' : `AND type NOT IN (${exhausted.map(() => '?').join(', ')})`;
+      statement = db.prepare(
+        `SELECT seq, type, record FROM jobs WHERE ready_lane IS NOT NULL ${skip} ORDER BY ready_lane, ready_seq LIMIT ?`,
+      );
+      claimStatements.set(key, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Takes up to `limit` ready rows in claim order, through the `jobs_ready` index: each query reads only
+   * rows it can take, because the types with no allowance left are excluded in the query itself. When a
+   * type runs out within a batch, the rest is asked for again without it.
+   */
+  const claimRows = db.transaction((limit: number, allowances: ReadonlyMap<string, number> | undefined) => {
+    const left = new Map(allowances ?? []);
+    const claimed: JobRecord[] = [];
+    let more = true;
+    while (more && claimed.length < limit) {
+      const exhausted = [...left].filter(([, n]) => n <= 0).map(([type]) => type);
+      const wanted = limit - claimed.length;
+      const rows = claimStatement(exhausted).all(...exhausted, wanted) as (Row & { type: string })[];
+      more = rows.length === wanted;
+      for (const row of rows) {
+        const allowance = left.get(row.type);
+        if (allowance !== undefined) {
+          if (allowance <= 0) {
+            more = true; // this type ran out within the batch: ask again without it
+            break;
+          }
+          left.set(row.type, allowance - 1);
+        }
+        statements.leaveLane.run(row.seq);
+        claimed.push(parseRecord(row.record));
+      }
+    }
+    return claimed;
+  });
+
   /** Commits the buffer now, so that a query sees every save made so far. */
   function commitBeforeRead() {
     if (pending.size > 0) commit();
@@ -332,7 +410,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     durable: true,
     db,
 
-    save(record, from) {
+    save(record, from, ready) {
       if (closed) throw new Error(`job store ${path} is closed`);
       const previous = pending.get(record.id);
       const finished = isFinished(record.state);
@@ -343,12 +421,24 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
         const earlier = previous?.kind === 'put' ? previous.finishedSeq : null;
         finishedSeq = earlier ?? nextFinishedSeq++;
       }
-      pending.set(record.id, { kind: 'put', record, seq, finishedSeq });
+      const lane = ready === undefined ? null : LANE_NUMBER[ready];
+      pending.set(record.id, { kind: 'put', record, seq, finishedSeq, lane, readySeq: lane === null ? null : nextReadySeq++ });
       counts.move(record.type, from, record.state);
       scheduleCommit();
+      return TAKEN;
     },
 
-    discard(id) {
+    claim({ limit, allowances }: ClaimRequest) {
+      if (closed) return Promise.reject(new Error(`job store ${path} is closed`));
+      try {
+        commitBeforeRead();
+        return Promise.resolve(claimRows(limit, allowances));
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    },
+
+    async discard(id) {
       const previous = pending.get(id);
       const current = previous?.kind === 'put' ? previous.record : previous ? undefined : readRow(id);
       if (!current) return;
@@ -375,13 +465,13 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       return cycle.promise;
     },
 
-    get(id) {
+    async get(id) {
       const entry = pending.get(id);
       if (entry) return entry.kind === 'put' ? entry.record : undefined;
       return readRow(id);
     },
 
-    list({ state, type, limit, cursor }: StoreListQuery): StorePage {
+    async list({ state, type, limit, cursor }: StoreListQuery): Promise<StorePage> {
       let before = Number.MAX_SAFE_INTEGER;
       if (cursor !== undefined) {
         if (!/^\d{1,15}$/.test(cursor)) throw errors.validationFailed({ cursor: ['Not a cursor this server issued.'] });
@@ -405,13 +495,15 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       };
     },
 
-    counts: () => counts.totals(),
+    counts: () => Promise.resolve(counts.totals()),
 
-    countsByType: () => counts.perType(),
+    countsByType: () => Promise.resolve(counts.perType()),
 
-    unfinished() {
+    async unfinished(states = UNFINISHED_STATES) {
       commitBeforeRead();
-      return (statements.unfinished.all() as string[]).map(parseRecord);
+      const inStates = `state IN (${states.map(() => '?').join(', ')})`;
+      const rows = db.prepare(`SELECT record FROM jobs WHERE ${inStates} ORDER BY seq`).pluck().all(...states);
+      return (rows as string[]).map(parseRecord);
     },
 
     async close() {

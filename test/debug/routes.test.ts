@@ -10,8 +10,8 @@ import { iso, openEventStream, startService, T0, type Service } from '../http/su
 /** An open `GET /events` response of `service`. */
 const openStream = (service: Service, path: string) => openEventStream(service.url(path));
 
-const message = (service: Service, id: string, index: number) =>
-  `event: transition\ndata: ${JSON.stringify(transitionView(service.queue.get(id)!.history[index]!))}\n\n`;
+const message = async (service: Service, id: string, index: number) =>
+  `event: transition\ndata: ${JSON.stringify(transitionView((await service.queue.get(id))!.history[index]!))}\n\n`;
 
 /**
  * Counts the live queue subscriptions (a stream holds two: `transition` and `progress`), and resolves `released`
@@ -56,7 +56,7 @@ describe('debug routes', () => {
       await service.reach('a', 'failed');
 
       const reply = await service.get('/jobs/a/history');
-      const events = service.queue.get('a')!.history.map((t) => t.event);
+      const events = (await service.queue.get('a'))!.history.map((t) => t.event);
       expect(reply.status).to.equal(200);
       expect(reply.body).to.deep.equal({
         id: 'a',
@@ -124,8 +124,8 @@ describe('debug routes', () => {
       expect(stream.text()).to.equal(
         ': connected\n\n' +
           'event: transition\ndata: {"id":"b","type":"simulated","from":null,"to":"queued","event":"SUBMIT","at":"2026-01-02T03:04:05.006Z","attempt":0,"error":null,"delay_ms":null,"delay_source":null}\n\n' +
-          message(service, 'b', 1) +
-          message(service, 'b', 2),
+          (await message(service, 'b', 1)) +
+          (await message(service, 'b', 2)),
       );
       stream.close();
     });
@@ -138,7 +138,7 @@ describe('debug routes', () => {
       service.work.succeed('a');
       await service.reach('b', 'running');
       await stream.until((text) => text.includes('"id":"b"'));
-      expect(stream.text()).to.equal(': connected\n\n' + message(service, 'a', 1) + message(service, 'b', 1));
+      expect(stream.text()).to.equal(': connected\n\n' + (await message(service, 'a', 1)) + (await message(service, 'b', 1)));
       stream.close();
     });
 

@@ -57,7 +57,7 @@ describe('job types', () => {
 
       expect(first.calls.map((c) => c.job)).to.deep.equal([{ id: 'a', type: 'first', payload: 1, attempt: 1, max_retries: 3 }]);
       expect(second.calls.map((c) => c.job)).to.deep.equal([{ id: 'b', type: 'second', payload: 2, attempt: 1, max_retries: 3 }]);
-      expect(queue.get('a')!.type).to.equal('first');
+      expect((await queue.get('a'))!.type).to.equal('first');
     });
 
     it('refuses an unknown type with unknown_job_type, naming it and listing the known ones, before admission', async () => {
@@ -70,14 +70,14 @@ describe('job types', () => {
         'No job type "nope"; known types: a-type, b-type.',
         { type: 'nope', known_types: ['a-type', 'b-type'] },
       ]);
-      expect(queue.stats().queue.used).to.equal(0);
+      expect((await queue.stats()).queue.used).to.equal(0);
     });
 
     it("gives a job its type's max_retries unless it sets its own", async () => {
       const { queue } = queueOf([{ name: 'five', processor: manualProcessor().processor, options: { max_retries: 5 } }]);
       await queue.submit({ id: 'default', payload: null });
       await queue.submit({ id: 'own', payload: null, max_retries: 1 });
-      expect([queue.get('default')!.max_retries, queue.get('own')!.max_retries]).to.deep.equal([5, 1]);
+      expect([(await queue.get('default'))!.max_retries, (await queue.get('own'))!.max_retries]).to.deep.equal([5, 1]);
     });
 
     it('compares the type on an idempotent resubmit', async () => {
@@ -99,10 +99,10 @@ describe('job types', () => {
       const { queue } = queueOf([{ name: 'quick', processor: work.processor, options: { timeout_ms: 250, max_retries: 0 } }]);
       await queue.submit({ id: 'j', payload: null });
       await clock.tickAsync(249);
-      expect(queue.get('j')!.state).to.equal('running');
+      expect((await queue.get('j'))!.state).to.equal('running');
       await clock.tickAsync(1);
       expect(work.latest('j').signal.aborted).to.equal(true);
-      expect([queue.get('j')!.state, queue.get('j')!.last_error]).to.deep.equal(['failed', 'timeout']);
+      expect([(await queue.get('j'))!.state, (await queue.get('j'))!.last_error]).to.deep.equal(['failed', 'timeout']);
     });
 
     it("waits the type's own backoff before a retry", async () => {
@@ -115,7 +115,7 @@ describe('job types', () => {
       work.latest('j').reject(new Error('flaky'));
       await clock.tickAsync(0);
       const entered = transitions.find((t) => t.to === 'backoff')!;
-      expect([entered.delay_ms, entered.delay_source, queue.get('j')!.next_retry_at]).to.deep.equal([5000, 'backoff', 5010]);
+      expect([entered.delay_ms, entered.delay_source, (await queue.get('j'))!.next_retry_at]).to.deep.equal([5000, 'backoff', 5010]);
       await clock.tickAsync(4999);
       expect(work.calls).to.have.length(1);
       await clock.tickAsync(1);
@@ -131,7 +131,7 @@ describe('job types', () => {
       await clock.tickAsync(0);
       work.latest('j').resolve({ size: 12, when: new Date(5) });
       await clock.tickAsync(0);
-      const record = queue.get('j')!;
+      const record = (await queue.get('j'))!;
       expect([record.state, record.result, record.result_error, record.result_bytes]).to.deep.equal([
         'done', { size: 12, when: '1970-01-01T00:00:00.005Z' }, null, 45,
       ]);
@@ -146,12 +146,12 @@ describe('job types', () => {
       work.latest('fits').resolve('12345678'); // "12345678" is 10 bytes as JSON
       work.latest('big').resolve('123456789');
       await clock.tickAsync(0);
-      const view = (id: string) => {
-        const r = queue.get(id)!;
+      const view = async (id: string) => {
+        const r = (await queue.get(id))!;
         return [r.state, r.result, r.result_error, r.result_bytes];
       };
-      expect(view('fits')).to.deep.equal(['done', '12345678', null, 10]);
-      expect(view('big')).to.deep.equal(['done', null, 'too_large', 11]);
+      expect(await view('fits')).to.deep.equal(['done', '12345678', null, 10]);
+      expect(await view('big')).to.deep.equal(['done', null, 'too_large', 11]);
     });
 
     it('keeps a result JSON cannot hold as null with not_json', async () => {
@@ -161,7 +161,7 @@ describe('job types', () => {
       await clock.tickAsync(0);
       work.latest('j').resolve(10n);
       await clock.tickAsync(0);
-      const r = queue.get('j')!;
+      const r = (await queue.get('j'))!;
       expect([r.state, r.result, r.result_error, r.result_bytes]).to.deep.equal(['done', null, 'not_json', null]);
     });
   });
@@ -197,7 +197,7 @@ describe('job types', () => {
       await clock.tickAsync(0);
       expect(transitions.find((t) => t.to === 'backoff')!.delay_ms).to.equal(2_147_483_647);
       await clock.tickAsync(86_400_000);
-      expect([queue.get('j')!.state, work.calls.length]).to.deep.equal(['backoff', 1]);
+      expect([(await queue.get('j'))!.state, work.calls.length]).to.deep.equal(['backoff', 1]);
     });
 
     it('recognises PermanentError and RetryLaterError by name, as another copy of the package throws them', async () => {
@@ -210,7 +210,7 @@ describe('job types', () => {
       work.latest('never').reject(Object.assign(new Error('no such account'), { name: 'PermanentError' }));
       await clock.tickAsync(0);
       expect(transitions.find((t) => t.id === 'later' && t.to === 'backoff')).to.deep.include({ delay_ms: 1234, delay_source: 'retry_after' });
-      expect([queue.get('never')!.state, queue.get('never')!.attempts]).to.deep.equal(['failed', 1]);
+      expect([(await queue.get('never'))!.state, (await queue.get('never'))!.attempts]).to.deep.equal(['failed', 1]);
     });
 
     it('still counts a Retry-After failure against max_retries', async () => {
@@ -220,7 +220,7 @@ describe('job types', () => {
       await clock.tickAsync(0);
       work.latest('j').reject(new RetryLaterError('HTTP 503', 1000));
       await clock.tickAsync(0);
-      expect([queue.get('j')!.state, queue.get('j')!.last_error]).to.deep.equal(['failed', 'HTTP 503']);
+      expect([(await queue.get('j'))!.state, (await queue.get('j'))!.last_error]).to.deep.equal(['failed', 'HTTP 503']);
     });
   });
 
@@ -266,7 +266,7 @@ describe('job types', () => {
       work.ctx().progress({ pct: 1 }); // t=0: sent at once
       await clock.tickAsync(30);
       work.ctx().progress({ pct: 2 }); // t=30: held
-      expect(queue.get('j')!.progress).to.deep.equal({ pct: 2 });
+      expect((await queue.get('j'))!.progress).to.deep.equal({ pct: 2 });
       await clock.tickAsync(30);
       work.ctx().progress({ pct: 3 }); // t=60: replaces the held value
       await clock.tickAsync(PROGRESS_INTERVAL_MS - 60 - 1);
@@ -306,7 +306,7 @@ describe('job types', () => {
       const { queue, progress } = queueOf([{ name: 't', processor }]);
       await queue.submit({ id: 'j', payload: null });
       await clock.tickAsync(0);
-      expect([queue.get('j')!.state, queue.get('j')!.progress, progress.map((p) => p.progress)]).to.deep.equal([
+      expect([(await queue.get('j'))!.state, (await queue.get('j'))!.progress, progress.map((p) => p.progress)]).to.deep.equal([
         'done', 'half', ['half'],
       ]);
     });
@@ -324,7 +324,7 @@ describe('job types', () => {
       await clock.tickAsync(0);
       ctx.progress('late');
       await clock.tickAsync(1000);
-      expect(queue.get('j')!.progress).to.equal('x'.repeat(1022));
+      expect((await queue.get('j'))!.progress).to.equal('x'.repeat(1022));
       expect(progress.map((p) => p.progress)).to.deep.equal(['x'.repeat(1022)]);
     });
   });
@@ -338,7 +338,7 @@ describe('job types', () => {
       ]);
       await queue.submit({ id: 'm', payload: null });
       await clock.tickAsync(0);
-      expect(queue.types()).to.deep.equal([
+      expect((await queue.types())).to.deep.equal([
         {
           name: 'hook', kind: 'http', source: 'job-types.json',
           options: { max_retries: 3, timeout_ms: 0, backoff: { base_ms: 100, max_ms: 30_000, jitter_ms: 100 }, concurrency: null, isolation: 'none' },
@@ -350,7 +350,7 @@ describe('job types', () => {
           counts: { queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 },
         },
       ]);
-      expect(queue.stats().types).to.deep.equal({ mailer: { queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 } });
+      expect((await queue.stats()).types).to.deep.equal({ mailer: { queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 } });
     });
   });
 });

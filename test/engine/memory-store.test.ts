@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ServiceError } from '../../src/errors.js';
 import type { JobRecord, JobState } from '../../src/engine/job-record.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
+import { rejection } from '../helpers/queue.js';
 
 function record(id: string, state: JobState): JobRecord {
   return {
@@ -26,75 +27,75 @@ function storeWithRetention(retention: number) {
 }
 
 describe('memory store', () => {
-  it('lists newest first, in pages linked by next_cursor', () => {
+  it('lists newest first, in pages linked by next_cursor', async () => {
     const { store, save } = storeWithRetention(100);
     for (let i = 1; i <= 5; i++) save(record(`j${i}`, 'queued'));
-    const first = store.list({ limit: 2 });
+    const first = (await store.list({ limit: 2 }));
     expect(ids(first.jobs)).to.deep.equal(['j5', 'j4']);
-    const second = store.list({ limit: 2, cursor: first.next_cursor! });
+    const second = (await store.list({ limit: 2, cursor: first.next_cursor! }));
     expect(ids(second.jobs)).to.deep.equal(['j3', 'j2']);
-    const third = store.list({ limit: 2, cursor: second.next_cursor! });
+    const third = (await store.list({ limit: 2, cursor: second.next_cursor! }));
     expect(third).to.deep.equal({ jobs: [record('j1', 'queued')], next_cursor: null });
   });
 
-  it('filters by state and keeps the submission order when a record changes', () => {
+  it('filters by state and keeps the submission order when a record changes', async () => {
     const { store, save } = storeWithRetention(100);
     for (let i = 1; i <= 4; i++) save(record(`j${i}`, 'queued'));
     save(record('j1', 'running'));
     save(record('j3', 'running'));
-    expect(ids(store.list({ limit: 10, state: 'running' }).jobs)).to.deep.equal(['j3', 'j1']);
-    expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['j4', 'j3', 'j2', 'j1']);
-    expect(store.counts()).to.deep.equal({ queued: 2, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 });
+    expect(ids((await store.list({ limit: 10, state: 'running' })).jobs)).to.deep.equal(['j3', 'j1']);
+    expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['j4', 'j3', 'j2', 'j1']);
+    expect((await store.counts())).to.deep.equal({ queued: 2, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 });
   });
 
-  it('evicts the oldest finished record beyond the retention, never an unfinished one', () => {
+  it('evicts the oldest finished record beyond the retention, never an unfinished one', async () => {
     const { store, save } = storeWithRetention(2);
     save(record('old-unfinished', 'queued'));
     for (const id of ['a', 'b', 'c']) {
       save(record(id, 'running'));
       save(record(id, id === 'b' ? 'failed' : 'done'));
     }
-    expect(store.get('a')).to.equal(undefined);
-    expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['c', 'b', 'old-unfinished']);
-    expect(store.counts()).to.deep.equal({ queued: 1, running: 0, backoff: 0, done: 1, failed: 1, cancelled: 0 });
+    expect((await store.get('a'))).to.equal(undefined);
+    expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['c', 'b', 'old-unfinished']);
+    expect((await store.counts())).to.deep.equal({ queued: 1, running: 0, backoff: 0, done: 1, failed: 1, cancelled: 0 });
   });
 
-  it('keeps cursors valid across compaction after many evictions', () => {
+  it('keeps cursors valid across compaction after many evictions', async () => {
     const { store, save } = storeWithRetention(10);
     for (let i = 0; i < 5000; i++) save(record(`j${i}`, 'done'));
-    const page = store.list({ limit: 4 });
+    const page = (await store.list({ limit: 4 }));
     expect(ids(page.jobs)).to.deep.equal(['j4999', 'j4998', 'j4997', 'j4996']);
-    expect(ids(store.list({ limit: 100, cursor: page.next_cursor! }).jobs)).to.deep.equal(
+    expect(ids((await store.list({ limit: 100, cursor: page.next_cursor! })).jobs)).to.deep.equal(
       ['j4995', 'j4994', 'j4993', 'j4992', 'j4991', 'j4990'],
     );
   });
 
-  it('rejects a cursor it did not issue', () => {
+  it('rejects a cursor it did not issue', async () => {
     const { store, save } = storeWithRetention(2);
-    expect(() => store.list({ limit: 1, cursor: 'abc' })).to.throw(ServiceError, 'does not match');
+    expect(await rejection(store.list({ limit: 1, cursor: 'abc' }))).to.be.instanceOf(ServiceError).and.have.property('message').that.includes('does not match');
   });
 
-  it('counts cancelled records toward the retention too', () => {
+  it('counts cancelled records toward the retention too', async () => {
     const { store, save } = storeWithRetention(1);
     save(record('a', 'queued'));
     save(record('a', 'cancelled'));
     save(record('b', 'queued'));
     save(record('b', 'done'));
-    expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['b']);
-    expect(store.counts()).to.deep.equal({ queued: 0, running: 0, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+    expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['b']);
+    expect((await store.counts())).to.deep.equal({ queued: 0, running: 0, backoff: 0, done: 1, failed: 0, cancelled: 0 });
   });
 
-  it('compacts the holes eviction leaves behind an old unfinished record, cursors still valid', () => {
+  it('compacts the holes eviction leaves behind an old unfinished record, cursors still valid', async () => {
     const { store, save } = storeWithRetention(10);
     save(record('stuck', 'running'));
     for (let i = 0; i < 5000; i++) save(record(`j${i}`, 'done'));
-    const page = store.list({ limit: 9 });
+    const page = (await store.list({ limit: 9 }));
     expect(ids(page.jobs)).to.deep.equal(['j4999', 'j4998', 'j4997', 'j4996', 'j4995', 'j4994', 'j4993', 'j4992', 'j4991']);
-    expect(ids(store.list({ limit: 5, cursor: page.next_cursor! }).jobs)).to.deep.equal(['j4990', 'stuck']);
-    expect(ids(store.unfinished())).to.deep.equal(['stuck']);
+    expect(ids((await store.list({ limit: 5, cursor: page.next_cursor! })).jobs)).to.deep.equal(['j4990', 'stuck']);
+    expect(ids((await store.unfinished()))).to.deep.equal(['stuck']);
   });
 
-  it('evicts by the latest finish of a job that was retried', () => {
+  it('evicts by the latest finish of a job that was retried', async () => {
     const { store, save } = storeWithRetention(2);
     save(record('x', 'queued'));
     save(record('x', 'failed'));
@@ -102,7 +103,7 @@ describe('memory store', () => {
     save(record('x', 'queued')); // an operator retry
     save(record('x', 'failed'));
     save(record('b', 'done'));
-    expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['b', 'x']);
+    expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['b', 'x']);
   });
 
   describe('a job done at its first attempt', () => {
@@ -124,29 +125,29 @@ describe('memory store', () => {
       };
     }
 
-    it('is kept in its compact form and read back as the very same record, by get and by list', () => {
+    it('is kept in its compact form and read back as the very same record, by get and by list', async () => {
       const { store, save } = storeWithRetention(100);
       save(doneOnce('a'));
-      expect(store.get('a')).to.deep.equal(doneOnce('a'));
-      expect(store.list({ limit: 10, state: 'done' })).to.deep.equal({ jobs: [doneOnce('a')], next_cursor: null });
-      expect(store.list({ limit: 10, state: 'failed' })).to.deep.equal({ jobs: [], next_cursor: null });
-      expect(store.counts()).to.deep.include({ done: 1 });
+      expect((await store.get('a'))).to.deep.equal(doneOnce('a'));
+      expect((await store.list({ limit: 10, state: 'done' }))).to.deep.equal({ jobs: [doneOnce('a')], next_cursor: null });
+      expect((await store.list({ limit: 10, state: 'failed' }))).to.deep.equal({ jobs: [], next_cursor: null });
+      expect((await store.counts())).to.deep.include({ done: 1 });
     });
 
-    it('keeps a record whose history differs from the rebuilt one as it is', () => {
+    it('keeps a record whose history differs from the rebuilt one as it is', async () => {
       const { store, save } = storeWithRetention(100);
       const odd = doneOnce('b');
       odd.history[1]!.at = 1006; // started_at says 1005: the record is kept whole, history and all
       save(odd);
-      expect(store.get('b')).to.equal(odd);
+      expect((await store.get('b'))).to.equal(odd);
     });
 
-    it('is evicted by the retention like any finished record', () => {
+    it('is evicted by the retention like any finished record', async () => {
       const { store, save } = storeWithRetention(1);
       save(doneOnce('a'));
       save(doneOnce('b'));
-      expect([store.get('a'), store.get('b')]).to.deep.equal([undefined, doneOnce('b')]);
-      expect(store.counts()).to.deep.include({ done: 1 });
+      expect([(await store.get('a')), (await store.get('b'))]).to.deep.equal([undefined, doneOnce('b')]);
+      expect((await store.counts())).to.deep.include({ done: 1 });
     });
   });
 });

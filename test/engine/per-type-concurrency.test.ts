@@ -5,8 +5,9 @@ import type { Transition } from '../../src/engine/job-record.js';
 import type { JobTypeDefinition } from '../../src/job-types/job-type.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import type { Processor } from '../../src/processors/processor.js';
-import { ReadyQueue } from '../../src/engine/ready-queue.js';
+import { ReadyCounts } from '../../src/engine/ready-counts.js';
 import { manualProcessor, seededRandom } from '../helpers/processors.js';
+import { states } from '../helpers/queue.js';
 
 const backoff = { baseMs: 100, maxMs: 1000, jitterMs: 0 };
 
@@ -26,6 +27,31 @@ function queueWith(types: ReturnType<typeof typesOf>, workers: number, queueSize
   const transitions: Transition[] = [];
   queue.on('transition', (t) => transitions.push(t));
   return { queue, transitions, unhandled };
+}
+
+/**
+ * The instants (ms) at whose end fewer than `workers` jobs ran while a queued job could have started, its
+ * type under its limit: replayed from the transitions.
+ */
+function idleWhileStartable(transitions: Transition[], limits: Record<string, number>, workers: number): number[] {
+  const running = new Map<string, number>();
+  const queued = new Map<string, number>();
+  const add = (counts: Map<string, number>, type: string, n: number) => counts.set(type, (counts.get(type) ?? 0) + n);
+  const idle: number[] = [];
+  const check = (at: number) => {
+    const total = [...running.values()].reduce((sum, n) => sum + n, 0);
+    let startable = 0;
+    for (const [type, n] of queued) startable += Math.min(n, (limits[type] ?? Infinity) - (running.get(type) ?? 0));
+    if (total < workers && startable > 0) idle.push(at);
+  };
+  transitions.forEach((t, index) => {
+    if (t.to === 'queued') add(queued, t.type, 1);
+    if (t.from === 'queued') add(queued, t.type, -1);
+    if (t.to === 'running' && t.from !== 'running') add(running, t.type, 1);
+    if (t.from === 'running' && t.to !== 'running') add(running, t.type, -1);
+    if (transitions[index + 1]?.at !== t.at) check(t.at);
+  });
+  return idle;
 }
 
 /** Running jobs per type after each transition, replayed from the transitions themselves. */
@@ -70,9 +96,12 @@ describe('per-type concurrency', () => {
       return max;
     }, {});
     // Each limit is reached (so it is tested) and never passed.
-    expect(peaks).to.deep.equal({ a: 2, b: 1, c: 4, total: 4 });
-    expect(queue.stats().states).to.deep.include({ queued: 0, running: 0, backoff: 0 });
-    expect(queue.stats().states.done + queue.stats().states.failed).to.equal(90);
+    expect({ a: peaks.a, b: peaks.b, total: peaks.total }).to.deep.equal({ a: 2, b: 1, total: 4 });
+    expect(peaks.c).to.be.at.most(4);
+    // And no worker idles while a queued job could start: checked once each instant's moves are all made.
+    expect(idleWhileStartable(transitions, { a: 2, b: 1 }, 4)).to.deep.equal([]);
+    expect((await queue.stats()).states).to.deep.include({ queued: 0, running: 0, backoff: 0 });
+    expect((await queue.stats()).states.done + (await queue.stats()).states.failed).to.equal(90);
     expect(unhandled).to.deep.equal([]);
   });
 
@@ -91,14 +120,14 @@ describe('per-type concurrency', () => {
     await clock.tickAsync(0);
 
     // s2 and s3 came first but wait for s1; o1 took a free worker at once.
-    expect(['s1', 's2', 's3', 'o1'].map((id) => queue.get(id)!.state)).to.deep.equal([
+    expect(await states(queue, ['s1', 's2', 's3', 'o1'])).to.deep.equal([
       'running', 'queued', 'queued', 'running',
     ]);
-    expect(queue.stats().workers).to.deep.equal({ busy: 2, total: 3 });
+    expect((await queue.stats()).workers).to.deep.equal({ busy: 2, total: 3 });
 
     slow.latest('s1').resolve();
     await clock.tickAsync(0);
-    expect(['s1', 's2', 's3'].map((id) => queue.get(id)!.state)).to.deep.equal(['done', 'running', 'queued']);
+    expect(await states(queue, ['s1', 's2', 's3'])).to.deep.equal(['done', 'running', 'queued']);
   });
 
   it('gives a slot to the next type in arrival order when a limited type frees one', async () => {
@@ -116,34 +145,31 @@ describe('per-type concurrency', () => {
     work.latest('x1').resolve();
     await clock.tickAsync(0);
     // One worker: y1 arrived before x2, so it goes first.
-    expect(['x1', 'y1', 'x2'].map((id) => queue.get(id)!.state)).to.deep.equal(['done', 'running', 'queued']);
+    expect(await states(queue, ['x1', 'y1', 'x2'])).to.deep.equal(['done', 'running', 'queued']);
   });
 });
 
-describe('ready queue', () => {
-  it('hands out due retries first, then FIFO across types, skipping a type at its limit', () => {
-    const ready = new ReadyQueue<string>({ limited: 1 });
-    ready.push('l1', 'limited');
-    ready.push('u1', 'free');
-    ready.push('l2', 'limited');
-    ready.push('r1', 'free', true);
+describe('ready counts', () => {
+  it('counts startable jobs within each limit, and hands a claim the allowances left', () => {
+    const ready = new ReadyCounts({ limited: 1 });
+    ready.add('limited', 2);
+    ready.add('free', 2);
 
-    expect(ready.startable(10)).to.equal(3); // l1 or l2 (one of them), u1, r1
-    expect([ready.take(), ready.take(), ready.take(), ready.take()]).to.deep.equal(['r1', 'l1', 'u1', undefined]);
-    expect(ready.length).to.equal(1);
+    expect(ready.startable(10)).to.equal(3); // one of the two limited jobs, both free ones
+    expect(ready.startable(2)).to.equal(2);
+    expect(ready.allowances()).to.deep.equal(new Map([['limited', 1]]));
+    ready.started('limited');
+    expect([ready.waiting, ready.startable(10), ready.allowances()]).to.deep.equal([3, 2, new Map([['limited', 0]])]);
     ready.release('limited');
-    expect(ready.take()).to.equal('l2');
-    // l2 holds the limited type's one slot again: a third waits, however many slots are free.
-    ready.push('l3', 'limited');
-    expect([ready.startable(10), ready.take()]).to.deep.equal([0, undefined]);
+    expect([ready.startable(10), ready.allowances()]).to.deep.equal([3, new Map([['limited', 1]])]);
   });
 
-  it('forgets a withdrawn job, in either lane', () => {
-    const ready = new ReadyQueue<string>();
-    ready.push('a', 't');
-    ready.push('b', 't', true);
-    ready.delete('b', 't');
-    ready.delete('a', 't');
-    expect([ready.length, ready.startable(5), ready.take()]).to.deep.equal([0, 0, undefined]);
+  it('forgets withdrawn jobs, and never counts below zero', () => {
+    const ready = new ReadyCounts();
+    ready.add('t', 2);
+    ready.add('t', -1);
+    ready.add('t', -5);
+    ready.started('t');
+    expect([ready.waiting, ready.startable(5), ready.allowances()]).to.deep.equal([0, 0, undefined]);
   });
 });

@@ -3,7 +3,7 @@ import sinon from 'sinon';
 import { DuplicateJobError, ServiceError } from '../../src/errors.js';
 import type { Processor } from '../../src/processors/processor.js';
 import { manualProcessor, scriptedProcessor, seededRandom } from '../helpers/processors.js';
-import { makeQueue, rejection } from '../helpers/queue.js';
+import { makeQueue, rejection, states } from '../helpers/queue.js';
 
 describe('supervisor (through the job queue)', () => {
   let clock: sinon.SinonFakeTimers;
@@ -26,20 +26,22 @@ describe('supervisor (through the job queue)', () => {
       const { queue, transitions, unhandled } = makeQueue(varied, { workers, queueSize: 500 }, random);
       const running = new Set<string>();
       let peak = 0;
+      const busyReadings: Promise<number>[] = [];
       queue.on('transition', (t) => {
         if (t.to === 'running') running.add(t.id);
         if (t.from === 'running') running.delete(t.id);
         peak = Math.max(peak, running.size);
         expect(running.size).to.be.at.most(workers);
-        expect(queue.stats().workers.busy).to.be.at.most(workers);
+        busyReadings.push(queue.stats().then((stats) => stats.workers.busy));
       });
       for (let i = 0; i < 500; i++) {
         await queue.submit({ id: `job-${i}`, payload: i, max_retries: Math.floor(random() * 4) });
         if (i % 7 === 0) await clock.tickAsync(Math.floor(random() * 20));
       }
       await clock.tickAsync(60_000);
-      const stats = queue.stats();
+      const stats = (await queue.stats());
       expect(peak).to.equal(workers);
+      expect(Math.max(...(await Promise.all(busyReadings)))).to.equal(workers);
       expect(stats.states.done + stats.states.failed).to.equal(500);
       expect(stats.totals.done + stats.totals.failed).to.equal(500);
       expect(stats.queue.used).to.equal(0);
@@ -59,8 +61,8 @@ describe('supervisor (through the job queue)', () => {
       expect(error.status).to.equal(429);
       // Before any finish: expected work 1000 ms spread over 2 workers → 0.5 s, rounded up to 1.
       expect(error.headers).to.deep.equal({ 'Retry-After': '1' });
-      expect(queue.get('j6')).to.equal(undefined);
-      expect(queue.stats()).to.deep.equal({
+      expect((await queue.get('j6'))).to.equal(undefined);
+      expect((await queue.stats())).to.deep.equal({
         states: { queued: 3, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 },
         types: { simulated: { queued: 3, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 } },
         workers: { busy: 2, total: 2 },
@@ -90,8 +92,9 @@ describe('supervisor (through the job queue)', () => {
       await rejection(queue.submit({ id: 'b', payload: null, max_retries: 0 }));
       work.latest('a').resolve();
       await clock.tickAsync(0);
-      const record = await queue.submit({ id: 'b', payload: null, max_retries: 0 });
-      expect(record.state).to.equal('running');
+      expect(await queue.submit({ id: 'b', payload: null, max_retries: 0 })).to.include({ state: 'queued' });
+      await clock.tickAsync(0);
+      expect(await queue.get('b')).to.include({ state: 'running', attempts: 1 });
     });
 
     it('never drops a retry when the queue is full: a job in backoff keeps its place', async () => {
@@ -101,23 +104,45 @@ describe('supervisor (through the job queue)', () => {
       await queue.submit({ id: 'b', payload: null, max_retries: 0 });
       work.latest('a').reject(new Error('flaky'));
       await clock.tickAsync(0);
-      expect(queue.get('a')!.state).to.equal('backoff');
+      expect((await queue.get('a'))!.state).to.equal('backoff');
       // a's place is still taken while it backs off, so a third job is refused…
       const error = (await rejection(queue.submit({ id: 'c', payload: null, max_retries: 0 }))) as ServiceError;
       expect(error.code).to.equal('queue_full');
       // …and b, which got a's slot, holds the only worker past a's backoff: a waits ready, it is not lost.
       await clock.tickAsync(1000);
-      expect(queue.get('a')!.state).to.equal('backoff');
+      expect((await queue.get('a'))!.state).to.equal('backoff');
       work.latest('b').resolve();
       await clock.tickAsync(0);
-      expect(queue.get('a')!.state).to.equal('running');
+      expect((await queue.get('a'))!.state).to.equal('running');
       work.latest('a').resolve();
       await clock.tickAsync(0);
-      expect(queue.get('a')).to.include({ state: 'done', attempts: 2 });
+      expect((await queue.get('a'))).to.include({ state: 'done', attempts: 2 });
     });
   });
 
   describe('dispatch order', () => {
+    it('fills every free worker when submissions arrive together, while a claim is under way', async () => {
+      const work = manualProcessor();
+      const { queue } = makeQueue(work.processor, { workers: 3, queueSize: 10 });
+      const ids = ['a', 'b', 'c', 'd', 'e'];
+      await Promise.all(ids.map((id) => queue.submit({ id, payload: null, max_retries: 0 })));
+      await clock.tickAsync(0);
+      expect(await states(queue, ids)).to.deep.equal(['running', 'running', 'running', 'queued', 'queued']);
+      expect((await queue.stats()).workers).to.deep.equal({ busy: 3, total: 3 });
+    });
+
+    it('gives every slot freed at the same moment to a waiting job, also those freed while a claim is under way', async () => {
+      const work = manualProcessor();
+      const { queue } = makeQueue(work.processor, { workers: 3, queueSize: 10 });
+      const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+      for (const id of ids) await queue.submit({ id, payload: null, max_retries: 0 });
+      await clock.tickAsync(0);
+      for (const id of ['a', 'b', 'c']) work.latest(id).resolve();
+      await clock.tickAsync(0);
+      expect(await states(queue, ids)).to.deep.equal(['done', 'done', 'done', 'running', 'running', 'running']);
+      expect((await queue.stats()).workers).to.deep.equal({ busy: 3, total: 3 });
+    });
+
     it('grants slots to due retries first, then first in, first out by the moment a job became ready', async () => {
       const work = manualProcessor();
       const { queue, transitions } = makeQueue(work.processor, { workers: 1, queueSize: 10 });
@@ -146,7 +171,7 @@ describe('supervisor (through the job queue)', () => {
       const error = (await rejection(queue.submit({ id: 'same', payload: 2, max_retries: 0 }))) as DuplicateJobError;
       expect(error).to.be.instanceOf(DuplicateJobError);
       expect(error.existing).to.include({ id: 'same', payload: 1, state: 'running' });
-      expect(queue.stats().totals).to.deep.equal({
+      expect((await queue.stats()).totals).to.deep.equal({
         submitted: 1, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 0,
       });
     });
@@ -178,8 +203,8 @@ describe('supervisor (through the job queue)', () => {
       await clock.tickAsync(1000);
       expect(await drained).to.deep.equal({ unfinished: [] });
       expect(queue.lifecycle()).to.equal('stopped');
-      expect(['flaky', 'b', 'c'].map((id) => queue.get(id)!.state)).to.deep.equal(['done', 'done', 'done']);
-      expect(queue.get('flaky')!.attempts).to.equal(2);
+      expect(await states(queue, ['flaky', 'b', 'c'])).to.deep.equal(['done', 'done', 'done']);
+      expect((await queue.get('flaky'))!.attempts).to.equal(2);
     });
 
     it('resolves at once when nothing is unfinished', async () => {

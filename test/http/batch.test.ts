@@ -44,7 +44,7 @@ describe('POST /jobs/batch', () => {
         view({ id: 'a', state: 'running', payload: { n: 1 }, max_retries: 5, attempts: 1, started_at: iso(T0) }),
       );
       expect((await service.get(`/jobs/${generated}`)).body).to.deep.equal(view({ id: generated }));
-      expect(service.queue.stats().totals.submitted).to.equal(3);
+      expect((await service.queue.stats()).totals.submitted).to.equal(3);
     });
 
     it('answers an empty batch with no results', async () => {
@@ -98,7 +98,7 @@ describe('POST /jobs/batch', () => {
           { id: null, status: 429, error: queueFull },
         ],
       });
-      expect(service.queue.stats().totals).to.deep.equal({
+      expect((await service.queue.stats()).totals).to.deep.equal({
         submitted: 3, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 2,
       });
     });
@@ -175,7 +175,7 @@ describe('POST /jobs/batch', () => {
         const reply = await service.post('/jobs/batch', body);
         expect(reply.status).to.equal(400);
         expect(reply.body).to.deep.equal({ error: validationFailed(details) });
-        expect(service.queue.stats().totals.submitted).to.equal(0);
+        expect((await service.queue.stats()).totals.submitted).to.equal(0);
       });
     }
 

@@ -210,7 +210,7 @@ describe('GET /metrics', () => {
       'http_request_duration_seconds_count{method="POST",route="/jobs",status="503"}': 1,
     });
     // The engine's own totals agree.
-    expect(service.queue.stats().totals).to.deep.equal({
+    expect((await service.queue.stats()).totals).to.deep.equal({
       submitted: 9, done: 4, failed: 1, cancelled: 3, retries: 1, manual_retries: 1, rejected: 1,
     });
   });
@@ -284,16 +284,16 @@ describe('createMetrics on fake time: timeouts, waits out of backoff, interrupte
     await queue.submit({ id: 't', payload: null, max_retries: 1 }); // runs at 0
     await queue.submit({ id: 'blocker', payload: null, max_retries: 0 }); // waits
     await clock.tickAsync(500); // t times out: backoff until 700; blocker runs after waiting 0.5 s
-    expect(queue.get('t')).to.include({ state: 'backoff', next_retry_at: 700, last_error: 'timeout' });
+    expect((await queue.get('t'))).to.include({ state: 'backoff', next_retry_at: 700, last_error: 'timeout' });
     await clock.tickAsync(200); // 700: t is ready, but the worker is busy
-    expect(queue.get('t')!.state).to.equal('backoff');
+    expect((await queue.get('t'))!.state).to.equal('backoff');
     await clock.tickAsync(100); // 800
     work.latest('blocker').resolve(); // success after 0.3 s; t runs after waiting 0.1 s
     await clock.tickAsync(0);
     await clock.tickAsync(50); // 850
     work.latest('t').resolve(); // success after 0.05 s
     await clock.tickAsync(0);
-    expect(queue.get('t')!.state).to.equal('done');
+    expect((await queue.get('t'))!.state).to.equal('done');
 
     expect(jobSamples(await metrics.registry.metrics())).to.deep.equal(
       expectedJobSamples({
@@ -324,8 +324,8 @@ describe('createMetrics on fake time: timeouts, waits out of backoff, interrupte
     // The "restarted process": a new queue over the same store. The first one is simply abandoned.
     const after = createJobQueue(options, { processor: manualProcessor().processor, store, now });
     const metrics = createMetrics(after);
-    after.restore(store.unfinished());
-    expect(after.get('ghost')).to.include({ state: 'failed', last_error: 'interrupted' });
+    await after.recover();
+    expect(await after.get('ghost')).to.include({ state: 'failed', last_error: 'interrupted' });
     expect(jobSamples(await metrics.registry.metrics())).to.deep.equal(
       expectedJobSamples({
         submitted: 0,

@@ -80,7 +80,7 @@ describe('POST /jobs/:id/cancel', () => {
     const cancelled = view({ id: 'b', state: 'cancelled', updated_at: iso(T0 + 10), finished_at: iso(T0 + 10) });
     expect(reply.body).to.deep.equal(cancelled);
     expect((await service.get('/jobs/b')).body).to.deep.equal(cancelled);
-    expect(service.queue.stats().queue.used).to.equal(1);
+    expect((await service.queue.stats()).queue.used).to.equal(1);
   });
 
   it('cancels a job in backoff: 200 cancelled, its retry no longer pending', async () => {
@@ -102,7 +102,7 @@ describe('POST /jobs/:id/cancel', () => {
         finished_at: iso(T0 + 10),
       }),
     );
-    expect(service.queue.stats().queue.used).to.equal(0);
+    expect((await service.queue.stats()).queue.used).to.equal(0);
   });
 
   it('cancels a running job whose attempt stops on the abort: 200 cancelled, and its worker goes to the next job', async () => {
@@ -181,7 +181,7 @@ describe('POST /jobs/:id/cancel of an attempt that ignores its signal', () => {
     // GET shows the pending cancel too, and b still waits: the slot is not free before the attempt stops.
     expect((await stubborn.call('GET', '/jobs/a')).body).to.deep.equal(cancelling);
     expect((await stubborn.call('GET', '/jobs/b')).body).to.deep.equal(view({ id: 'b' }));
-    expect(stubborn.queue.stats().workers.busy).to.equal(1);
+    expect((await stubborn.queue.stats()).workers.busy).to.equal(1);
 
     stubborn.advance(5);
     stubborn.attempts.get('a')!.resolve(); // a success after the abort still ends as cancelled
@@ -283,7 +283,7 @@ describe('POST /jobs/:id/retry', () => {
       ],
     });
     // A manual retry is not a submission.
-    expect(service.queue.stats().totals).to.include({ submitted: 2, manual_retries: 1 });
+    expect((await service.queue.stats()).totals).to.include({ submitted: 2, manual_retries: 1 });
   });
 
   it('starts a retried job at once when a worker is free, with its attempts counting on', async () => {

@@ -127,23 +127,23 @@ describe('a shutdown signal read in the same poll phase as an admission', () => 
     expect(reply).to.deep.equal({ status: 503, body: shuttingDown });
     expect(await exitCode).to.equal(0);
     expect(await service.close()).to.deep.equal({ unfinished: [], forced: false, exitCode: 0 });
-    expect(service.queue.get('late')).to.equal(undefined);
-    expect(service.queue.stats().totals.submitted).to.equal(0);
+    expect((await service.queue.get('late'))).to.equal(undefined);
+    expect((await service.queue.stats()).totals.submitted).to.equal(0);
   });
 
   it('POST /enqueue is refused with 503 shutting_down', async () => {
     const reply = await signalThenSend('POST', '/enqueue', { id: 'late', payload: null });
     expect(reply).to.deep.equal({ status: 503, body: shuttingDown });
     expect(await exitCode).to.equal(0);
-    expect(service.queue.get('late')).to.equal(undefined);
+    expect((await service.queue.get('late'))).to.equal(undefined);
   });
 
   it('POST /jobs/batch is refused as a whole with 503 shutting_down', async () => {
     const reply = await signalThenSend('POST', '/jobs/batch', { jobs: [{ id: 'late-1' }, { id: 'late-2' }] });
     expect(reply).to.deep.equal({ status: 503, body: shuttingDown });
     expect(await exitCode).to.equal(0);
-    expect([service.queue.get('late-1'), service.queue.get('late-2')]).to.deep.equal([undefined, undefined]);
-    expect(service.queue.stats().totals.submitted).to.equal(0);
+    expect([(await service.queue.get('late-1')), (await service.queue.get('late-2'))]).to.deep.equal([undefined, undefined]);
+    expect((await service.queue.stats()).totals.submitted).to.equal(0);
   });
 
   it('an operator retry (POST /jobs/:id/retry) is refused with 503 shutting_down; the job stays failed', async () => {
@@ -157,7 +157,7 @@ describe('a shutdown signal read in the same poll phase as an admission', () => 
     const reply = await signalThenSend('POST', '/jobs/broken/retry');
     expect(reply).to.deep.equal({ status: 503, body: shuttingDown });
     expect(await exitCode).to.equal(0);
-    expect(service.queue.get('broken')).to.deep.include({ state: 'failed', attempts: 1 });
-    expect(service.queue.stats().totals).to.deep.include({ submitted: 1, failed: 1, manual_retries: 0 });
+    expect((await service.queue.get('broken'))).to.deep.include({ state: 'failed', attempts: 1 });
+    expect((await service.queue.stats()).totals).to.deep.include({ submitted: 1, failed: 1, manual_retries: 0 });
   });
 });

@@ -45,6 +45,6 @@ describe('GET /stats', () => {
       queue: { used: 4, capacity: 4 },
       totals: { submitted: 6, done: 1, failed: 1, cancelled: 0, retries: 0, manual_retries: 0, rejected: 1 },
     });
-    expect(reply.body).to.deep.equal(service.queue.stats());
+    expect(reply.body).to.deep.equal(await service.queue.stats());
   });
 });

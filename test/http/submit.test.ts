@@ -335,7 +335,7 @@ describe('POST /jobs and POST /enqueue', () => {
 
     it('counts an identical resubmit nowhere', async () => {
       await service.post('/enqueue', original);
-      expect(service.queue.stats().totals).to.deep.equal({
+      expect((await service.queue.stats()).totals).to.deep.equal({
         submitted: 1, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 0,
       });
     });
@@ -385,7 +385,7 @@ describe('POST /jobs and POST /enqueue', () => {
       expect(reply.status).to.equal(429);
       expect(reply.headers.get('retry-after')).to.equal('4');
       expect(reply.body).to.deep.equal(full);
-      expect(service.queue.stats().totals.rejected).to.equal(1);
+      expect((await service.queue.stats()).totals.rejected).to.equal(1);
     });
 
     it('still answers an identical resubmit with 200', async () => {
@@ -413,6 +413,7 @@ describe('POST /jobs and POST /enqueue', () => {
       it(`answers finishes ${gapMs / 1000} s apart with Retry-After ${seconds}, in the header and the details`, async () => {
         for (const id of ['a', 'b', 'c']) expect((await service.post('/jobs', { id })).status).to.equal(202);
         for (const id of ['a', 'b']) {
+          await service.reach(id, 'running'); // b is claimed once a is done
           service.clock.advance(gapMs);
           service.work.succeed(id);
           await service.reach(id, 'done');

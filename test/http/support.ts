@@ -175,12 +175,16 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     get: (path) => request('GET', path),
     reach: (id, state) =>
       new Promise((resolve) => {
-        if (realQueue.get(id)?.state === state) return resolve();
         const off = realQueue.on('transition', (transition) => {
           if (transition.id === id && transition.to === state) {
             off();
             resolve();
           }
+        });
+        void realQueue.get(id).then((record) => {
+          if (record?.state !== state) return;
+          off();
+          resolve();
         });
       }),
     async stop() {

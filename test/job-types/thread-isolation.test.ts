@@ -91,7 +91,7 @@ describe('thread isolation', function () {
     await queue.submit({ id: 'c', payload: null });
     await finished;
 
-    const record = queue.get('c')!;
+    const record = (await queue.get('c'))!;
     expect([record.state, record.attempts, record.result]).to.deep.equal(['done', 2, 'survived attempt 2']);
     const failedAttempt = record.history.find((t) => t.to === 'backoff')!;
     expect(failedAttempt.error).to.equal('the task thread crashed: worker exited with code: 1');

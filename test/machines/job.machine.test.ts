@@ -19,7 +19,8 @@ function startJob(
   const machine = createJobMachine({
     attempts: createAttemptRunner(processor, attemptTimeoutMs),
     slots: {
-      announceReady: (job) => grantSlots && job.send({ type: 'SLOT_GRANTED' }),
+      // Later, once the actor exists: announceReady runs inside its transition.
+      announceReady: () => grantSlots && queueMicrotask(() => actor.send({ type: 'SLOT_GRANTED' })),
       withdrawReady: () => slots.withdrawn++,
       releaseSlot: (finished) => {
         slots.released++;
@@ -290,6 +291,8 @@ describe('job machine', () => {
       expect(actor.getSnapshot().context).to.include({ last_delay_ms: 150 });
       actor.send({ type: 'CANCEL' });
       actor.send({ type: 'RETRY' });
+      expect(actor.getSnapshot().value).to.equal('queued');
+      await Promise.resolve(); // the slot its announceReady asked for
       expect(actor.getSnapshot().value).to.deep.equal({ running: 'attempting' });
       await clock.tickAsync(10);
       expect(actor.getSnapshot().context).to.include({ attempts: 2, last_delay_ms: 150, next_retry_at: 170 });

@@ -55,12 +55,11 @@ async function submit(service: Service, id: string) {
   expect(response.status).to.equal(202);
 }
 
-/** Resolves once `predicate` holds, checking after every transition of the queue. */
-function until(service: Service, predicate: () => boolean): Promise<void> {
+/** Resolves at the job's next transition into `to`. */
+function untilTransition(service: Service, id: string, to: string): Promise<void> {
   return new Promise((resolve) => {
-    if (predicate()) return resolve();
-    const off = service.queue.on('transition', () => {
-      if (!predicate()) return;
+    const off = service.queue.on('transition', (transition) => {
+      if (transition.id !== id || transition.to !== to) return;
       off();
       resolve();
     });
@@ -122,7 +121,7 @@ describe('startService', function () {
     work.succeed('second');
 
     expect(await closing).to.deep.equal({ unfinished: [], forced: false, exitCode: 0 });
-    expect(service.queue.stats().totals).to.include({ submitted: 2, done: 2 });
+    expect((await service.queue.stats()).totals).to.include({ submitted: 2, done: 2 });
     expect(lines.filter((line) => line.level === 'warn')).to.deep.equal([]);
   });
 
@@ -182,7 +181,7 @@ describe('startService', function () {
     work.fail('j', 1);
     await work.started('j', 2);
     work.succeed('j', 2);
-    await until(service, () => service.queue.get('j')?.state === 'done');
+    await untilTransition(service, 'j', 'done');
 
     const jobLines = lines.filter((line) => line.job_id === 'j');
     expect(jobLines.map(({ level, msg, from, to, attempts }) => [level, msg, from, to, attempts])).to.deep.equal([

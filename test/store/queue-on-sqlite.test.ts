@@ -55,37 +55,38 @@ describe('job queue on the sqlite store', () => {
 
       await clock.tickAsync(90); // the restart happens at 100
       const second = files.open({ path });
-      const unfinished = second.unfinished();
+      const unfinished = await second.unfinished();
       expect(unfinished.map((r) => [r.id, r.state, r.next_retry_at])).to.deep.equal([
         ['b', 'backoff', 160], ['a', 'running', null], ['c', 'queued', null],
       ]);
       const rework = manualProcessor();
       const { queue: restarted, transitions, unhandled } = makeQueue(second, rework.processor);
-      restarted.restore(unfinished);
-      expect(restarted.get('a')).to.include({ state: 'failed', last_error: 'interrupted', attempts: 1, finished_at: 100 });
-      expect(restarted.get('b')).to.include({ state: 'backoff', next_retry_at: 160 });
-      expect(restarted.get('c')).to.include({ state: 'running', attempts: 1 });
+      expect(await restarted.recover()).to.equal(3);
+      await clock.tickAsync(0); // the claim the recovery starts
+      expect(await restarted.get('a')).to.include({ state: 'failed', last_error: 'interrupted', attempts: 1, finished_at: 100 });
+      expect(await restarted.get('b')).to.include({ state: 'backoff', next_retry_at: 160 });
+      expect(await restarted.get('c')).to.include({ state: 'running', attempts: 1 });
+      // In the file's order (b, a); c waits in its lane on disk already, and makes no move until it is claimed.
       expect(transitions.map((t) => [t.id, t.from, t.to, t.event])).to.deep.equal([
         ['b', 'backoff', 'backoff', 'RESTORED'],
         ['a', 'running', 'failed', 'RESTORED'],
-        ['c', 'queued', 'queued', 'RESTORED'],
         ['c', 'queued', 'running', 'SLOT_GRANTED'],
       ]);
       await settle(clock);
       rework.latest('c').resolve();
       await settle(clock);
       await clock.tickAsync(59);
-      expect(restarted.get('b')!.state).to.equal('backoff');
+      expect((await restarted.get('b'))!.state).to.equal('backoff');
       await clock.tickAsync(1); // 160: b's retry
-      expect(restarted.get('b')).to.include({ state: 'running', attempts: 2, started_at: 160 });
+      expect(await restarted.get('b')).to.include({ state: 'running', attempts: 2, started_at: 160 });
       await settle(clock);
       expect(rework.calls.map((call) => [call.job.id, call.job.attempt])).to.deep.equal([['c', 1], ['b', 2]]);
       expect(unhandled).to.deep.equal([]);
 
       // The restart is on the jobs' paths, on disk too.
       await second.flush();
-      expect(second.get('a')!.history.map((t) => t.event)).to.deep.equal(['SUBMIT', 'SLOT_GRANTED', 'RESTORED']);
-      expect(second.get('b')!.history.map((t) => t.event)).to.deep.equal([
+      expect((await second.get('a'))!.history.map((t) => t.event)).to.deep.equal(['SUBMIT', 'SLOT_GRANTED', 'RESTORED']);
+      expect((await second.get('b'))!.history.map((t) => t.event)).to.deep.equal([
         'SUBMIT', 'SLOT_GRANTED', 'ATTEMPT_FAILED', 'RESTORED', 'SLOT_GRANTED',
       ]);
       restarted.pause();
@@ -106,9 +107,9 @@ describe('job queue on the sqlite store', () => {
       const second = files.open({ path });
       const rework = manualProcessor();
       const { queue: restarted } = makeQueue(second, rework.processor);
-      restarted.restore(second.unfinished());
+      expect(await restarted.recover()).to.equal(1);
       await clock.tickAsync(0);
-      expect(restarted.get('b')).to.include({ state: 'running', attempts: 2, started_at: 5000 });
+      expect(await restarted.get('b')).to.include({ state: 'running', attempts: 2, started_at: 5000 });
       restarted.pause();
     });
   });
@@ -119,7 +120,7 @@ describe('job queue on the sqlite store', () => {
       const store = files.open({ path, retention: 1 });
       const work = manualProcessor();
       const { queue, unhandled } = makeQueue(store, work.processor);
-      const onDisk = () => store.list({ limit: 10 }).jobs.map((r) => [r.id, r.state]);
+      const onDisk = async () => (await store.list({ limit: 10 })).jobs.map((r) => [r.id, r.state]);
       const finish = async (id: string) => {
         work.latest(id).resolve();
         await settle(clock);
@@ -133,30 +134,31 @@ describe('job queue on the sqlite store', () => {
       for (const id of ['d1', 'd2', 'd3']) await queue.submit({ id, payload: null, max_retries: 0 });
       expect(await queue.retry('f')).to.include({ state: 'queued', attempts: 1, attempts_at_retry: 1 });
       await settle(clock);
-      expect(onDisk()).to.deep.equal([['d3', 'queued'], ['d2', 'queued'], ['d1', 'running'], ['f', 'queued']]);
+      expect(await onDisk()).to.deep.equal([['d3', 'queued'], ['d2', 'queued'], ['d1', 'running'], ['f', 'queued']]);
 
       await finish('d1'); // one finished job: within the retention
-      expect(onDisk()).to.deep.equal([['d3', 'queued'], ['d2', 'running'], ['d1', 'done'], ['f', 'queued']]);
+      expect(await onDisk()).to.deep.equal([['d3', 'queued'], ['d2', 'running'], ['d1', 'done'], ['f', 'queued']]);
       await finish('d2'); // two: the oldest finished one goes, and f, finished before both, is no longer finished
-      expect(onDisk()).to.deep.equal([['d3', 'running'], ['d2', 'done'], ['f', 'queued']]);
-      expect(store.counts()).to.deep.equal({ queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+      expect(await onDisk()).to.deep.equal([['d3', 'running'], ['d2', 'done'], ['f', 'queued']]);
+      expect(await store.counts()).to.deep.equal({ queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
 
       // The process stops; the next one takes f back from the file.
       queue.pause();
       await store.close();
       const reopened = files.open({ path, retention: 1 });
-      const unfinished = reopened.unfinished();
+      const unfinished = await reopened.unfinished();
       expect(unfinished.map((r) => [r.id, r.state, r.attempts])).to.deep.equal([['f', 'queued', 1], ['d3', 'running', 1]]);
       const rework = manualProcessor();
       const { queue: restarted, unhandled: restartErrors } = makeQueue(reopened, rework.processor);
-      restarted.restore(unfinished);
+      expect(await restarted.recover()).to.equal(2);
       await settle(clock);
       rework.latest('f').resolve();
       await settle(clock);
-      expect(restarted.get('f')).to.include({ state: 'done', attempts: 2, attempts_at_retry: 1 });
-      expect(restarted.get('f')!.history.map((t) => `${t.from}→${t.to} ${t.event}`)).to.deep.equal([
+      expect(await restarted.get('f')).to.include({ state: 'done', attempts: 2, attempts_at_retry: 1 });
+      // f waited in its lane on disk across the restart: it makes no move until it is claimed.
+      expect((await restarted.get('f'))!.history.map((t) => `${t.from}→${t.to} ${t.event}`)).to.deep.equal([
         'null→queued SUBMIT', 'queued→running SLOT_GRANTED', 'running→failed ATTEMPT_FAILED', 'failed→queued RETRY',
-        'queued→queued RESTORED', 'queued→running SLOT_GRANTED', 'running→done ATTEMPT_SUCCEEDED',
+        'queued→running SLOT_GRANTED', 'running→done ATTEMPT_SUCCEEDED',
       ]);
       expect([unhandled, restartErrors]).to.deep.equal([[], []]);
     });
@@ -183,7 +185,7 @@ describe('job queue on the sqlite store', () => {
       await clock.tickAsync(1000);
       expect(work.calls.map((call) => call.job.id)).to.deep.equal(['r1', 'r2']);
       await store.flush();
-      expect(store.unfinished().map((r) => [r.id, r.state])).to.deep.equal([
+      expect((await store.unfinished()).map((r) => [r.id, r.state])).to.deep.equal([
         ['r2', 'backoff'], ['q1', 'queued'], ['q2', 'queued'],
       ]);
     });
@@ -202,7 +204,7 @@ describe('job queue on the sqlite store', () => {
       });
       expect(work.latest('slow').signal.aborted).to.equal(true);
       await store.flush();
-      expect(store.unfinished().map((r) => [r.id, r.state])).to.deep.equal([['slow', 'running'], ['waiting', 'queued']]);
+      expect((await store.unfinished()).map((r) => [r.id, r.state])).to.deep.equal([['slow', 'running'], ['waiting', 'queued']]);
     });
   });
 
@@ -216,13 +218,13 @@ describe('job queue on the sqlite store', () => {
 
       const error = await queue.submit({ id: 'lost', payload, max_retries: 3 }).catch((e: ServiceError) => e);
       expect(error).to.be.instanceOf(ServiceError).and.include({ code: 'storage_unavailable', status: 503 });
-      expect(queue.get('lost')).to.equal(undefined);
-      expect(queue.stats()).to.deep.include({
+      expect(await queue.get('lost')).to.equal(undefined);
+      expect(await queue.stats()).to.deep.include({
         states: { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
         workers: { busy: 0, total: 1 },
         queue: { used: 0, capacity: 2 },
       });
-      expect(queue.stats().totals).to.include({ submitted: 0, cancelled: 0 });
+      expect((await queue.stats()).totals).to.include({ submitted: 0, cancelled: 0 });
       expect(work.calls).to.deep.equal([]); // its attempt never ran
 
       store.db.pragma('max_page_count = 1073741823');
@@ -230,8 +232,8 @@ describe('job queue on the sqlite store', () => {
       expect(admitted).to.include({ id: 'lost' });
       await settle(clock);
       expect(work.calls.map((call) => call.job.id)).to.deep.equal(['lost']);
-      expect(store.list({ limit: 10 }).jobs.map((r) => [r.id, r.state])).to.deep.equal([['lost', 'running']]);
-      expect(store.get('lost')!.history.map((t) => t.event)).to.deep.equal(['SUBMIT', 'SLOT_GRANTED']);
+      expect((await store.list({ limit: 10 })).jobs.map((r) => [r.id, r.state])).to.deep.equal([['lost', 'running']]);
+      expect((await store.get('lost'))!.history.map((t) => t.event)).to.deep.equal(['SUBMIT', 'SLOT_GRANTED']);
       expect(unhandled).to.deep.equal([]);
       queue.pause();
     });

@@ -61,7 +61,7 @@ describe('a durable shutdown on a full disk', () => {
     // a's `done` cannot be written; b takes its slot, and b's attempt waits for that write before it starts.
     work.latest('a').resolve(LARGE);
     await settle(clock);
-    expect(engine.queue.get('b')!.state).to.equal('running');
+    expect((await engine.queue.get('b'))!.state).to.equal('running');
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a']);
 
     const closing = close();
@@ -76,11 +76,14 @@ describe('a durable shutdown on a full disk', () => {
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a']); // b's attempt never started
     expect(warnings()).to.deep.equal(STALLED_SHUTDOWN_LINES);
     // Every acknowledged job is on disk. a's outcome is not: a resumes as interrupted, and may run again.
-    expect(files.open({ path }).unfinished().map((r) => [r.id, r.state])).to.deep.equal([
+    const reopened = files.open({ path });
+    expect((await reopened.unfinished()).map((r) => [r.id, r.state])).to.deep.equal([
       ['a', 'running'],
       ['b', 'queued'],
       ['c', 'queued'],
     ]);
+    // b was claimed and never started: it waits in its lane again, before c.
+    expect((await reopened.claim({ limit: 10 })).map((r) => r.id)).to.deep.equal(['b', 'c']);
   });
 
   it('waits for a processor still running, then stops waiting once the final write fails, and exits 1', async () => {
@@ -107,10 +110,13 @@ describe('a durable shutdown on a full disk', () => {
     });
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a', 'b']);
     expect(warnings()).to.deep.equal(STALLED_SHUTDOWN_LINES);
-    expect(files.open({ path }).unfinished().map((r) => [r.id, r.state])).to.deep.equal([
+    const reopened = files.open({ path });
+    expect((await reopened.unfinished()).map((r) => [r.id, r.state])).to.deep.equal([
       ['a', 'running'],
       ['b', 'running'],
       ['c', 'queued'],
     ]);
+    // c was claimed and never started: it waits in its lane again.
+    expect((await reopened.claim({ limit: 10 })).map((r) => r.id)).to.deep.equal(['c']);
   });
 });

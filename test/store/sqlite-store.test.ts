@@ -37,8 +37,8 @@ describe('sqlite store', () => {
       const store = files.open({ path });
       const save = saver(store);
       save(record('a', 'queued', { payload: { n: 1 } }));
-      expect(store.get('a')).to.deep.include({ state: 'queued', payload: { n: 1 } });
-      expect(store.get('nope')).to.equal(undefined);
+      expect(await store.get('a')).to.deep.include({ state: 'queued', payload: { n: 1 } });
+      expect(await store.get('nope')).to.equal(undefined);
       await store.flush();
       const rows = store.db.prepare('SELECT id, state FROM jobs').all();
       expect(rows).to.deep.equal([{ id: 'a', state: 'queued' }]);
@@ -50,36 +50,37 @@ describe('sqlite store', () => {
       for (let i = 1; i <= 5; i++) save(record(`j${i}`, 'queued'));
       save(record('j1', 'running'));
       save(record('j3', 'running'));
-      const first = store.list({ limit: 2 });
+      const first = await store.list({ limit: 2 });
       expect(ids(first.jobs)).to.deep.equal(['j5', 'j4']);
-      const second = store.list({ limit: 2, cursor: first.next_cursor! });
+      const second = await store.list({ limit: 2, cursor: first.next_cursor! });
       expect(ids(second.jobs)).to.deep.equal(['j3', 'j2']);
-      expect(store.list({ limit: 2, cursor: second.next_cursor! })).to.deep.equal({
+      expect(await store.list({ limit: 2, cursor: second.next_cursor! })).to.deep.equal({
         jobs: [record('j1', 'running')],
         next_cursor: null,
       });
-      expect(ids(store.list({ limit: 10, state: 'running' }).jobs)).to.deep.equal(['j3', 'j1']);
-      expect(store.list({ limit: 10, state: 'done' })).to.deep.equal({ jobs: [], next_cursor: null });
+      expect(ids((await store.list({ limit: 10, state: 'running' })).jobs)).to.deep.equal(['j3', 'j1']);
+      expect(await store.list({ limit: 10, state: 'done' })).to.deep.equal({ jobs: [], next_cursor: null });
     });
 
-    it('rejects a cursor it did not issue with validation_failed', () => {
+    it('rejects a cursor it did not issue with validation_failed', async () => {
       const store = files.open({ path: files.path() });
-      expect(() => store.list({ limit: 1, cursor: 'abc' }))
-        .to.throw(ServiceError)
+      const error = await rejection(store.list({ limit: 1, cursor: 'abc' }));
+      expect(error)
+        .to.be.instanceOf(ServiceError)
         .that.deep.include({ code: 'validation_failed', details: { cursor: ['Not a cursor this server issued.'] } });
     });
 
-    it('keeps the counts per state from the states the records left', () => {
+    it('keeps the counts per state from the states the records left', async () => {
       const store = files.open({ path: files.path() });
       const save = saver(store);
       for (const id of ['a', 'b', 'c']) save(record(id, 'queued'));
       save(record('a', 'running'));
       save(record('a', 'done'));
       save(record('b', 'running'));
-      expect(store.counts()).to.deep.equal({ queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+      expect(await store.counts()).to.deep.equal({ queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
     });
 
-    it('gives the unfinished records back in submission order, not in the order they changed', () => {
+    it('gives the unfinished records back in submission order, not in the order they changed', async () => {
       const store = files.open({ path: files.path() });
       const save = saver(store);
       for (const id of ['a', 'b', 'c', 'd']) save(record(id, 'queued'));
@@ -87,7 +88,7 @@ describe('sqlite store', () => {
       save(record('a', 'backoff', { next_retry_at: 500 }));
       save(record('b', 'running'));
       save(record('b', 'done'));
-      expect(store.unfinished().map((r) => [r.id, r.state])).to.deep.equal([
+      expect((await store.unfinished()).map((r) => [r.id, r.state])).to.deep.equal([
         ['a', 'backoff'], ['c', 'running'], ['d', 'queued'],
       ]);
     });
@@ -104,18 +105,18 @@ describe('sqlite store', () => {
       save(record('b', 'queued'));
       save(record('b', 'failed', { last_error: 'boom', attempts: 1 }));
       save(record('c', 'queued'));
-      const before = { page: first.list({ limit: 2 }), counts: first.counts(), a: first.get('a') };
+      const before = { page: await first.list({ limit: 2 }), counts: await first.counts(), a: await first.get('a') };
       await first.close();
 
       const second = files.open({ path });
-      expect(second.list({ limit: 2 })).to.deep.equal(before.page);
-      expect(ids(second.list({ limit: 2, cursor: before.page.next_cursor! }).jobs)).to.deep.equal(['a']);
-      expect(second.counts()).to.deep.equal(before.counts);
-      expect(second.get('a')).to.deep.equal(before.a);
-      expect(ids(second.unfinished())).to.deep.equal(['a', 'c']);
+      expect(await second.list({ limit: 2 })).to.deep.equal(before.page);
+      expect(ids((await second.list({ limit: 2, cursor: before.page.next_cursor! })).jobs)).to.deep.equal(['a']);
+      expect(await second.counts()).to.deep.equal(before.counts);
+      expect(await second.get('a')).to.deep.equal(before.a);
+      expect(ids(await second.unfinished())).to.deep.equal(['a', 'c']);
       // New submissions keep the order after the restart.
       saver(second)(record('d', 'queued'));
-      expect(ids(second.list({ limit: 10 }).jobs)).to.deep.equal(['d', 'c', 'b', 'a']);
+      expect(ids((await second.list({ limit: 10 })).jobs)).to.deep.equal(['d', 'c', 'b', 'a']);
     });
 
     it('close writes what is still buffered', async () => {
@@ -123,7 +124,7 @@ describe('sqlite store', () => {
       const first = files.open({ path });
       saver(first)(record('a', 'queued'));
       await first.close();
-      expect(files.open({ path }).get('a')).to.deep.equal(record('a', 'queued'));
+      expect(await files.open({ path }).get('a')).to.deep.equal(record('a', 'queued'));
     });
 
     it('discard forgets a record never written, and deletes a written one at the next commit', async () => {
@@ -132,12 +133,187 @@ describe('sqlite store', () => {
       save(record('written', 'queued'));
       await store.flush();
       save(record('fresh', 'queued'));
-      store.discard!('fresh');
-      store.discard!('written');
-      expect([store.get('fresh'), store.get('written')]).to.deep.equal([undefined, undefined]);
-      expect(store.counts().queued).to.equal(0);
+      await store.discard!('fresh');
+      await store.discard!('written');
+      expect([await store.get('fresh'), await store.get('written')]).to.deep.equal([undefined, undefined]);
+      expect((await store.counts()).queued).to.equal(0);
       await store.flush();
       expect(store.db.prepare('SELECT count(*) AS n FROM jobs').get()).to.deep.equal({ n: 0 });
+    });
+  });
+
+  describe('ready lanes and claims', () => {
+    /** A job of `type` queued by a submission, waiting in the lane of new jobs. */
+    const queued = (id: string, type = 'simulated') => record(id, 'queued', { type });
+
+    it('claims every retry before any new job, each lane first in, first out by the moment it became ready', async () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      save(queued('n1'), 'new');
+      save(record('r1', 'queued'), 'new');
+      save(record('r2', 'queued'), 'new');
+      save(record('r1', 'running'));
+      save(record('r2', 'running'));
+      save(queued('n2'), 'new');
+      save(record('n0', 'queued'), 'new');
+      save(record('n0', 'running'));
+      save(record('n0', 'failed'));
+      await store.flush(); // some of the lanes on disk, some in the buffer: one order all the same
+      save(record('r1', 'backoff'));
+      save(record('r2', 'backoff'));
+      // r2's delay ends first, so it is ready first, though r1 was submitted first.
+      save(record('r2', 'backoff'), 'retry');
+      save(record('r1', 'backoff'), 'retry');
+      save(record('n0', 'queued'), 'new'); // an operator's retry: at the end of the new lane, not at n0's old place
+      save(queued('n3'), 'new');
+
+      const first = await store.claim({ limit: 3 });
+      expect(first).to.deep.equal([record('r2', 'backoff'), record('r1', 'backoff'), queued('n1')]);
+      expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['n2', 'n0', 'n3']);
+      expect(await store.claim({ limit: 10 })).to.deep.equal([]);
+    });
+
+    it('a save without a lane takes the job out of its lane, and a save into a lane puts it at the end', async () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      for (const id of ['a', 'b', 'c', 'd']) save(queued(id), 'new');
+      await store.flush();
+      save(record('b', 'cancelled')); // cancelled while it waited
+      save(queued('c')); // saved again in no lane
+      save(queued('a'), 'new'); // ready again: behind d
+      expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['d', 'a']);
+      expect(ids(await store.unfinished())).to.deep.equal(['a', 'c', 'd']);
+    });
+
+    it('claims nothing from an empty store, nor from one whose jobs wait in no lane', async () => {
+      const store = files.open({ path: files.path() });
+      expect(await store.claim({ limit: 5 })).to.deep.equal([]);
+      const save = saver(store);
+      save(record('r', 'running'));
+      save(record('b', 'backoff', { next_retry_at: 500 })); // still waiting out its delay
+      save(record('d', 'done'));
+      expect(await store.claim({ limit: 5 })).to.deep.equal([]);
+      expect(await store.claim({ limit: 5, allowances: new Map([['simulated', 5]]) })).to.deep.equal([]);
+    });
+
+    it('never gives the same job to two claims, until it is saved into a lane again', async () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      const all = Array.from({ length: 7 }, (_, i) => `j${i}`);
+      for (const id of all) save(queued(id), 'new');
+      const [one, two] = await Promise.all([store.claim({ limit: 3 }), store.claim({ limit: 3 })]);
+      expect(ids(one)).to.deep.equal(['j0', 'j1', 'j2']);
+      expect(ids(two)).to.deep.equal(['j3', 'j4', 'j5']);
+      expect(ids(await store.claim({ limit: 3 }))).to.deep.equal(['j6']);
+      expect(await store.claim({ limit: 3 })).to.deep.equal([]);
+      // Claimed, and still queued: the engine has not saved it since. It is not claimed again...
+      expect(await store.claim({ limit: 10 })).to.deep.equal([]);
+      // ...until it is saved into a lane again (the claim could not start it).
+      save(queued('j4'), 'new');
+      expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['j4']);
+      expect(await store.claim({ limit: 10 })).to.deep.equal([]);
+    });
+
+    it('skips a type with no allowance left and still claims the others, in claim order', async () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      for (const [id, type] of [['a1', 'a'], ['b1', 'b'], ['b2', 'b'], ['c1', 'c'], ['a2', 'a'], ['c2', 'c'], ['b3', 'b']]) {
+        save(queued(id!, type), 'new');
+      }
+      // a: none may start; b: one more; c: not limited by type, only by `limit`.
+      const allowances = new Map([['a', 0], ['b', 1]]);
+      const claimed = await store.claim({ limit: 10, allowances });
+      expect(claimed.map((r) => [r.id, r.type])).to.deep.equal([['b1', 'b'], ['c1', 'c'], ['c2', 'c']]);
+      // The allowances are the caller's: the map is left as it was given.
+      expect([...allowances]).to.deep.equal([['a', 0], ['b', 1]]);
+      // `limit` still bounds the types with an allowance left.
+      expect(ids(await store.claim({ limit: 1, allowances: new Map([['a', 0], ['b', 5]]) }))).to.deep.equal(['b2']);
+      // What was skipped waits at its place.
+      expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['a1', 'a2', 'b3']);
+    });
+
+    it('at open, a queued job that was claimed and never started waits in its lane again, at its old place', async () => {
+      const path = files.path();
+      const first = files.open({ path });
+      const save = saver(first);
+      for (const id of ['q1', 'q2', 'q3']) save(queued(id), 'new');
+      expect(ids(await first.claim({ limit: 2 }))).to.deep.equal(['q1', 'q2']);
+      save(record('q2', 'running')); // q2 started; q1 was claimed, and the process died before it started
+      await first.close();
+
+      const second = files.open({ path });
+      expect(second.db.prepare('SELECT id, ready_lane FROM jobs ORDER BY seq').all()).to.deep.equal([
+        { id: 'q1', ready_lane: 1 },
+        { id: 'q2', ready_lane: null },
+        { id: 'q3', ready_lane: 1 },
+      ]);
+      expect(ids(await second.claim({ limit: 10 }))).to.deep.equal(['q1', 'q3']);
+      // A job saved into a lane after the restart waits behind the ones from before it.
+      saver(second)(queued('q4'), 'new');
+      await second.close();
+      const third = files.open({ path });
+      expect(ids(await third.claim({ limit: 10 }))).to.deep.equal(['q1', 'q3', 'q4']);
+    });
+
+    it('at open, a backoff job is in no lane, even one whose delay had ended: the recovery re-arms it', async () => {
+      const path = files.path();
+      const first = files.open({ path });
+      const save = saver(first);
+      save(record('due', 'queued'), 'new');
+      save(record('due', 'running'));
+      save(record('due', 'backoff', { next_retry_at: 100 }));
+      save(record('due', 'backoff', { next_retry_at: 100 }), 'retry'); // its delay ended; no slot was free
+      save(record('waiting', 'queued'), 'new');
+      save(record('waiting', 'running'));
+      save(record('waiting', 'backoff', { next_retry_at: 900 }));
+      save(queued('new'), 'new');
+      await first.close();
+
+      const second = files.open({ path });
+      expect(second.db.prepare('SELECT id, state, ready_lane FROM jobs ORDER BY seq').all()).to.deep.equal([
+        { id: 'due', state: 'backoff', ready_lane: null },
+        { id: 'waiting', state: 'backoff', ready_lane: null },
+        { id: 'new', state: 'queued', ready_lane: 1 },
+      ]);
+      expect(ids(await second.claim({ limit: 10 }))).to.deep.equal(['new']);
+      expect((await second.unfinished()).map((r) => [r.id, r.state])).to.deep.equal([
+        ['due', 'backoff'], ['waiting', 'backoff'], ['new', 'queued'],
+      ]);
+      // The recovery's save puts it back in the retry lane, ahead of new jobs.
+      const again = saver(second);
+      again(queued('later'), 'new');
+      void second.save(record('due', 'backoff', { next_retry_at: 100 }), 'backoff', 'retry');
+      expect(ids(await second.claim({ limit: 10 }))).to.deep.equal(['due', 'later']);
+    });
+
+    it('migrates queued jobs of a file from before the lanes into the new lane, in submission order', async () => {
+      const path = files.path();
+      const raw = new Database(path);
+      for (const migration of MIGRATIONS.slice(0, 2)) migration(raw);
+      raw.pragma('user_version = 2');
+      const insert = raw.prepare('INSERT INTO jobs (seq, id, state, finished_seq, record, type) VALUES (?, ?, ?, NULL, ?, ?)');
+      insert.run(1, 'q-old', 'queued', JSON.stringify(queued('q-old')), 'simulated');
+      insert.run(2, 'b-old', 'backoff', JSON.stringify(record('b-old', 'backoff')), 'simulated');
+      insert.run(3, 'q-new', 'queued', JSON.stringify(queued('q-new')), 'simulated');
+      raw.close();
+
+      const store = files.open({ path });
+      expect(store.db.pragma('user_version', { simple: true })).to.equal(3);
+      saver(store)(queued('q-after'), 'new');
+      expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['q-old', 'q-new', 'q-after']);
+    });
+
+    it('a claim that needs the buffer written fails with storage_unavailable, and claims nothing', async () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      save(queued('small'), 'new');
+      await store.flush();
+      fillDisk(store);
+      save(record('big', 'queued', { payload: 'x'.repeat(20_000) }), 'new');
+      const error = await rejection(store.claim({ limit: 10 }));
+      expect(error).to.be.instanceOf(ServiceError).with.property('code', 'storage_unavailable');
+      store.db.pragma('max_page_count = 1073741823');
+      expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['small', 'big']);
     });
   });
 
@@ -177,15 +353,18 @@ describe('sqlite store', () => {
       save(record('waiting', 'queued'));
       for (let i = 0; i < total; i++) save(record(`j${i}`, i % 2 ? 'failed' : 'done'));
       await store.flush();
-      const finished = () => store.counts().done + store.counts().failed;
-      expect(finished()).to.equal(total); // nothing deleted in the commit itself
+      const finished = async () => {
+        const counts = await store.counts();
+        return counts.done + counts.failed;
+      };
+      expect(await finished()).to.equal(total); // nothing deleted in the commit itself
       await nextTick();
-      expect(finished()).to.equal(total - RETENTION_BATCH);
+      expect(await finished()).to.equal(total - RETENTION_BATCH);
       await nextTick();
-      expect(finished()).to.equal(total - 2 * RETENTION_BATCH);
+      expect(await finished()).to.equal(total - 2 * RETENTION_BATCH);
       await nextTick();
-      expect(finished()).to.equal(retention);
-      const left = store.list({ limit: 100 }).jobs;
+      expect(await finished()).to.equal(retention);
+      const left = (await store.list({ limit: 100 })).jobs;
       expect(ids(left)).to.deep.equal([...Array.from({ length: retention }, (_, i) => `j${total - 1 - i}`), 'waiting']);
       expect(store.db.prepare('SELECT count(*) AS n FROM jobs').get()).to.deep.equal({ n: retention + 1 });
     });
@@ -199,7 +378,7 @@ describe('sqlite store', () => {
       save(record('first', 'done'));
       await store.flush();
       await nextTick();
-      expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['first']);
+      expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['first']);
     });
 
     it('counts cancelled jobs toward the retention too', async () => {
@@ -211,12 +390,12 @@ describe('sqlite store', () => {
       save(record('b', 'done'));
       await store.flush();
       await nextTick();
-      expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['b']);
+      expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['b']);
     });
   });
 
   describe('schema', () => {
-    it('migrates a database at user_version 0 to the latest version, keeping what else it holds', () => {
+    it('migrates a database at user_version 0 to the latest version, keeping what else it holds', async () => {
       const path = files.path();
       const raw = new Database(path);
       raw.exec('CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES (\'kept\')');
@@ -228,7 +407,7 @@ describe('sqlite store', () => {
       expect(store.db.prepare('SELECT text FROM notes').get()).to.deep.equal({ text: 'kept' });
       expect(store.db.pragma('journal_mode', { simple: true })).to.equal('wal');
       saver(store)(record('a', 'queued'));
-      expect(store.get('a')).to.deep.equal(record('a', 'queued'));
+      expect(await store.get('a')).to.deep.equal(record('a', 'queued'));
     });
 
     it('refuses a database written by a newer schema version', () => {
@@ -312,8 +491,8 @@ describe('sqlite store', () => {
       expect(error).to.be.instanceOf(ServiceError);
       expect([error.status, error.code]).to.deep.equal([503, 'storage_unavailable']);
       expect(error.details).to.deep.equal({ reason: 'database or disk is full' });
-      expect(store.get('big7')).to.deep.include({ state: 'queued' });
-      expect(store.counts().queued).to.equal(51);
+      expect(await store.get('big7')).to.deep.include({ state: 'queued' });
+      expect((await store.counts()).queued).to.equal(51);
       // Still failing: each flush tries again, and fails again.
       expect(((await rejection(store.flush())) as ServiceError).code).to.equal('storage_unavailable');
       expect(commits).to.deep.equal([1]);
@@ -323,8 +502,8 @@ describe('sqlite store', () => {
       expect(commits).to.deep.equal([1, 50]);
       await store.close();
       const reopened = files.open({ path });
-      expect(reopened.counts().queued).to.equal(51);
-      expect(reopened.get('big49')).to.deep.include({ state: 'queued' });
+      expect((await reopened.counts()).queued).to.equal(51);
+      expect(await reopened.get('big49')).to.deep.include({ state: 'queued' });
     });
 
     it('a read that needs the buffer written fails with storage_unavailable too', async () => {
@@ -334,10 +513,12 @@ describe('sqlite store', () => {
       const flushed = store.flush(); // nothing buffered: resolves
       save(record('big', 'queued', { payload: 'x'.repeat(20_000) }));
       await flushed;
-      expect(() => store.list({ limit: 10 })).to.throw(ServiceError).with.property('code', 'storage_unavailable');
-      expect(store.get('big')).to.deep.include({ state: 'queued' });
+      expect(await rejection(store.list({ limit: 10 })))
+        .to.be.instanceOf(ServiceError)
+        .with.property('code', 'storage_unavailable');
+      expect(await store.get('big')).to.deep.include({ state: 'queued' });
       store.db.pragma('max_page_count = 1073741823');
-      expect(ids(store.list({ limit: 10 }).jobs)).to.deep.equal(['big']);
+      expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['big']);
     });
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type sinon from 'sinon';
 import type { JobRecord, JobState } from '../../src/engine/job-record.js';
-import type { JobStore } from '../../src/store/job-store.js';
+import type { JobStore, ReadyLane } from '../../src/store/job-store.js';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js';
 
 /** A temp directory per test; `cleanup()` closes the stores opened through it and deletes it. */
@@ -39,11 +39,14 @@ export function record(id: string, state: JobState, extra: Partial<JobRecord> = 
   };
 }
 
-/** Saves as the engine does: telling the store the state each record left. */
+/**
+ * Saves as the engine does: telling the store the state each record left, and, with `ready`, the lane the job
+ * waits in for a claim (without it the job is in no lane). The write is taken at once; `flush` makes it durable.
+ */
 export function saver(store: JobStore) {
   const states = new Map<string, JobState>();
-  return (saved: JobRecord) => {
-    store.save(saved, states.get(saved.id) ?? null);
+  return (saved: JobRecord, ready?: ReadyLane) => {
+    void store.save(saved, states.get(saved.id) ?? null, ready);
     states.set(saved.id, saved.state);
   };
 }

@@ -30,13 +30,14 @@ export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): voi
     ctx.body = createReadStream(asset.path);
   });
 
-  router.get('/debug/status', (ctx) => {
-    ctx.body = { lifecycle: queue.lifecycle(), ...queue.stats() };
+  router.get('/debug/status', async (ctx) => {
+    const stats = await queue.stats();
+    ctx.body = { lifecycle: queue.lifecycle(), ...stats };
   });
 
-  router.get('/debug/jobs/:id/path', (ctx) => {
+  router.get('/debug/jobs/:id/path', async (ctx) => {
     const id = ctx.params.id!;
-    const record = requireJob(queue, id);
+    const record = await requireJob(queue, id);
     ctx.body = {
       id,
       state: record.state,

@@ -9,9 +9,9 @@ import { transitionView } from './events.js';
  * oldest first, the latest 50 (HISTORY_LIMIT); 404 `not_found` for an unknown id.
  */
 export function historyRoutes(router: Router, { queue }: { queue: JobQueue }): void {
-  router.get('/jobs/:id/history', (ctx) => {
+  router.get('/jobs/:id/history', async (ctx) => {
     const id = ctx.params.id!;
-    const record = requireJob(queue, id);
+    const record = await requireJob(queue, id);
     ctx.body = {
       id,
       transitions: record.history.map((transition) => {

@@ -127,13 +127,13 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   router.post('/jobs', parseBody, afterPendingSignals, submit);
   router.post('/enqueue', parseBody, afterPendingSignals, submit);
 
-  router.get('/jobs', (ctx) => {
-    const page = queue.list(validate(listQuerySchema, ctx.query, 'query'));
+  router.get('/jobs', async (ctx) => {
+    const page = await queue.list(validate(listQuerySchema, ctx.query, 'query'));
     ctx.body = { jobs: page.jobs.map(jobView), next_cursor: page.next_cursor };
   });
 
-  router.get('/jobs/:id', (ctx) => {
-    ctx.body = jobView(requireJob(queue, ctx.params.id!));
+  router.get('/jobs/:id', async (ctx) => {
+    ctx.body = jobView(await requireJob(queue, ctx.params.id!));
   });
 }
 

@@ -6,7 +6,7 @@ import type { JobQueue } from '../../engine/job-queue.types.js';
  * where each type runs, the options its jobs get (its own over the service-wide ones), and its jobs per state.
  */
 export function typeRoutes(router: Router, { queue, defaultType }: { queue: JobQueue; defaultType: string }): void {
-  router.get('/types', (ctx) => {
-    ctx.body = { types: queue.types(), default_type: defaultType };
+  router.get('/types', async (ctx) => {
+    ctx.body = { types: await queue.types(), default_type: defaultType };
   });
 }

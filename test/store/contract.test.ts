@@ -1,0 +1,20 @@
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { storeContract } from './contract.js';
+import { nextTick, tempFiles } from './support.js';
+
+storeContract('memory', {
+  open: (retention) => Promise.resolve(createMemoryStore({ retention })),
+  settle: () => Promise.resolve(),
+  cleanup: () => Promise.resolve(),
+});
+
+const files = tempFiles();
+storeContract('sqlite', {
+  open: (retention) => Promise.resolve(files.open({ path: files.path(), retention })),
+  // The commit, then retention's batches: each runs in a tick of its own.
+  async settle(store) {
+    await store.flush();
+    for (let i = 0; i < 3; i++) await nextTick();
+  },
+  cleanup: () => files.cleanup(),
+});

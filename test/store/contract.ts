@@ -1,0 +1,195 @@
+/**
+ * The store contract: what every `JobStore` implementation must do, as the engine relies on it. Each store
+ * runs the same suite (contract.test.ts); a store on another database plugs in with an `open` of its own.
+ */
+import { expect } from 'chai';
+import type { JobState } from '../../src/engine/job-record.js';
+import { ServiceError } from '../../src/errors.js';
+import type { JobStore } from '../../src/store/job-store.js';
+import { rejection } from '../helpers/queue.js';
+import { ids, record, saver } from './support.js';
+
+export interface ContractSubject {
+  /** A new, empty store that keeps `retention` finished records. */
+  open(retention: number): Promise<JobStore>;
+  /** Lets the store finish its background work (a durable store's commit and retention). */
+  settle(store: JobStore): Promise<void>;
+  /** Closes and removes every store opened. */
+  cleanup(): Promise<void>;
+}
+
+const zero = { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
+
+export function storeContract(name: string, subject: ContractSubject) {
+  describe(`store contract: ${name}`, () => {
+    afterEach(() => subject.cleanup());
+
+    const open = async (retention = 1000) => {
+      const store = await subject.open(retention);
+      return { store, save: saver(store) };
+    };
+
+    describe('claim', () => {
+      it('claims nothing from an empty store', async () => {
+        const { store } = await open();
+        expect(await store.claim({ limit: 5 })).to.deep.equal([]);
+      });
+
+      it('claims every due retry first, then the new jobs, each lane first in, first out', async () => {
+        const { store, save } = await open();
+        save(record('n1', 'queued'), 'new');
+        save(record('n2', 'queued'), 'new');
+        save(record('r1', 'backoff', { attempts: 1, next_retry_at: 5 }), 'retry');
+        save(record('n3', 'queued'), 'new');
+        save(record('r2', 'backoff', { attempts: 1, next_retry_at: 9 }), 'retry');
+        expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['r1', 'r2', 'n1', 'n2', 'n3']);
+      });
+
+      it('orders by the moment a job became ready, not by its submission', async () => {
+        const { store, save } = await open();
+        save(record('a', 'failed', { attempts: 1 }));
+        save(record('b', 'queued'), 'new');
+        save(record('a', 'queued', { attempts: 1, attempts_at_retry: 1 }), 'new'); // an operator's retry, later
+        expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['b', 'a']);
+      });
+
+      it('takes at most `limit`, and a claimed job is never claimed again until it waits in a lane again', async () => {
+        const { store, save } = await open();
+        for (const id of ['a', 'b', 'c']) save(record(id, 'queued'), 'new');
+        expect(ids(await store.claim({ limit: 2 }))).to.deep.equal(['a', 'b']);
+        expect(ids(await store.claim({ limit: 2 }))).to.deep.equal(['c']);
+        expect(await store.claim({ limit: 2 })).to.deep.equal([]);
+        save(record('a', 'backoff', { attempts: 1 }), 'retry');
+        expect(ids(await store.claim({ limit: 2 }))).to.deep.equal(['a']);
+      });
+
+      it('never hands one job to two claims made at once', async () => {
+        const { store, save } = await open();
+        const all = ['a', 'b', 'c', 'd', 'e'];
+        for (const id of all) save(record(id, 'queued'), 'new');
+        const [first, second] = await Promise.all([store.claim({ limit: 3 }), store.claim({ limit: 3 })]);
+        expect([...ids(first!), ...ids(second!)].sort()).to.deep.equal(all);
+      });
+
+      it('skips a type with no allowance left, without holding back the others', async () => {
+        const { store, save } = await open();
+        const typed = (id: string, type: string) => save(record(id, 'queued', { type }), 'new');
+        typed('x1', 'x');
+        typed('x2', 'x');
+        typed('y1', 'y');
+        typed('x3', 'x');
+        typed('y2', 'y');
+        expect(ids(await store.claim({ limit: 10, allowances: new Map([['x', 1]]) }))).to.deep.equal(['x1', 'y1', 'y2']);
+        expect(ids(await store.claim({ limit: 10, allowances: new Map([['x', 0]]) }))).to.deep.equal([]);
+        expect(ids(await store.claim({ limit: 1, allowances: new Map([['x', 5]]) }))).to.deep.equal(['x2']);
+      });
+
+      it('returns the record as saved', async () => {
+        const { store, save } = await open();
+        const saved = record('a', 'queued', { type: 't', payload: { n: [1, 'two'] }, max_retries: 4, created_at: 7, updated_at: 7 });
+        save(saved, 'new');
+        expect(await store.claim({ limit: 1 })).to.deep.equal([saved]);
+      });
+
+      it('forgets a job saved without a lane (started, cancelled) from its lane', async () => {
+        const { store, save } = await open();
+        save(record('a', 'queued'), 'new');
+        save(record('b', 'queued'), 'new');
+        save(record('a', 'cancelled', { finished_at: 1 }));
+        save(record('r', 'backoff', { attempts: 1 }), 'retry');
+        save(record('r', 'cancelled', { attempts: 1, finished_at: 2 }));
+        expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['b']);
+      });
+    });
+
+    describe('reads', () => {
+      it('gets the latest record of a job, and nothing for an unknown id', async () => {
+        const { store, save } = await open();
+        save(record('a', 'queued'), 'new');
+        const running = record('a', 'running', { attempts: 1, started_at: 3 });
+        save(running);
+        expect(await store.get('a')).to.deep.equal(running);
+        expect(await store.get('nope')).to.equal(undefined);
+      });
+
+      it('counts every state, in all and per type, after each kind of transition', async () => {
+        const { store, save } = await open();
+        const expectCounts = async (total: Partial<typeof zero>, byType: Record<string, Partial<typeof zero>>) => {
+          await subject.settle(store);
+          expect(await store.counts()).to.deep.equal({ ...zero, ...total });
+          expect(await store.countsByType()).to.deep.equal(
+            Object.fromEntries(Object.entries(byType).map(([type, counts]) => [type, { ...zero, ...counts }])),
+          );
+        };
+        const step = async (id: string, type: string, state: JobState, total: Partial<typeof zero>, byType: Record<string, Partial<typeof zero>>) => {
+          save(record(id, state, { type }), state === 'queued' ? 'new' : undefined);
+          await expectCounts(total, byType);
+        };
+        await expectCounts({}, {});
+        await step('a', 'x', 'queued', { queued: 1 }, { x: { queued: 1 } });
+        await step('b', 'y', 'queued', { queued: 2 }, { x: { queued: 1 }, y: { queued: 1 } });
+        await step('a', 'x', 'running', { queued: 1, running: 1 }, { x: { running: 1 }, y: { queued: 1 } });
+        await step('a', 'x', 'backoff', { queued: 1, backoff: 1 }, { x: { backoff: 1 }, y: { queued: 1 } });
+        await step('a', 'x', 'running', { queued: 1, running: 1 }, { x: { running: 1 }, y: { queued: 1 } });
+        await step('a', 'x', 'failed', { queued: 1, failed: 1 }, { x: { failed: 1 }, y: { queued: 1 } });
+        await step('b', 'y', 'cancelled', { failed: 1, cancelled: 1 }, { x: { failed: 1 }, y: { cancelled: 1 } });
+        await step('a', 'x', 'queued', { queued: 1, cancelled: 1 }, { x: { queued: 1 }, y: { cancelled: 1 } });
+        await step('a', 'x', 'running', { running: 1, cancelled: 1 }, { x: { running: 1 }, y: { cancelled: 1 } });
+        await step('a', 'x', 'done', { done: 1, cancelled: 1 }, { x: { done: 1 }, y: { cancelled: 1 } });
+      });
+
+      it('lists newest first in pages linked by next_cursor, by state and type, and refuses a foreign cursor', async () => {
+        const { store, save } = await open();
+        for (const [id, type, state] of [
+          ['a', 'x', 'done'], ['b', 'y', 'queued'], ['c', 'x', 'queued'], ['d', 'x', 'done'], ['e', 'y', 'done'],
+        ] as const) {
+          save(record(id, state, { type }), state === 'queued' ? 'new' : undefined);
+        }
+        const first = await store.list({ limit: 2 });
+        expect(ids(first.jobs)).to.deep.equal(['e', 'd']);
+        const second = await store.list({ limit: 2, cursor: first.next_cursor! });
+        expect(ids(second.jobs)).to.deep.equal(['c', 'b']);
+        const last = await store.list({ limit: 2, cursor: second.next_cursor! });
+        expect([ids(last.jobs), last.next_cursor]).to.deep.equal([['a'], null]);
+        expect(ids((await store.list({ limit: 10, state: 'done', type: 'x' })).jobs)).to.deep.equal(['d', 'a']);
+        expect(ids((await store.list({ limit: 10, state: 'queued' })).jobs)).to.deep.equal(['c', 'b']);
+        const error = await rejection<ServiceError>(store.list({ limit: 2, cursor: 'not-a-cursor' }));
+        expect([error.code, error.details]).to.deep.equal(['validation_failed', { cursor: ['Not a cursor this server issued.'] }]);
+      });
+
+      it('lists the unfinished records, or those in the states asked for, in submission order', async () => {
+        const { store, save } = await open();
+        save(record('a', 'backoff'));
+        save(record('b', 'done'));
+        save(record('c', 'queued'), 'new');
+        save(record('d', 'running'));
+        expect(ids(await store.unfinished())).to.deep.equal(['a', 'c', 'd']);
+        expect(ids(await store.unfinished(['running', 'backoff']))).to.deep.equal(['a', 'd']);
+      });
+    });
+
+    describe('retention', () => {
+      it('keeps the newest finished records beyond the retention, and never deletes an unfinished one', async () => {
+        const { store, save } = await open(2);
+        save(record('old-unfinished', 'queued'), 'new');
+        for (const id of ['f1', 'f2', 'f3', 'f4']) save(record(id, 'done'));
+        await subject.settle(store);
+        expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['f4', 'f3', 'old-unfinished']);
+        expect(await store.counts()).to.deep.equal({ ...zero, queued: 1, done: 2 });
+        expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['old-unfinished']);
+      });
+
+      it('counts a job retried since it finished as unfinished, and evicts by its latest finish', async () => {
+        const { store, save } = await open(2);
+        save(record('a', 'failed'));
+        save(record('b', 'done'));
+        save(record('a', 'queued'), 'new'); // retried
+        save(record('c', 'done'));
+        save(record('a', 'done')); // finished again, last
+        save(record('d', 'done'));
+        await subject.settle(store);
+        expect(ids((await store.list({ limit: 10 })).jobs).sort()).to.deep.equal(['a', 'd']);
+      });
+    });
+  });
+}
