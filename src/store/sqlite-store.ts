@@ -58,6 +58,13 @@ export interface SqliteStore extends JobStore {
   readonly db: Database.Database;
 }
 
+/** The WAL's pages (4 KiB each) that trigger a checkpoint: about 1 MiB. */
+export const WAL_CHECKPOINT_PAGES = 256;
+/** The size the WAL file is cut back to after a checkpoint. */
+export const WAL_LIMIT_BYTES = 1024 * 1024;
+/** A commit of this many records or more is checkpointed at once (`wal_checkpoint(TRUNCATE)`). */
+export const LARGE_COMMIT_RECORDS = 1000;
+
 /** Finished records deleted per tick at most, so retention never holds the event loop for long. */
 export const RETENTION_BATCH = 500;
 /** How long after a failed commit the buffer is written again, when nothing else triggers a commit sooner. */
@@ -145,6 +152,11 @@ function openDatabase(path: string, durability: Durability): Database.Database {
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new Error(`could not switch to WAL mode (journal_mode is ${String(mode)})`);
     db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    // The WAL is checkpointed into the database once it holds WAL_CHECKPOINT_PAGES pages, and cut back to
+    // WAL_LIMIT_BYTES after each checkpoint: SQLite's defaults (1000 pages, never cut back) let the WAL alone
+    // fill a small volume, and keep the largest size it ever reached.
+    db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+    db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
     // A write transaction takes the exclusive lock now, rather than at the first save.
     db.exec('BEGIN IMMEDIATE; COMMIT');
     const check = db.pragma('quick_check', { simple: false }) as { quick_check: string }[];
@@ -314,6 +326,9 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
         throw failure;
       }
       pending.clear();
+      // A large transaction grew the WAL beyond its usual size: fold it into the database and cut it back now,
+      // rather than leaving the file that large until the next checkpoint.
+      if (entries.length >= LARGE_COMMIT_RECORDS) checkpoint();
       options.onCommit?.(entries.length);
       scheduleRetention();
     }
@@ -400,6 +415,14 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     }
     return claimed;
   });
+
+  function checkpoint() {
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // A failed checkpoint loses nothing: the WAL still holds the commit, and the next one tries again.
+    }
+  }
 
   /** Commits the buffer now, so that a query sees every save made so far. */
   function commitBeforeRead() {
