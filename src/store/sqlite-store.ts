@@ -1,15 +1,17 @@
 /**
  * The durable job store: one SQLite file (better-sqlite3, WAL mode), the default (`STORE=sqlite:<path>`).
  *
- * Writes: `save` only buffers, keeping the latest record per job (a record carries its whole history, so the
- * latest one is all that needs writing). Once per tick (setImmediate) one transaction writes the buffer: that
- * is the group commit, so a burst of transitions costs one commit, not one fsync per job. `flush()` resolves
- * once everything saved before it is committed. When the write fails (a full disk, an I/O error) it rejects
- * with `storage_unavailable`, the records stay buffered, and the next tick or flush writes them again, so the
- * service recovers by itself once writes succeed.
+ * Writes: `save` only buffers (`write-buffer.ts`, the group commit): one transaction per tick writes every
+ * record saved in it. `flush()` resolves once everything saved before it is committed, and rejects with
+ * `storage_unavailable` when the write failed; the records stay buffered and are written again.
  *
- * Reads: `get` sees the buffer first; `list` and `unfinished` commit the buffer before they query, so they
- * read their own writes. `counts` lives in memory: loaded with one GROUP BY at open, then kept by `save`.
+ * The backlog: a job waiting for a worker slot has a ready lane and a place in it (`ready_lane`, `ready_seq`),
+ * and `claim` takes the lowest (lane, place) rows through a partial index, so a claim costs O(log n) however
+ * many jobs wait, and no waiting job costs memory. The WAL is kept small (WAL_CHECKPOINT_PAGES,
+ * WAL_LIMIT_BYTES, LARGE_COMMIT_RECORDS).
+ *
+ * Reads: `get` sees the buffer first; `list`, `unfinished` and `claim` commit the buffer before they query, so
+ * they read their own writes. `counts` lives in memory: loaded with one GROUP BY at open, then kept by `save`.
  *
  * Retention: after a commit, while more than `retention` records are finished, the oldest finished are
  * deleted, at most RETENTION_BATCH per tick, in their own transaction (never in `save`, never in a commit
@@ -36,6 +38,7 @@ import {
   type StorePage,
 } from './job-store.js';
 import { StateCounts } from './state-counts.js';
+import { createWriteBuffer } from './write-buffer.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -267,12 +270,6 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     UPDATE jobs SET ready_lane = NULL WHERE state <> 'queued' AND ready_lane IS NOT NULL;
   `);
 
-  const pending = new Map<string, Pending>();
-  /** The promise every `flush` since the last commit waits on; settled by the next commit. */
-  let cycle: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | null = null;
-  let commitScheduled: NodeJS.Immediate | null = null;
-  /** Set while a failed commit waits to be tried again. */
-  let retryTimer: NodeJS.Timeout | null = null;
   let retentionScheduled: NodeJS.Immediate | null = null;
   let closed = false;
 
@@ -291,49 +288,17 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     }
   });
 
-  function scheduleCommit() {
-    if (commitScheduled === null && !closed) commitScheduled = setImmediate(commitTick);
-  }
-
-  function commitTick() {
-    commitScheduled = null;
-    try {
-      commit();
-    } catch {
-      // Already handed to the flush waiters. The buffer is kept, and written again soon even if nothing else
-      // is saved meanwhile: an idle service must not keep finished jobs in memory only.
-      if (retryTimer === null && !closed) {
-        retryTimer = setTimeout(() => {
-          retryTimer = null;
-          scheduleCommit();
-        }, COMMIT_RETRY_MS);
-        retryTimer.unref();
-      }
-    }
-  }
-
-  /** Writes the buffer in one transaction and settles the waiting flushes; throws storage_unavailable. */
-  function commit() {
-    const waiting = cycle;
-    cycle = null;
-    if (pending.size > 0) {
-      const entries = [...pending];
-      try {
-        writeBatch(entries);
-      } catch (error) {
-        const failure = errors.storageUnavailable(error instanceof Error ? error.message : String(error));
-        waiting?.reject(failure);
-        throw failure;
-      }
-      pending.clear();
+  const pending = createWriteBuffer<Pending>({
+    write: writeBatch,
+    written(entries) {
       // A large transaction grew the WAL beyond its usual size: fold it into the database and cut it back now,
       // rather than leaving the file that large until the next checkpoint.
       if (entries.length >= LARGE_COMMIT_RECORDS) checkpoint();
       options.onCommit?.(entries.length);
       scheduleRetention();
-    }
-    waiting?.resolve();
-  }
+    },
+    retryMs: COMMIT_RETRY_MS,
+  });
 
   function overRetention() {
     return finishedCount(counts.total) > options.retention;
@@ -425,9 +390,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
   }
 
   /** Commits the buffer now, so that a query sees every save made so far. */
-  function commitBeforeRead() {
-    if (pending.size > 0) commit();
-  }
+  const commitBeforeRead = () => pending.writeNow();
 
   return {
     durable: true,
@@ -447,7 +410,6 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       const lane = ready === undefined ? null : LANE_NUMBER[ready];
       pending.set(record.id, { kind: 'put', record, seq, finishedSeq, lane, readySeq: lane === null ? null : nextReadySeq++ });
       counts.move(record.type, from, record.state);
-      scheduleCommit();
       return TAKEN;
     },
 
@@ -469,23 +431,12 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       // Never written: forgetting the buffered record is enough. Otherwise its row goes at the next commit.
       if (previous?.kind === 'put' && previous.seq !== null) pending.delete(id);
       else pending.set(id, { kind: 'delete' });
-      scheduleCommit();
     },
 
     flush() {
       if (pending.size === 0) return Promise.resolve();
       if (closed) return Promise.reject(new Error(`job store ${path} is closed`));
-      if (!cycle) {
-        let resolve!: () => void;
-        let reject!: (error: Error) => void;
-        const promise = new Promise<void>((res, rej) => {
-          resolve = res;
-          reject = rej;
-        });
-        cycle = { promise, resolve, reject };
-      }
-      scheduleCommit();
-      return cycle.promise;
+      return pending.flush();
     },
 
     async get(id) {
@@ -532,13 +483,10 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     async close() {
       if (closed) return;
       try {
-        if (commitScheduled) clearImmediate(commitScheduled);
-        commitScheduled = null;
-        commit();
+        pending.close();
       } finally {
         closed = true;
         if (retentionScheduled) clearImmediate(retentionScheduled);
-        if (retryTimer) clearTimeout(retryTimer);
         db.close();
       }
     },
