@@ -48,49 +48,12 @@
 import { assign, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { backoffDelay, type BackoffOptions } from '../src/engine/backoff.js';
 import { PermanentError } from '../src/errors.js';
-import type { JobState } from '../src/engine/job-record.js';
+import { initialJobFields, type DelaySource, type JobFields, type JobInput, type JobState, type ResultError } from '../src/engine/job-fields.js';
 import type { AttemptOutcome, AttemptRunner } from '../src/engine/attempt-runner.js';
 
-export interface JobInput {
-  id: string;
-  /** The job type: which processor runs its attempts, and with which options. */
-  type: string;
-  payload: unknown;
-  max_retries: number;
-}
-
-export interface JobContext extends JobInput {
-  /** Attempts started, the first included. */
-  attempts: number;
-  /** `attempts` at the latest operator RETRY (0 before any): the retry budget counts from there. */
-  attempts_at_retry: number;
-  last_error: string | null;
-  /** Epoch ms, as every time below. */
-  created_at: number;
-  updated_at: number;
-  /** When the latest attempt started. */
-  started_at: number | null;
-  finished_at: number | null;
-  /** When the pending retry becomes ready (absolute, so a restart can re-arm it). */
-  next_retry_at: number | null;
-  /** The delay chosen before the latest retry. */
-  last_delay_ms: number | null;
-  /** What chose `last_delay_ms`: the backoff formula, or the processor (an HTTP target's `Retry-After`). */
-  last_delay_source: DelaySource | null;
-  /** The successful attempt's value, as JSON; null when there was none or it was too large. */
-  result: unknown;
-  /** Why a successful attempt's value was not kept: `too_large` (over RESULT_MAX_BYTES), `not_json`. */
-  result_error: ResultError | null;
-  /** The size of the successful attempt's value as JSON, in bytes (also when it was too large to keep). */
-  result_bytes: number | null;
-  /** An operator asked to cancel the running attempt; the job becomes `cancelled` once it stops. */
-  cancel_requested: boolean;
-}
-
-/** What chose a retry's delay. */
-export type DelaySource = 'backoff' | 'retry_after';
-
-export type ResultError = 'too_large' | 'not_json';
+/** The machine's context is the job's fields (src/engine/job-fields.ts), defined there once. */
+export type JobContext = JobFields;
+export type { DelaySource, JobInput, ResultError };
 
 export type JobEvent =
   | { type: 'SLOT_GRANTED' }
@@ -158,30 +121,6 @@ const isAttemptOutcome = (event: { type: string }) =>
   event.type === 'ATTEMPT_SUCCEEDED' || event.type === 'ATTEMPT_FAILED';
 
 const record = (to: JobState) => ({ type: 'recordTransition', params: { to } }) as const;
-
-/** A new job's context: what a submission stores, and what its actor starts from. */
-export function initialJobContext(input: JobInput, now: number): JobContext {
-  return {
-    id: input.id,
-    type: input.type,
-    payload: input.payload,
-    max_retries: input.max_retries,
-    attempts: 0,
-    attempts_at_retry: 0,
-    last_error: null,
-    created_at: now,
-    updated_at: now,
-    started_at: null,
-    finished_at: null,
-    next_retry_at: null,
-    last_delay_ms: null,
-    last_delay_source: null,
-    result: null,
-    result_error: null,
-    result_bytes: null,
-    cancel_requested: false,
-  };
-}
 
 export function createJobMachine(deps: JobMachineDeps) {
   return setup({
@@ -264,7 +203,7 @@ export function createJobMachine(deps: JobMachineDeps) {
   }).createMachine({
     id: 'job',
     description: 'One background job, from admission to its outcome.',
-    context: ({ input }) => initialJobContext(input, deps.now()),
+    context: ({ input }) => initialJobFields(input, deps.now()),
     initial: 'queued',
     states: {
       queued: {

@@ -19,7 +19,6 @@ import { EventEmitter } from 'node:events';
 import { createActor, type StateValue } from 'xstate';
 import {
   createJobMachine,
-  initialJobContext,
   restoredStateValue,
   waitingStateValue,
   type JobActor,
@@ -56,6 +55,7 @@ import type {
 import { createAttemptRunner } from './attempt-runner.js';
 import type { Processor } from '../processors/processor.js';
 import { ReadyCounts } from './ready-counts.js';
+import { initialJobFields } from './job-fields.js';
 import { createMemoryStore } from '../store/memory-store.js';
 import { TAKEN, type JobStore, type ReadyLane } from '../store/job-store.js';
 import { zeroCounts } from '../store/state-counts.js';
@@ -414,7 +414,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const max_retries = input.max_retries ?? types.info(type).options.max_retries;
     if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries });
     checkCapacity();
-    const context = initialJobContext({ id, type, payload: input.payload, max_retries }, now());
+    const context = initialJobFields({ id, type, payload: input.payload, max_retries }, now());
     const transition = transitionOf(context, null, 'queued', 'SUBMIT');
     const record = newRecord(context, 'queued', [transition]);
     void store.save(record, null, 'new');

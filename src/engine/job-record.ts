@@ -4,15 +4,10 @@
  * the HTTP layer renders them as ISO-8601.
  */
 
-import type { DelaySource, JobContext } from '../../machines/job.machine.js';
+import { JOB_STATES, type DelaySource, type JobFields, type JobState } from './job-fields.js';
 import { jsonText } from '../json-text.js';
 
-/**
- * The public job states: the top-level states of the job machine (`machines/job.machine.ts`), spelled out for
- * the types; a test fails when the two differ.
- */
-export const JOB_STATES = ['queued', 'running', 'backoff', 'done', 'failed', 'cancelled'] as const;
-export type JobState = (typeof JOB_STATES)[number];
+export { JOB_STATES, type JobState };
 
 /**
  * Whether a job is finished: no work is pending for it and it holds no place in the queue's capacity.
@@ -50,7 +45,7 @@ export interface Transition {
 export const PROGRESS_MAX_BYTES = 1024;
 
 /** A job's stored record: its machine context (the fields documented there), its public state and history. */
-export interface JobRecord extends JobContext {
+export interface JobRecord extends JobFields {
   state: JobState;
   /** The latest value the processor reported with `ctx.progress` (at most PROGRESS_MAX_BYTES as JSON), or null. */
   progress: unknown;
@@ -62,7 +57,7 @@ export interface JobRecord extends JobContext {
  * A new record from a job's context. Written out field by field, like `updateRecord`, rather than spread: the
  * contexts XState's `assign` makes come in many shapes, and spreading them was the engine's costliest line.
  */
-export function newRecord(context: JobContext, state: JobState, history: Transition[]): JobRecord {
+export function newRecord(context: JobFields, state: JobState, history: Transition[]): JobRecord {
   return {
     id: context.id,
     type: context.type,
@@ -89,7 +84,7 @@ export function newRecord(context: JobContext, state: JobState, history: Transit
 }
 
 /** Updates a record in place from its job's context (every field but the history and the progress). */
-export function updateRecord(record: JobRecord, context: JobContext, state: JobState): void {
+export function updateRecord(record: JobRecord, context: JobFields, state: JobState): void {
   record.payload = context.payload;
   record.max_retries = context.max_retries;
   record.attempts = context.attempts;
@@ -128,7 +123,7 @@ export function keepResult(output: unknown, maxBytes: number) {
 }
 
 /** A job's machine context from its record: what its actor is restored with. */
-export function contextOf(record: JobRecord): JobContext {
+export function contextOf(record: JobRecord): JobFields {
   const { state: _state, history: _history, progress: _progress, ...context } = record;
   return context;
 }

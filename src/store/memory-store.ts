@@ -1,5 +1,6 @@
 import { errors } from '../errors.js';
 import { Fifo } from '../engine/fifo.js';
+import { NOT_STARTED } from '../engine/job-fields.js';
 import { finishedCount, isFinished, type JobRecord, type JobState, type Transition } from '../engine/job-record.js';
 import { TAKEN, UNFINISHED_STATES, type ClaimRequest, type JobStore, type ReadyLane, type StoreListQuery, type StorePage } from './job-store.js';
 import { StateCounts } from './state-counts.js';
@@ -106,28 +107,19 @@ function compact(record: JobRecord): Stored {
 function compactQueued(record: JobRecord): JobRecord | NewlyQueued {
   const step = record.history[0];
   if (
-    record.attempts !== 0 ||
-    record.attempts_at_retry !== 0 ||
-    record.last_error !== null ||
     record.updated_at !== record.created_at ||
-    record.started_at !== null ||
-    record.finished_at !== null ||
-    record.next_retry_at !== null ||
-    record.last_delay_ms !== null ||
-    record.last_delay_source !== null ||
-    record.result !== null ||
-    record.result_error !== null ||
-    record.result_bytes !== null ||
-    record.cancel_requested ||
     record.progress !== null ||
     record.history.length !== 1 ||
     step === undefined ||
-    !isSubmission(step, record)
+    !isSubmission(step, record) ||
+    !NOT_STARTED_FIELDS.every((field) => record[field] === NOT_STARTED[field])
   ) {
     return record;
   }
   return new NewlyQueued(record.id, record.type, record.payload, record.max_retries, record.created_at);
 }
+
+const NOT_STARTED_FIELDS = Object.keys(NOT_STARTED) as (keyof typeof NOT_STARTED)[];
 
 const isSubmission = (step: Transition, record: JobRecord) =>
   step.id === record.id && step.type === record.type && step.from === null && step.to === 'queued' &&
@@ -182,20 +174,9 @@ function expandQueued({ id, type, payload, max_retries, created_at }: NewlyQueue
     type,
     payload,
     max_retries,
-    attempts: 0,
-    attempts_at_retry: 0,
-    last_error: null,
     created_at,
     updated_at: created_at,
-    started_at: null,
-    finished_at: null,
-    next_retry_at: null,
-    last_delay_ms: null,
-    last_delay_source: null,
-    result: null,
-    result_error: null,
-    result_bytes: null,
-    cancel_requested: false,
+    ...NOT_STARTED,
     state: 'queued',
     progress: null,
     history: [

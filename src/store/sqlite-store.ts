@@ -389,6 +389,28 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     }
   }
 
+  /**
+   * The records read from the file, each replaced by its buffered version, and the buffered records in
+   * `states` the file does not have there yet after them (new jobs in submission order).
+   */
+  function overlayBuffer(fromFile: JobRecord[], states: readonly JobState[]): JobRecord[] {
+    const seen = new Set<string>();
+    const records: JobRecord[] = [];
+    for (const record of fromFile) {
+      seen.add(record.id);
+      const buffered = pending.get(record.id);
+      const latest = buffered === undefined ? record : buffered.kind === 'put' ? buffered.record : undefined;
+      if (latest && states.includes(latest.state)) records.push(latest);
+    }
+    const unwritten: { seq: number; record: JobRecord }[] = [];
+    for (const [id, buffered] of pending.entries()) {
+      if (seen.has(id) || buffered.kind !== 'put' || !states.includes(buffered.record.state)) continue;
+      unwritten.push({ seq: buffered.seq ?? Number.MAX_SAFE_INTEGER, record: buffered.record });
+    }
+    unwritten.sort((a, b) => a.seq - b.seq);
+    return [...records, ...unwritten.map(({ record }) => record)];
+  }
+
   /** Commits the buffer now, so that a query sees every save made so far. */
   const commitBeforeRead = () => pending.writeNow();
 
@@ -474,10 +496,18 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     countsByType: () => Promise.resolve(counts.perType()),
 
     async unfinished(states = UNFINISHED_STATES) {
-      commitBeforeRead();
+      let written = true;
+      try {
+        commitBeforeRead();
+      } catch {
+        // Writes fail (a full disk): answer from the file, with the buffered records over it, rather than not
+        // at all. A shutdown lists the unfinished jobs exactly then.
+        written = false;
+      }
       const inStates = `state IN (${states.map(() => '?').join(', ')})`;
       const rows = db.prepare(`SELECT record FROM jobs WHERE ${inStates} ORDER BY seq`).pluck().all(...states);
-      return (rows as string[]).map(parseRecord);
+      const records = (rows as string[]).map(parseRecord);
+      return written ? records : overlayBuffer(records, states);
     },
 
     async close() {

@@ -27,6 +27,8 @@ export interface WriteBuffer<Entry> {
   /** Forgets the key's buffered entry (it need not be written any more). */
   delete(key: string): void;
   readonly size: number;
+  /** The buffered entries, oldest key first. */
+  entries(): IterableIterator<[string, Entry]>;
   /** Resolves once everything buffered so far is written; rejects with `storage_unavailable`. */
   flush(): Promise<void>;
   /** Writes the buffer now, before a read that must see it; throws `storage_unavailable`. */
@@ -96,6 +98,7 @@ export function createWriteBuffer<Entry>(options: WriteBufferOptions<Entry>): Wr
     get size() {
       return pending.size;
     },
+    entries: () => pending.entries(),
     flush() {
       if (pending.size === 0) return Promise.resolve();
       if (!cycle) {

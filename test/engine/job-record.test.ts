@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { JobContext } from '../../machines/job.machine.js';
-import { newRecord, updateRecord, type Transition } from '../../src/engine/job-record.js';
+import { JOB_FIELDS } from '../../src/engine/job-fields.js';
+import { contextOf, newRecord, updateRecord, type Transition } from '../../src/engine/job-record.js';
 
 /** A context whose every field has a value of its own, so a field left out cannot go unseen. */
 const context = (n: number): JobContext => ({
@@ -23,5 +24,13 @@ describe('job record', () => {
     updateRecord(record, context(2), 'backoff');
     expect(record).to.deep.equal({ ...context(2), state: 'backoff', progress: null, history });
     expect(record.history).to.equal(history);
+  });
+
+  it('contextOf gives back exactly the fields of the context a record was made from', () => {
+    expect(contextOf(newRecord(context(3), 'done', history))).to.deep.equal(context(3));
+  });
+
+  it('JOB_FIELDS names every field of the context, once', () => {
+    expect([...JOB_FIELDS].sort()).to.deep.equal(Object.keys(context(1)).sort());
   });
 });

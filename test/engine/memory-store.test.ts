@@ -150,4 +150,36 @@ describe('memory store', () => {
       expect((await store.counts())).to.deep.include({ done: 1 });
     });
   });
+
+  describe('a job waiting for its first attempt', () => {
+    /** The record the engine hands over for a new job submitted at 1000. */
+    function submitted(id: string): JobRecord {
+      return {
+        ...record(id, 'queued'),
+        payload: { n: [1, 2] }, max_retries: 2, created_at: 1000, updated_at: 1000,
+        history: [
+          { id, type: 'simulated', from: null, to: 'queued', event: 'SUBMIT', at: 1000, attempt: 0, error: null, delay_ms: null, delay_source: null },
+        ],
+      };
+    }
+
+    it('is kept compact in its lane and read back, claimed and listed as the very same record', async () => {
+      const store = createMemoryStore({ retention: 100 });
+      await store.save(submitted('a'), null, 'new');
+      expect(await store.get('a')).to.deep.equal(submitted('a'));
+      expect(await store.list({ limit: 10 })).to.deep.equal({ jobs: [submitted('a')], next_cursor: null });
+      expect(await store.unfinished()).to.deep.equal([submitted('a')]);
+      expect(await store.claim({ limit: 10 })).to.deep.equal([submitted('a')]);
+    });
+
+    it('keeps a queued record that is not a fresh submission as it is (an operator retry, a cancel asked for)', async () => {
+      const store = createMemoryStore({ retention: 100 });
+      const retried = { ...submitted('r'), attempts: 1, attempts_at_retry: 1 };
+      const touched = { ...submitted('t'), updated_at: 1001 };
+      await store.save(retried, null, 'new');
+      await store.save(touched, null, 'new');
+      expect(await store.get('r')).to.equal(retried);
+      expect(await store.get('t')).to.equal(touched);
+    });
+  });
 });

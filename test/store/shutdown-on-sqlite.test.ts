@@ -41,7 +41,7 @@ describe('a durable shutdown on a full disk', () => {
     const config = loadConfig({ WORKERS: String(workers), QUEUE_SIZE: '4', SHUTDOWN_TIMEOUT_MS: '30000' });
     const work = manualProcessor();
     const engine = await startEngine(config, logger, { store, processor: work.processor });
-    const submit = (id: string) => engine.queue.submit({ id, payload: null, max_retries: 0 });
+    const submit = (id: string, payload: unknown = null) => engine.queue.submit({ id, payload, max_retries: 0 });
     /** The shutdown's report, and the fake time it came at (null while it has not). */
     const close = () => {
       const closing = { report: engine.close(), at: null as number | null };
@@ -49,17 +49,29 @@ describe('a durable shutdown on a full disk', () => {
       return closing;
     };
     const warnings = () => lines.filter((line) => line.level !== 'info').map((line) => [line.level, line.msg]);
-    return { path, store, engine, work, submit, close, warnings };
+    /** What the file holds for the next start: the unfinished jobs, then the ones a claim takes first. */
+    const onDisk = async () => {
+      const reopened = files.open({ path });
+      const unfinished = (await reopened.unfinished()).map((r) => [r.id, r.state]);
+      const claimable = (await reopened.claim({ limit: 10 })).map((r) => r.id);
+      return { unfinished, claimable };
+    };
+    return { store, engine, work, submit, close, warnings, onDisk };
   }
 
+  // A claim writes what is buffered before it takes a job, so the write an attempt waits for is the job's own
+  // `running` record: too large for the full disk, because its payload is.
+
   it('with no processor running, stops waiting as soon as the final write fails, and exits 1', async () => {
-    const { path, store, engine, work, submit, close, warnings } = await start(1);
-    for (const id of ['a', 'b', 'c']) await submit(id);
+    const { store, engine, work, submit, close, warnings, onDisk } = await start(1);
+    await submit('a');
+    await submit('b', LARGE);
+    await submit('c');
     await settle(clock);
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a']);
     fillDisk(store);
-    // a's `done` cannot be written; b takes its slot, and b's attempt waits for that write before it starts.
-    work.latest('a').resolve(LARGE);
+    // b takes a's slot, and b's attempt waits for the write of its `running` record before it starts.
+    work.latest('a').resolve(null);
     await settle(clock);
     expect((await engine.queue.get('b'))!.state).to.equal('running');
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a']);
@@ -75,24 +87,23 @@ describe('a durable shutdown on a full disk', () => {
     });
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a']); // b's attempt never started
     expect(warnings()).to.deep.equal(STALLED_SHUTDOWN_LINES);
-    // Every acknowledged job is on disk. a's outcome is not: a resumes as interrupted, and may run again.
-    const reopened = files.open({ path });
-    expect((await reopened.unfinished()).map((r) => [r.id, r.state])).to.deep.equal([
-      ['a', 'running'],
-      ['b', 'queued'],
-      ['c', 'queued'],
-    ]);
-    // b was claimed and never started: it waits in its lane again, before c.
-    expect((await reopened.claim({ limit: 10 })).map((r) => r.id)).to.deep.equal(['b', 'c']);
+    // Every acknowledged job is on disk, and a's outcome, written by the claim that gave b the slot. b's
+    // `running` record is not: b resumes as it was last written, queued, at its place in the lane.
+    expect(await onDisk()).to.deep.equal({
+      unfinished: [['b', 'queued'], ['c', 'queued']],
+      claimable: ['b', 'c'],
+    });
   });
 
   it('waits for a processor still running, then stops waiting once the final write fails, and exits 1', async () => {
-    const { path, store, work, submit, close, warnings } = await start(2);
-    for (const id of ['a', 'b', 'c']) await submit(id);
+    const { store, work, submit, close, warnings, onDisk } = await start(2);
+    await submit('a');
+    await submit('b');
+    await submit('c', LARGE);
     await settle(clock);
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a', 'b']);
     fillDisk(store);
-    work.latest('a').resolve(LARGE); // c takes a's slot, and waits for the write
+    work.latest('a').resolve(null); // c takes a's slot, and waits for the write
     await settle(clock);
 
     const closing = close();
@@ -110,13 +121,43 @@ describe('a durable shutdown on a full disk', () => {
     });
     expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a', 'b']);
     expect(warnings()).to.deep.equal(STALLED_SHUTDOWN_LINES);
-    const reopened = files.open({ path });
-    expect((await reopened.unfinished()).map((r) => [r.id, r.state])).to.deep.equal([
-      ['a', 'running'],
-      ['b', 'running'],
-      ['c', 'queued'],
-    ]);
-    // c was claimed and never started: it waits in its lane again.
-    expect((await reopened.claim({ limit: 10 })).map((r) => r.id)).to.deep.equal(['c']);
+    // b's outcome is not on disk: b resumes as interrupted at the next start, and may run again.
+    expect(await onDisk()).to.deep.equal({
+      unfinished: [['b', 'running'], ['c', 'queued']],
+      claimable: ['c'],
+    });
+  });
+
+  it('claims no job while the outcome before it cannot be written: it waits in its lane, and the shutdown exits 1', async () => {
+    const { store, engine, work, submit, close, warnings, onDisk } = await start(1);
+    for (const id of ['a', 'b', 'c']) await submit(id);
+    await settle(clock);
+    fillDisk(store);
+    // a's `done` cannot be written, and a claim writes what is buffered first: b is not claimed, and the claim
+    // is tried again (CLAIM_RETRY_MS) while the writes fail.
+    work.latest('a').resolve(LARGE);
+    await settle(clock);
+    await clock.tickAsync(1000);
+    expect((await engine.queue.get('b'))!.state).to.equal('queued');
+    expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a']);
+
+    const closing = close();
+    await settle(clock);
+
+    expect(closing.at).to.equal(1000); // no time passed since the close
+    expect(await closing.report).to.deep.equal({
+      unfinished: [{ id: 'b', state: 'queued' }, { id: 'c', state: 'queued' }],
+      forced: false,
+      exitCode: 1,
+    });
+    expect(work.calls.map((call) => call.job.id)).to.deep.equal(['a']);
+    // No attempt was left waiting for a write; the transitions the final write held are lost.
+    expect(warnings().at(-1)).to.deep.equal(['error', 'job store: the final write failed']);
+    expect(warnings().map(([, msg]) => msg)).to.not.include(STALLED_SHUTDOWN_LINES[1]![1]);
+    // a's outcome is not on disk: a resumes as interrupted, and may run again. b and c wait in their lane.
+    expect(await onDisk()).to.deep.equal({
+      unfinished: [['a', 'running'], ['b', 'queued'], ['c', 'queued']],
+      claimable: ['b', 'c'],
+    });
   });
 });
