@@ -286,7 +286,7 @@ function operations(): Operation[] {
       path: '/debug/assets/:name',
       tag: 'debug',
       summary: "The debug page's script, style and Mermaid bundle.",
-      params: { name: { schema: z.enum(['page.js', 'page.css', 'mermaid.min.js']), description: 'The file.' } },
+      params: { name: { schema: z.enum(['page.js', 'access.js', 'page.css', 'mermaid.min.js']), description: 'The file.' } },
       responses: {
         '200': { description: 'The file.', content: { type: 'text/javascript; charset=utf-8' } },
         '404': err('`not_found`: no such asset.'),
