@@ -12,6 +12,7 @@ import pino from 'pino';
 import { OPEN, ROUTE_SCOPES, authorize, routeKey, type Decision } from '../../src/http/access.js';
 import { appRouter, createApp } from '../../src/http/app.js';
 import { errorMiddleware } from '../../src/http/error-middleware.js';
+import { openApiDocument, toOpenApiPath } from '../../src/http/openapi.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { SCOPES, sha256Hex, type AccessToken, type Scope } from '../../src/tokens.js';
 import { startService, testConfig, type Service } from './support.js';
@@ -175,6 +176,34 @@ describe('access tokens', () => {
     expect((await service.get('/readyz')).status).to.equal(200);
     expect((await service.get('/nowhere')).status).to.equal(404);
     expect((await service.request('DELETE', '/stats')).status).to.equal(405);
+  });
+});
+
+describe('access in the OpenAPI document', () => {
+  type Operation = { security: Record<string, string[]>[]; responses: Record<string, unknown> };
+  const document = openApiDocument(testConfig()) as {
+    paths: Record<string, Record<string, Operation>>;
+    security: unknown;
+    components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+  };
+
+  it('declares the bearer scheme, and for each operation the scope of ROUTE_SCOPES with its 401 and 403', () => {
+    expect(document.security).to.deep.equal([{ bearer: [] }]);
+    expect(document.components.securitySchemes.bearer).to.include({ type: 'http', scheme: 'bearer' });
+    for (const [method, pattern] of servedRoutes(routerOfApp())) {
+      if (method === 'HEAD') continue;
+      const operation = document.paths[toOpenApiPath(pattern)]![method.toLowerCase()]!;
+      const decision = ROUTE_SCOPES[routeKey(method, pattern)];
+      const statuses = Object.keys(operation.responses);
+      if (decision === OPEN) {
+        expect(operation.security, pattern).to.deep.equal([]);
+        expect(statuses, pattern).to.not.include.members(['401']);
+        expect(statuses, pattern).to.not.include.members(['403']);
+      } else {
+        expect(operation.security, pattern).to.deep.equal([{ bearer: [decision] }]);
+        expect(statuses, pattern).to.include.members(['401', '403']);
+      }
+    }
   });
 });
 
