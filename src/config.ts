@@ -137,8 +137,11 @@ export const VARIABLES = {
     'a file path',
   ),
   API_TOKEN: {
-    ...optionalText('a single access token with every scope, for a quick setup', 'at least 16 characters'),
-    schema: z.string().min(16),
+    ...optionalText(
+      'a single access token with every scope, for a quick setup',
+      'at least 16 characters, each a letter, a digit or one of -._~+/ (what a Bearer header can carry)',
+    ),
+    schema: z.string().regex(/^[A-Za-z0-9\-._~+/]{16,}=*$/),
     secret: true,
   },
   ALLOW_UNAUTHENTICATED: oneOf(

@@ -140,10 +140,13 @@ describe('access config', () => {
     });
   });
 
-  it('refuses a short API_TOKEN without repeating it', () => {
-    expect(problemsOf({ API_TOKEN: 'short-secret' })).to.deep.equal([
-      'API_TOKEN is invalid: expected at least 16 characters',
-    ]);
+  it('refuses a short API_TOKEN, or one a Bearer header cannot carry, without repeating it', () => {
+    for (const bad of ['short-secret', 'sixteen chars, spaces']) {
+      expect(problemsOf({ API_TOKEN: bad })).to.deep.equal([
+        'API_TOKEN is invalid: expected at least 16 characters, each a letter, a digit or one of -._~+/ (what a Bearer header can carry)',
+      ]);
+    }
+    expect(loadConfig({ API_TOKEN: 'c2l4dGVlbi1jaGFycy1vaw==' }).access.tokens).to.have.length(1);
   });
 
   it('reads CORS_ORIGINS as a comma-separated list of exact origins', () => {
