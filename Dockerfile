@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The job service as an image: build with tsc, run the compiled JavaScript with production dependencies only.
 #   docker build -t job-service .
-#   docker run --rm -p 8080:8080 job-service
+#   docker run --rm -p 8080:8080 -e API_TOKEN=<a secret of 16+ characters> job-service
 # Node 22 is a maintained LTS line (Node 20 reaches end of life in April 2026); package.json needs >= 20.19.
 ARG NODE_IMAGE=node:22-bookworm-slim
 
@@ -35,6 +35,10 @@ RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
 USER node
 ENV WORKERS=4 QUEUE_SIZE=64
+# All interfaces, since a published port reaches the container on its own network interface, not on its
+# loopback. The service then refuses to start without an access token (API_TOKEN or AUTH_TOKENS_FILE), or
+# ALLOW_UNAUTHENTICATED=true to say an open service is intended: see the README's Security section.
+ENV HOST=0.0.0.0
 EXPOSE 8080
 # Slim images have no curl; Node's own fetch does the probe.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

@@ -2,8 +2,11 @@
  * Configuration, parsed once at the edge. This is the only module that reads `process.env`: everything else
  * receives the frozen `Config` it returns. An empty string counts as unset.
  */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { jobTypeNameSchema } from './job-types/job-type.js';
+import { SCOPES, sha256Hex, tokensFileSchema, type AccessToken } from './tokens.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -14,6 +17,8 @@ interface VariableSpec<T> {
   /** What the variable accepts, in words, for the error line. */
   allowed: string;
   default: T;
+  /** A secret: its value is never repeated in an error line. */
+  secret?: boolean;
 }
 
 function integer(description: string, min: number, max: number, fallback: number): VariableSpec<number> {
@@ -81,7 +86,10 @@ const DURABILITIES = ['normal', 'full'] as const;
 /** Every variable the service reads, with its default and what it accepts. The README's table is generated from it. */
 export const VARIABLES = {
   PORT: integer('HTTP port', 0, 65535, 8080),
-  HOST: text('address to listen on', '0.0.0.0'),
+  HOST: text(
+    'address to listen on; any address other than loopback needs an access token or ALLOW_UNAUTHENTICATED=true',
+    '127.0.0.1',
+  ),
   WORKERS: integer('jobs running at once', 1, 1024, 4),
   QUEUE_SIZE: integer('jobs that may wait beyond the running ones; capacity is WORKERS + QUEUE_SIZE', 0, 1_000_000, 64),
   BACKOFF_BASE_MS: integer('delay before retry 1, doubled for each further retry', 0, DAY_MS, 100),
@@ -124,6 +132,30 @@ export const VARIABLES = {
   ),
   RETRY_AFTER_MAX_MS: integer("cap on the delay an HTTP target's `Retry-After` header sets", 0, 7 * DAY_MS, 3_600_000),
   RESULT_MAX_BYTES: integer("largest job `result` stored, as JSON; a larger one is dropped (`result_error`)", 0, 16 * 1024 * 1024, 65_536),
+  AUTH_TOKENS_FILE: optionalText(
+    'JSON list of access tokens, `{"name","sha256","scopes"}` each (`npm run token` makes one); unset: no token file',
+    'a file path',
+  ),
+  API_TOKEN: {
+    ...optionalText(
+      'a single access token with every scope, for a quick setup',
+      'at least 16 characters, each a letter, a digit or one of -._~+/ (what a Bearer header can carry)',
+    ),
+    schema: z.string().regex(/^[A-Za-z0-9\-._~+/]{16,}=*$/),
+    secret: true,
+  },
+  ALLOW_UNAUTHENTICATED: oneOf(
+    '`true` lets the service listen beyond loopback with no token configured: anyone who reaches the port may use it',
+    ['true', 'false'],
+    'false',
+  ),
+  CORS_ORIGINS: {
+    ...optionalText(
+      'comma-separated origins (`https://ops.example.com`) whose pages may call the API from a browser; unset: none',
+      'comma-separated origins, `scheme://host[:port]` each',
+    ),
+    schema: z.string().refine((value) => value.split(',').every((origin) => isOrigin(origin.trim()))),
+  },
 } satisfies Record<string, VariableSpec<unknown>>;
 
 type Variables = typeof VARIABLES;
@@ -156,6 +188,13 @@ export interface Config {
   webhookSecret: string | null;
   retryAfterMaxMs: number;
   resultMaxBytes: number;
+  /**
+   * Who may call which route: the tokens of AUTH_TOKENS_FILE and API_TOKEN (hashes only). No tokens: every route
+   * is open, as it was before tokens existed, and only loopback may be listened on unless `allowUnauthenticated`.
+   */
+  access: { tokens: readonly AccessToken[]; allowUnauthenticated: boolean };
+  /** CORS_ORIGINS: the origins that get CORS headers; empty, CORS is off. */
+  corsOrigins: readonly string[];
   /**
    * The environment as it was at start, for the `${NAME}` references of the types file's header values: they
    * are resolved from this copy, so nothing outside this module reads `process.env`.
@@ -191,11 +230,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) values[name] = parsed.data;
-    else problems.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${spec.allowed}`);
+    else problems.push(`${spec.secret ? name : `${name}=${JSON.stringify(raw)}`} is invalid: expected ${spec.allowed}`);
   }
   const v = values as Values;
   if (problems.length === 0 && v.WORK_MIN_MS > v.WORK_MAX_MS) {
     problems.push(`WORK_MIN_MS=${v.WORK_MIN_MS} is invalid: expected at most WORK_MAX_MS (${v.WORK_MAX_MS})`);
+  }
+  const tokens = problems.length === 0 ? accessTokens(v, problems) : [];
+  if (problems.length === 0 && tokens.length === 0 && !isLoopback(v.HOST) && v.ALLOW_UNAUTHENTICATED !== 'true') {
+    problems.push(
+      `HOST=${v.HOST} listens beyond this machine, but no access token is configured. Add one: ` +
+        '`npm run token -- --name NAME --scopes submit,read` prints a token and the line to add to the JSON list ' +
+        'AUTH_TOKENS_FILE names (or set API_TOKEN to a secret of 16 characters or more). Or set ' +
+        'ALLOW_UNAUTHENTICATED=true if anyone who can reach the port may use the service, or HOST=127.0.0.1.',
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({
@@ -219,10 +267,64 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookSecret: v.WEBHOOK_SECRET || null,
     retryAfterMaxMs: v.RETRY_AFTER_MAX_MS,
     resultMaxBytes: v.RESULT_MAX_BYTES,
+    access: { tokens, allowUnauthenticated: v.ALLOW_UNAUTHENTICATED === 'true' },
+    corsOrigins: v.CORS_ORIGINS === '' ? [] : v.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
     environment: Object.fromEntries(
       Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
     ),
   });
+}
+
+/** The tokens of AUTH_TOKENS_FILE, then API_TOKEN's; each problem with the file is pushed as one line. */
+function accessTokens(v: Values, problems: string[]): AccessToken[] {
+  const tokens: AccessToken[] = [];
+  if (v.AUTH_TOKENS_FILE !== '') {
+    const where = `AUTH_TOKENS_FILE=${JSON.stringify(v.AUTH_TOKENS_FILE)}`;
+    let text: string;
+    let json: unknown;
+    try {
+      text = readFileSync(v.AUTH_TOKENS_FILE, 'utf8');
+    } catch (error) {
+      problems.push(`${where} cannot be read: ${(error as Error).message}`);
+      return tokens;
+    }
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      problems.push(`${where} is not JSON: ${(error as Error).message}`);
+      return tokens;
+    }
+    const parsed = tokensFileSchema.safeParse(json);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const at = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('');
+        problems.push(`${where} is invalid at ${at || 'the top'}: ${issue.message}`);
+      }
+      return tokens;
+    }
+    tokens.push(...parsed.data);
+  }
+  if (v.API_TOKEN !== '') tokens.push({ name: 'API_TOKEN', sha256: sha256Hex(v.API_TOKEN), scopes: [...SCOPES] });
+  return tokens;
+}
+
+/** Loopback: 127.0.0.0/8, ::1 (also IPv4-mapped), or the name localhost. */
+export function isLoopback(host: string): boolean {
+  const address = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (address === 'localhost') return true;
+  if (isIP(address) === 4) return address.startsWith('127.');
+  if (isIP(address) === 6) return address === '::1' || /^::ffff:127\./.test(address) || address === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+/** `scheme://host[:port]`, exactly as a browser sends it in `Origin` (no path, no trailing slash). */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   validation_failed: 400,
   unknown_job_type: 400,
+  unauthorized: 401,
+  forbidden: 403,
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
@@ -87,6 +89,32 @@ export const errors = {
       { reason },
       { 'Retry-After': '1' },
     ),
+  /**
+   * No token, or one the service does not know. RFC 6750's challenge: a client that sent no token is told the
+   * scheme; one that sent a bad token is told that too (`invalid_token`), without echoing it.
+   */
+  unauthorized: (presented: boolean) =>
+    new ServiceError(
+      'unauthorized',
+      presented
+        ? 'The access token is not valid.'
+        : 'This route needs an access token: send it as `Authorization: Bearer <token>`.',
+      undefined,
+      { 'WWW-Authenticate': presented ? 'Bearer error="invalid_token"' : 'Bearer' },
+    ),
+  /** A known token without the scope the route needs; it is named by its name, never by its value. */
+  forbidden: (tokenName: string, scope: string, method: string, path: string) =>
+    new ServiceError(
+      'forbidden',
+      `${method} ${path} needs the scope "${scope}", which the token "${tokenName}" does not have.`,
+      { required_scope: scope },
+      { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scope}"` },
+    ),
+  /** A route no scope was decided for: refused to every token rather than left open by omission. */
+  noScopeDecided: (method: string, path: string) =>
+    new ServiceError('forbidden', `${method} ${path} has no scope decision, so no token may call it.`, {
+      required_scope: null,
+    }),
   jobNotFound: (id: string) => new ServiceError('not_found', `No job with id ${JSON.stringify(id)}.`),
   routeNotFound: (method: string, path: string) =>
     new ServiceError('not_found', `No route for ${method} ${path}.`),

@@ -4,12 +4,13 @@
  *
  * Exit codes: 0 after a clean drain (with a durable store: once everything is written, even past the
  * deadline), 1 when jobs were left unfinished in the memory store, when a durable store's final write failed
- * (a full disk), or when the service failed, 2 for a bad configuration, job types that cannot be loaded (a
+ * (a full disk), or when the service failed, 2 for a bad configuration (a non-loopback HOST with no access
+ * token and no ALLOW_UNAUTHENTICATED=true included), job types that cannot be loaded (a
  * task module, the types file), or a job store file that cannot be opened (locked by another instance, corrupt).
  * The signal handling itself is in `shutdown-signals.ts`.
  */
 import { tuneRuntime } from './runtime.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, isLoopback, loadConfig, type Config } from './config.js';
 import { JobTypesError, StoreOpenError } from './errors.js';
 import { loadJobTypes } from './job-types/load-job-types.js';
 import { createLogger } from './logger.js';
@@ -28,6 +29,14 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+// Said at every start, so that an open service on a network is a choice someone can see in the log.
+if (config.access.tokens.length === 0 && !isLoopback(config.host)) {
+  logger.warn(
+    { host: config.host },
+    'ALLOW_UNAUTHENTICATED=true: no access token is configured, and anyone who can reach the port may submit, ' +
+      'read, cancel and retry every job',
+  );
+}
 try {
   const types = await loadJobTypes(config, logger);
   const service = await startService(config, logger, { types });

@@ -16,6 +16,7 @@ export const MERMAID_BUNDLE = require.resolve('mermaid/dist/mermaid.min.js');
 /** The files served under `/debug/assets/`, by name, with their content type. */
 export const DEBUG_ASSETS: Record<string, { path: string; type: string }> = {
   'page.js': { path: `${STATIC_DIR}page.js`, type: 'text/javascript; charset=utf-8' },
+  'access.js': { path: `${STATIC_DIR}access.js`, type: 'text/javascript; charset=utf-8' },
   'page.css': { path: `${STATIC_DIR}page.css`, type: 'text/css; charset=utf-8' },
   'mermaid.min.js': { path: MERMAID_BUNDLE, type: 'text/javascript; charset=utf-8' },
 };

@@ -3,13 +3,16 @@
  * the `JobQueue` it is given.
  *
  * Middleware, outermost first:
- * 1. `requestLog`      one info line per request, with the final status;
+ * 1. `requestLog`      one info line per request, with the final status (and the token's name);
  * 2. `requestMetrics`  `http_request_duration_seconds`, by method, route pattern and final status;
- * 3. `errorMiddleware` the one place that renders errors as `{"error":{"code","message","details"}}`;
- * 4. `admissionRejections` counts refused submissions and retries in `jobs_rejected_total`;
- * 5. the router        health, jobs, operations (cancel, retry), stats, metrics, OpenAPI, history, events (SSE),
- *                      machines and debug-page routes;
- * 6. `routeFallback`   reached only when no route matched: 404 `not_found`, or 405 with `Allow`.
+ * 3. `securityHeaders` CSP, X-Content-Type-Options, Referrer-Policy and the rest of helmet's set; then CORS,
+ *                      only for the origins CORS_ORIGINS lists;
+ * 4. `errorMiddleware` the one place that renders errors as `{"error":{"code","message","details"}}`;
+ * 5. `admissionRejections` counts refused submissions and retries in `jobs_rejected_total`;
+ * 6. the router        first `authorize` (the access tokens' scopes, `access.ts`), then health, jobs, operations
+ *                      (cancel, retry), stats, metrics, OpenAPI, history, events (SSE), machines and debug-page
+ *                      routes;
+ * 7. `routeFallback`   reached only when no route matched: 404 `not_found`, or 405 with `Allow`.
  */
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -17,11 +20,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { JobQueue } from '../engine/job-queue.types.js';
 import { createMetrics, type ServiceMetrics } from '../metrics.js';
+import { authorize } from './access.js';
 import { errorMiddleware } from './error-middleware.js';
 import { openApiDocument } from './openapi.js';
 import { admissionRejections, countBatchItemRejection, requestMetrics } from './request-metrics.js';
 import { requestLog } from './request-log.js';
 import { routeFallback } from './route-fallback.js';
+import { corsFor, securityHeaders } from './security-headers.js';
 import { debugRoutes } from './routes/debug.js';
 import { createEventStreams, eventRoutes, type EventStreamOptions, type EventStreams } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -68,6 +73,8 @@ export function closeEventStreams(app: Koa): void {
 export function createApp(options: AppOptions): Koa {
   const { queue, config, logger } = options;
   const router = new Router();
+  // Before every route, so that it runs first for each of them.
+  router.use(authorize(router, config.access));
   healthRoutes(router, { queue });
   const metrics = options.metrics ?? createMetrics(queue);
   jobRoutes(router, { queue, config, onBatchItemRefused: (error) => countBatchItemRejection(metrics, error) });
@@ -87,6 +94,9 @@ export function createApp(options: AppOptions): Koa {
   routers.set(app, router);
   app.use(requestLog(logger));
   app.use(requestMetrics(metrics));
+  app.use(securityHeaders());
+  const cors = corsFor(config.corsOrigins);
+  if (cors) app.use(cors);
   app.use(errorMiddleware(logger));
   app.use(admissionRejections(metrics));
   app.use(router.routes());

@@ -14,6 +14,8 @@ export interface ErrorBody {
  */
 export function errorMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
+    // Set before any handler ran (the security headers): they describe every response, a 500 too.
+    const outer = new Set(Object.keys(ctx.response.headers));
     try {
       await next();
     } catch (caught) {
@@ -24,7 +26,7 @@ export function errorMiddleware(logger: Logger): Middleware {
         logger.error({ err: caught, method: ctx.method, path: ctx.path }, 'unexpected error while handling a request');
         error = errors.internal();
         // Headers a failed handler may have set (e.g. Location) do not describe this response.
-        for (const name of Object.keys(ctx.response.headers)) ctx.remove(name);
+        for (const name of Object.keys(ctx.response.headers)) if (!outer.has(name)) ctx.remove(name);
       }
       const body: ErrorBody = { error: { code: error.code, message: error.message, details: error.details } };
       ctx.status = error.status;

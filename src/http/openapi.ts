@@ -26,6 +26,7 @@ import {
   transitionViewSchema,
   typesSchema,
 } from './response-schemas.js';
+import { OPEN, ROUTE_SCOPES, routeKey } from './access.js';
 import { batchSchema, jobIdSchema, listQuerySchema, MAX_BATCH_JOBS, submissionSchema } from './schemas.js';
 
 /** The API's version: the package's (a test keeps the two equal). */
@@ -88,6 +89,16 @@ const idParam = {
   },
 };
 const notFound = err('`not_found`: no job with this id.');
+/** The answers of `authorize` (`access.ts`), for every operation that needs a scope. */
+const accessReplies = (scope: string): Record<string, Reply> => ({
+  '401': {
+    ...err('`unauthorized`: no access token, or one the service does not know.'),
+    headers: {
+      'WWW-Authenticate': { description: '`Bearer`, or `Bearer error="invalid_token"`.', schema: { type: 'string' } },
+    },
+  },
+  '403': err(`\`forbidden\`: the token lacks the scope \`${scope}\`; \`details.required_scope\` names it.`),
+});
 
 /** Every operation the router serves. */
 function operations(): Operation[] {
@@ -286,7 +297,7 @@ function operations(): Operation[] {
       path: '/debug/assets/:name',
       tag: 'debug',
       summary: "The debug page's script, style and Mermaid bundle.",
-      params: { name: { schema: z.enum(['page.js', 'page.css', 'mermaid.min.js']), description: 'The file.' } },
+      params: { name: { schema: z.enum(['page.js', 'access.js', 'page.css', 'mermaid.min.js']), description: 'The file.' } },
       responses: {
         '200': { description: 'The file.', content: { type: 'text/javascript; charset=utf-8' } },
         '404': err('`not_found`: no such asset.'),
@@ -366,8 +377,13 @@ export function openApiDocument(config: Readonly<Pick<Config, 'maxRetriesLimit'>
       })),
       ...queryParameters(op.query),
     ];
+    // With tokens configured (AUTH_TOKENS_FILE, API_TOKEN) every operation but the open ones needs one; the
+    // scope it needs is listed as the requirement's role, as OpenAPI 3.1 allows for a non-OAuth scheme.
+    const decision = ROUTE_SCOPES[routeKey(op.method.toUpperCase(), op.path)];
+    const security = decision === OPEN ? [] : [{ bearer: decision ? [decision] : [] }];
+    const replies = decision === OPEN ? op.responses : { ...op.responses, ...accessReplies(decision ?? 'none') };
     const responses = Object.fromEntries(
-      Object.entries(op.responses).map(([status, reply]) => {
+      Object.entries(replies).map(([status, reply]) => {
         let content: Record<string, { schema?: unknown }> | undefined;
         if (reply.json) content = { 'application/json': { schema: ref(reply.json) } };
         else if (reply.content) content = { [reply.content.type]: reply.content.schema ? { schema: reply.content.schema } : {} };
@@ -383,6 +399,7 @@ export function openApiDocument(config: Readonly<Pick<Config, 'maxRetriesLimit'>
       operationId: operationId(op),
       parameters: parameters.length > 0 ? parameters : undefined,
       requestBody: op.body ? { required: true, content: { 'application/json': { schema: op.body } } } : undefined,
+      security,
       responses,
     };
   }
@@ -404,7 +421,19 @@ export function openApiDocument(config: Readonly<Pick<Config, 'maxRetriesLimit'>
         { name: 'debug', description: 'The state charts and the debug page.' },
       ],
       paths,
-      components: { schemas },
+      security: [{ bearer: [] }],
+      components: {
+        schemas,
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An access token (`npm run token`), when the service has any (AUTH_TOKENS_FILE, API_TOKEN); ' +
+              'without, every operation is open. Each operation lists the scope its token needs.',
+          },
+        },
+      },
     }),
   ) as JsonSchema;
 }

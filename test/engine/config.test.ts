@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -16,7 +17,7 @@ describe('config', () => {
     const config = loadConfig({});
     expect(config).to.deep.equal({
       port: 8080,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       workers: 4,
       queueSize: 64,
       backoff: { baseMs: 100, maxMs: 30_000, jitterMs: 100 },
@@ -35,6 +36,8 @@ describe('config', () => {
       webhookSecret: null,
       retryAfterMaxMs: 3_600_000,
       resultMaxBytes: 65_536,
+      access: { tokens: [], allowUnauthenticated: false },
+      corsOrigins: [],
       environment: {},
     });
     expect(Object.isFrozen(config)).to.equal(true);
@@ -49,6 +52,8 @@ describe('config', () => {
       SHUTDOWN_TIMEOUT_MS: '10', LOG_LEVEL: 'warn', STORE: 'sqlite:/var/lib/jobs/q.db', DURABILITY: 'full',
       DEFAULT_JOB_TYPE: 'mail.send', TASKS_DIR: '/srv/tasks', JOB_TYPES_FILE: '/etc/jobs/types.json',
       WEBHOOK_SECRET: 'whsec_c2VjcmV0', RETRY_AFTER_MAX_MS: '60000', RESULT_MAX_BYTES: '0',
+      API_TOKEN: 'a-secret-of-16-chars', ALLOW_UNAUTHENTICATED: 'true',
+      CORS_ORIGINS: 'https://ops.example.com, http://localhost:3000',
     };
     const config = loadConfig(env);
     expect(config).to.deep.equal({
@@ -72,6 +77,17 @@ describe('config', () => {
       webhookSecret: 'whsec_c2VjcmV0',
       retryAfterMaxMs: 60_000,
       resultMaxBytes: 0,
+      access: {
+        tokens: [
+          {
+            name: 'API_TOKEN',
+            sha256: createHash('sha256').update('a-secret-of-16-chars').digest('hex'),
+            scopes: ['submit', 'read', 'operate', 'debug', 'metrics'],
+          },
+        ],
+        allowUnauthenticated: true,
+      },
+      corsOrigins: ['https://ops.example.com', 'http://localhost:3000'],
       environment: env,
     });
   });
