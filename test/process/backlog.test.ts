@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { expect } from 'chai';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { killAll, startService, waitUntilHealthy, type Child } from './child-service.js';
+
+const WAITING = 1_000_000;
+const MiB = 1024 * 1024;
+
+/** Writes `count` queued jobs straight into a new store file, as a million submissions would have left it. */
+function fileWithQueuedJobs(path: string, count: number) {
+  openSqliteStore({ path, retention: 10 }).close();
+  const db = new Database(path);
+  const insert = db.prepare(
+    `INSERT INTO jobs (seq, id, state, finished_seq, record, type, ready_lane, ready_seq)
+     VALUES (?, ?, 'queued', NULL, ?, 'simulated', 1, ?)`,
+  );
+  db.transaction(() => {
+    for (let seq = 1; seq <= count; seq++) {
+      const id = `job-${seq}`;
+      const record = JSON.stringify({
+        id, type: 'simulated', payload: { n: seq }, max_retries: 0, attempts: 0, attempts_at_retry: 0, last_error: null,
+        created_at: seq, updated_at: seq, started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null,
+        last_delay_source: null, result: null, result_error: null, result_bytes: null, cancel_requested: false,
+        state: 'queued', progress: null,
+        history: [{ id, type: 'simulated', from: null, to: 'queued', event: 'SUBMIT', at: seq, attempt: 0, error: null, delay_ms: null, delay_source: null }],
+      });
+      insert.run(seq, id, record, seq);
+    }
+  })();
+  db.close();
+}
+
+/** The service's used heap, from its own metrics, once the start's garbage has had time to go. */
+async function heapUsed(child: Child): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const text = await (await fetch(child.url('/metrics'))).text();
+  const line = text.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes '));
+  return Number(line!.split(' ')[1]);
+}
+
+describe('process: the backlog lives in the store', function () {
+  this.timeout(180_000);
+  const dirs: string[] = [];
+  afterEach(() => {
+    killAll();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('holds a million waiting jobs on SQLite within 64 MiB of heap above an empty service', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'backlog-'));
+    dirs.push(dir);
+    const full = join(dir, 'full.db');
+    fileWithQueuedJobs(full, WAITING);
+    // The one job that gets the worker keeps it for the whole test: the rest wait.
+    const env = { WORKERS: '1', QUEUE_SIZE: String(WAITING), WORK_MIN_MS: '600000', WORK_MAX_MS: '600000', LOG_LEVEL: 'warn' };
+
+    const empty = await startService({ ...env, STORE: `sqlite:${join(dir, 'empty.db')}` });
+    await waitUntilHealthy(empty, 30_000);
+    const emptyHeap = await heapUsed(empty);
+
+    const loaded = await startService({ ...env, STORE: `sqlite:${full}` });
+    await waitUntilHealthy(loaded, 60_000);
+    const stats = (await (await fetch(loaded.url('/stats'))).json()) as {
+      states: Record<string, number>;
+      queue: { used: number };
+    };
+    expect([stats.states.queued, stats.states.running, stats.queue.used]).to.deep.equal([WAITING - 1, 1, WAITING]);
+    const loadedHeap = await heapUsed(loaded);
+
+    const growth = loadedHeap - emptyHeap;
+    if (process.env.REPORT_BACKLOG) {
+      console.log(JSON.stringify({ empty_heap_mib: emptyHeap / MiB, loaded_heap_mib: loadedHeap / MiB, growth_mib: growth / MiB, file_mib: statSync(full).size / MiB }));
+    }
+    expect(growth).to.be.below(64 * MiB);
+  });
+});
