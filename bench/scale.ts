@@ -17,6 +17,8 @@ export interface Scale {
   leakCheckpoints: [number, number];
   /** Row 4c: jobs left waiting in the queue. */
   queuedJobs: number;
+  /** Row 4d: jobs waiting in a SQLite store. */
+  backlogJobs: number;
   /** Row 5: seconds of paced submissions measured (after one unmeasured second). */
   latencySeconds: number;
   /**
@@ -43,6 +45,7 @@ export const SCALES: Record<Scale['name'], Scale> = {
     leakRetention: 10_000,
     leakCheckpoints: [100_000, 1_000_000],
     queuedJobs: 100_000,
+    backlogJobs: 1_000_000,
     latencySeconds: 10,
     inProcess: false,
     timerSample: 20_000,
@@ -60,6 +63,7 @@ export const SCALES: Record<Scale['name'], Scale> = {
     leakRetention: 1000,
     leakCheckpoints: [2000, 6000],
     queuedJobs: 2000,
+    backlogJobs: 2000,
     latencySeconds: 1,
     inProcess: true,
     timerSample: 200,

@@ -1,37 +1,12 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { expect } from 'chai';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { writeQueuedJobs } from '../../bench/backlog-file.js';
 import { killAll, startService, waitUntilHealthy, type Child } from './child-service.js';
 
 const WAITING = 1_000_000;
 const MiB = 1024 * 1024;
-
-/** Writes `count` queued jobs straight into a new store file, as a million submissions would have left it. */
-function fileWithQueuedJobs(path: string, count: number) {
-  openSqliteStore({ path, retention: 10 }).close();
-  const db = new Database(path);
-  const insert = db.prepare(
-    `INSERT INTO jobs (seq, id, state, finished_seq, record, type, ready_lane, ready_seq)
-     VALUES (?, ?, 'queued', NULL, ?, 'simulated', 1, ?)`,
-  );
-  db.transaction(() => {
-    for (let seq = 1; seq <= count; seq++) {
-      const id = `job-${seq}`;
-      const record = JSON.stringify({
-        id, type: 'simulated', payload: { n: seq }, max_retries: 0, attempts: 0, attempts_at_retry: 0, last_error: null,
-        created_at: seq, updated_at: seq, started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null,
-        last_delay_source: null, result: null, result_error: null, result_bytes: null, cancel_requested: false,
-        state: 'queued', progress: null,
-        history: [{ id, type: 'simulated', from: null, to: 'queued', event: 'SUBMIT', at: seq, attempt: 0, error: null, delay_ms: null, delay_source: null }],
-      });
-      insert.run(seq, id, record, seq);
-    }
-  })();
-  db.close();
-}
 
 /** The service's used heap, from its own metrics, once the start's garbage has had time to go. */
 async function heapUsed(child: Child): Promise<number> {
@@ -53,7 +28,7 @@ describe('process: the backlog lives in the store', function () {
     const dir = mkdtempSync(join(tmpdir(), 'backlog-'));
     dirs.push(dir);
     const full = join(dir, 'full.db');
-    fileWithQueuedJobs(full, WAITING);
+    writeQueuedJobs(full, WAITING);
     // The one job that gets the worker keeps it for the whole test: the rest wait.
     const env = { WORKERS: '1', QUEUE_SIZE: String(WAITING), WORK_MIN_MS: '600000', WORK_MAX_MS: '600000', LOG_LEVEL: 'warn' };
 
