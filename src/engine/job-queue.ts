@@ -16,7 +16,7 @@
  * already) and restores one actor per running and backoff job (`recover`).
  */
 import { EventEmitter } from 'node:events';
-import { createActor, type StateValue } from 'xstate';
+import { createActor, type Snapshot, type StateValue } from 'xstate';
 import {
   createJobMachine,
   restoredStateValue,
@@ -318,11 +318,16 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     }
   }
 
-  /** Starts an actor for a job, in the chart state `value`, from its stored record; sends `event` if given. */
+  /**
+   * Starts an actor for a job, in the chart state `value`, from its stored record; sends `event` if given. The
+   * record is turned into the persisted snapshot XState restores an actor from (what `getPersistedSnapshot`
+   * gives): the actor is created in that state, without running its entry actions again.
+   */
   function startActor(record: JobRecord, value: StateValue, event?: JobEvent): JobActor {
-    const snapshot = jobMachine.resolveState({ value, context: contextOf(record) });
+    const context = contextOf(record);
+    const snapshot: Snapshot<unknown> = { status: 'active', output: undefined, error: undefined, value, context, children: {}, historyValue: {} } as Snapshot<unknown>;
     // The input is required by the types but unused: the snapshot carries the context.
-    const actor = createActor(jobMachine, { snapshot, input: snapshot.context });
+    const actor = createActor(jobMachine, { snapshot, input: context });
     live.set(record.id, { actor, record });
     actor.subscribe({ error: (error) => onError(error, record.id) });
     actor.start();

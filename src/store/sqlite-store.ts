@@ -132,6 +132,13 @@ interface Row {
   record: string;
 }
 
+interface ClaimRow {
+  id: string;
+  type: string;
+  record: string;
+  lane: number;
+}
+
 /** Opens (creating or migrating) the store at `options.path`; throws `StoreOpenError` naming the file. */
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const path = resolve(options.path);
@@ -230,7 +237,6 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     update: db.prepare(
       'UPDATE jobs SET state = ?, finished_seq = ?, record = ?, ready_lane = ?, ready_seq = ? WHERE id = ?',
     ),
-    leaveLane: db.prepare('UPDATE jobs SET ready_lane = NULL WHERE seq = ?'),
     delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
     get: db.prepare('SELECT record FROM jobs WHERE id = ?').pluck(),
     page: db.prepare('SELECT seq, record FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
@@ -288,9 +294,16 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     }
   });
 
+  /**
+   * The buffered jobs that wait in a lane, by lane number, in the order they became ready (a Map keeps
+   * insertion order): the part of each lane the file does not have yet.
+   */
+  const buffered: Map<string, JobRecord>[] = [new Map(), new Map()];
+
   const pending = createWriteBuffer<Pending>({
     write: writeBatch,
     written(entries) {
+      for (const lane of buffered) lane.clear();
       // A large transaction grew the WAL beyond its usual size: fold it into the database and cut it back now,
       // rather than leaving the file that large until the next checkpoint.
       if (entries.length >= LARGE_COMMIT_RECORDS) checkpoint();
@@ -344,7 +357,8 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     if (!statement) {
       const skip = exhausted.length === 0 ? '' : `AND type NOT IN (${exhausted.map(() => '?').join(', ')})`;
       statement = db.prepare(
-        `SELECT seq, type, record FROM jobs WHERE ready_lane IS NOT NULL ${skip} ORDER BY ready_lane, ready_seq LIMIT ?`,
+        `SELECT id, type, record, ready_lane AS lane FROM jobs WHERE ready_lane IS NOT NULL ${skip}
+         ORDER BY ready_lane, ready_seq`,
       );
       claimStatements.set(key, statement);
     }
@@ -352,34 +366,62 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
   }
 
   /**
-   * Takes up to `limit` ready rows in claim order, through the `jobs_ready` index: each query reads only
-   * rows it can take, because the types with no allowance left are excluded in the query itself. When a
-   * type runs out within a batch, the rest is asked for again without it.
+   * Takes up to `limit` ready jobs in claim order, without a write of its own: a claimed job's lane is cleared
+   * in the buffer, which the next group commit writes with the `running` record that follows it in the same
+   * tick. (A crash before that commit leaves the job in its lane: it is claimed again after the restart.)
+   *
+   * The candidates of each lane are the rows on file (through the `jobs_ready` index, skipping the types
+   * with no allowance left, and the jobs whose buffered write supersedes their row), then the jobs waiting in
+   * the buffer: everything on file was saved before everything still buffered, so that is claim order.
    */
-  const claimRows = db.transaction((limit: number, allowances: ReadonlyMap<string, number> | undefined) => {
+  function claimJobs(limit: number, allowances: ReadonlyMap<string, number> | undefined): JobRecord[] {
     const left = new Map(allowances ?? []);
     const claimed: JobRecord[] = [];
-    let more = true;
-    while (more && claimed.length < limit) {
-      const exhausted = [...left].filter(([, n]) => n <= 0).map(([type]) => type);
-      const wanted = limit - claimed.length;
-      const rows = claimStatement(exhausted).all(...exhausted, wanted) as (Row & { type: string })[];
-      more = rows.length === wanted;
-      for (const row of rows) {
-        const allowance = left.get(row.type);
-        if (allowance !== undefined) {
-          if (allowance <= 0) {
-            more = true; // this type ran out within the batch: ask again without it
-            break;
-          }
-          left.set(row.type, allowance - 1);
-        }
-        statements.leaveLane.run(row.seq);
-        claimed.push(parseRecord(row.record));
+    /** Takes the job if its type has an allowance left; false once the type has none. */
+    const take = (record: JobRecord) => {
+      const allowance = left.get(record.type);
+      if (allowance !== undefined) {
+        if (allowance <= 0) return false;
+        left.set(record.type, allowance - 1);
+      }
+      claimed.push(record);
+      return true;
+    };
+    for (const lane of [LANE_NUMBER.retry, LANE_NUMBER.new]) {
+      claimFromFile(lane, limit, left, take, claimed);
+      for (const [id, record] of buffered[lane]!) {
+        if (claimed.length >= limit) break;
+        if (!take(record)) continue;
+        buffered[lane]!.delete(id);
+        const entry = pending.get(id) as Extract<Pending, { kind: 'put' }>;
+        pending.set(id, { ...entry, lane: null, readySeq: null });
       }
     }
     return claimed;
-  });
+  }
+
+  function claimFromFile(
+    lane: number,
+    limit: number,
+    left: Map<string, number>,
+    take: (record: JobRecord) => boolean,
+    claimed: JobRecord[],
+  ) {
+    for (let again = true; again && claimed.length < limit; ) {
+      again = false;
+      const exhausted = [...left].filter(([, n]) => n <= 0).map(([type]) => type);
+      for (const row of claimStatement(exhausted).iterate(...exhausted) as IterableIterator<ClaimRow>) {
+        if (row.lane !== lane || claimed.length >= limit) break;
+        if (pending.has(row.id)) continue; // its buffered write says where it is now
+        const record = parseRecord(row.record);
+        if (!take(record)) {
+          again = true; // the type ran out: ask again without it, rather than read past its rows
+          break;
+        }
+        pending.set(row.id, { kind: 'put', record, seq: null, finishedSeq: null, lane: null, readySeq: null });
+      }
+    }
+  }
 
   function checkpoint() {
     try {
@@ -431,6 +473,8 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       }
       const lane = ready === undefined ? null : LANE_NUMBER[ready];
       pending.set(record.id, { kind: 'put', record, seq, finishedSeq, lane, readySeq: lane === null ? null : nextReadySeq++ });
+      for (const waiting of buffered) waiting.delete(record.id);
+      if (lane !== null) buffered[lane]!.set(record.id, record);
       counts.move(record.type, from, record.state);
       return TAKEN;
     },
@@ -438,8 +482,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     claim({ limit, allowances }: ClaimRequest) {
       if (closed) return Promise.reject(new Error(`job store ${path} is closed`));
       try {
-        commitBeforeRead();
-        return Promise.resolve(claimRows(limit, allowances));
+        return Promise.resolve(claimJobs(limit, allowances));
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
@@ -451,6 +494,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       if (!current) return;
       counts.add(current.type, current.state, -1);
       // Never written: forgetting the buffered record is enough. Otherwise its row goes at the next commit.
+      for (const waiting of buffered) waiting.delete(id);
       if (previous?.kind === 'put' && previous.seq !== null) pending.delete(id);
       else pending.set(id, { kind: 'delete' });
     },
