@@ -83,6 +83,34 @@ describe('debug routes', () => {
     });
   });
 
+  describe('GET /debug/jobs/:id/path', () => {
+    it('counts the edges of a job whose history was cut at 50 transitions from its whole path, and says how much is shown', async () => {
+      service = await startService({ config: { maxRetriesLimit: 40, backoff: { baseMs: 0, maxMs: 0, jitterMs: 0 } } });
+      await service.post('/jobs', { id: 'a', max_retries: 40 });
+      // 30 failed attempts and a 31st running: 1 + 1 + 2 × 30 = 62 transitions, of which the record keeps 50.
+      for (let attempt = 1; attempt <= 30; attempt++) {
+        await service.reach('a', 'running');
+        service.work.fail('a', `boom ${attempt}`);
+        await service.reach('a', 'backoff');
+      }
+      await service.reach('a', 'running');
+      expect(service.queue.get('a')!.history).to.have.length(50);
+
+      const reply = await service.get('/debug/jobs/a/path');
+      expect(reply.status).to.equal(200);
+      expect(reply.body).to.deep.include({
+        current: 'running',
+        edges: [
+          { from: 'queued', to: 'running', label: 'SLOT_GRANTED', count: 1 },
+          { from: 'running_attempting', to: 'backoff', label: 'ATTEMPT_FAILED [hasRetriesLeft]', count: 30 },
+          { from: 'backoff_waiting', to: 'backoff_ready', label: 'after retryDelay', count: 30 },
+          { from: 'backoff_ready', to: 'running', label: 'SLOT_GRANTED', count: 30 },
+        ],
+        history: { shown: 50, total: 62, counted_from: 'attempts' },
+      });
+    });
+  });
+
   describe('GET /machines/*', () => {
     it('returns each machine definition as JSON, with every state description', async () => {
       service = await startService();

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { createReadStream } from 'node:fs';
 import { jobChart } from '../../chart/charts.js';
 import { DEBUG_ASSETS, PAGE_HTML } from '../../debug/assets.js';
-import { jobPath } from '../../debug/job-path.js';
+import { countableHistory, jobPath } from '../../debug/job-path.js';
 import { errors } from '../../errors.js';
 import { isoOrNull, requireJob } from '../job-view.js';
 import type { JobQueue } from '../../engine/job-queue.types.js';
@@ -12,7 +12,8 @@ import type { JobQueue } from '../../engine/job-queue.types.js';
  * - `GET /debug`: the page (`src/debug/static/page.html`);
  * - `GET /debug/assets/:name`: its script and style, and Mermaid's bundle from node_modules;
  * - `GET /debug/status`: `/stats` plus the supervisor's `lifecycle`, for the supervisor chart;
- * - `GET /debug/jobs/:id/path`: the job's path on the job chart (`jobPath`), for drawing it.
+ * - `GET /debug/jobs/:id/path`: the job's path on the job chart (`jobPath`), for drawing it, counted from the
+ *   whole history even when the record keeps only its end (`countableHistory`), and how much of it is shown.
  * Everything is local: the page loads nothing from the internet.
  */
 export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): void {
@@ -37,11 +38,13 @@ export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): voi
   router.get('/debug/jobs/:id/path', (ctx) => {
     const id = ctx.params.id!;
     const record = requireJob(queue, id);
+    const countable = countableHistory(record.history, record);
     ctx.body = {
       id,
       state: record.state,
       next_retry_at: isoOrNull(record.next_retry_at),
-      ...jobPath(jobChart, record.history, record.max_retries),
+      ...jobPath(jobChart, countable.history, record.max_retries),
+      history: { shown: record.history.length, total: countable.total, counted_from: countable.counted_from },
     };
   });
 }
