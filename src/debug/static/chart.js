@@ -63,7 +63,8 @@ let renderCount = 0;
  * Draws a chart into `container`: one render at a time, at most one start per RENDER_INTERVAL_MS, and always of
  * the latest text asked for. A render that takes longer than counts take to change is still shown (it is newer
  * than what is on screen), and the text asked for meanwhile is drawn next; texts asked for in between are
- * skipped. `onShown(at)` is told the time the data on screen was fetched, also when a text equals the one shown.
+ * skipped. `onShown(at, meta)` is told the time the data on screen was fetched and what the caller said of it,
+ * also when a text equals the one shown.
  */
 export function createRenderer(container, { hover = {}, onShown = () => {} } = {}) {
   let shown = null;
@@ -75,7 +76,7 @@ export function createRenderer(container, { hover = {}, onShown = () => {} } = {
   function pump() {
     if (busy || timer || !wanted) return;
     if (wanted.text === shown) {
-      onShown(wanted.at);
+      onShown(wanted.at, wanted.meta);
       wanted = null;
       return;
     }
@@ -84,7 +85,7 @@ export function createRenderer(container, { hover = {}, onShown = () => {} } = {
       timer = setTimeout(() => ((timer = null), pump()), wait);
       return;
     }
-    const { text, at } = wanted;
+    const { text, at, meta } = wanted;
     wanted = null;
     busy = true;
     lastStart = performance.now();
@@ -94,16 +95,16 @@ export function createRenderer(container, { hover = {}, onShown = () => {} } = {
         put(container, svg, hover);
         shown = text;
         container.dataset.rendered = String(renderCount);
-        onShown(at);
+        onShown(at, meta);
       })
       .catch(showError)
       .finally(() => ((busy = false), pump()));
   }
 
   return {
-    /** Asks for `text` to be drawn; `at` is when its data was fetched (epoch ms). */
-    request(text, at) {
-      wanted = { text, at };
+    /** Asks for `text` to be drawn; `at` is when its data was fetched (epoch ms); `meta` goes to `onShown`. */
+    request(text, at, meta) {
+      wanted = { text, at, meta };
       pump();
     },
   };

@@ -1,7 +1,7 @@
 // The job list: live, filtered, searched, paginated.
 //
 // Rows are kept per job and updated in place, so that a row under the pointer is the same element from the
-// press to the release. While the pointer is over the list, or a row has the keyboard focus, live updates only
+// press to the release. While the pointer is over the list, or a row has the keyboard's focus, live updates only
 // change the cells of the rows shown: rows are added, removed and reordered once the pointer leaves. The
 // "pause live updates" toggle freezes the list altogether. What the user does (filter, search, page) applies
 // at once.
@@ -144,13 +144,16 @@ export function setupList({ onSelect }) {
   const $ = (selector) => document.querySelector(selector);
   elements = { body: $('#job-list tbody'), total: $('#job-total'), pageInfo: $('#page-info'), held: $('#list-held') };
   const table = $('#job-list');
+  // Keyboard focus holds the list like the pointer does; the focus a click leaves on a row does not, or the
+  // list would stay held after every click until the user clicked elsewhere.
+  const keyboardFocus = () => table.querySelector('tr:focus-visible') !== null;
   const release = () => {
-    held = table.matches(':hover') || table.contains(document.activeElement);
+    held = table.matches(':hover') || keyboardFocus();
     if (!held) renderList();
   };
   table.addEventListener('pointerenter', () => (held = true));
   table.addEventListener('pointerleave', () => requestAnimationFrame(release));
-  table.addEventListener('focusin', () => (held = true));
+  table.addEventListener('focusin', () => (held = held || keyboardFocus()));
   table.addEventListener('focusout', () => requestAnimationFrame(release));
   elements.body.addEventListener('click', (event) => {
     const tr = event.target.closest('tr[data-id]');

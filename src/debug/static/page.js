@@ -35,8 +35,7 @@ function chartCounts() {
 function drawCharts() {
   if (!charts.job || !status) return;
   const current = selectedPath?.current ?? null;
-  $('#job-chart').dataset.current = current ?? '';
-  renderers.job.request(decorate(charts.job, { counts: chartCounts(), path: selectedPath, current }), statusAt);
+  renderers.job.request(decorate(charts.job, { counts: chartCounts(), path: selectedPath, current }), statusAt, { current });
   // A service that does not answer is in no state the supervisor chart could highlight.
   renderers.supervisor.request(decorate(charts.supervisor, { current: reachable ? status.lifecycle : null }), statusAt);
 }
@@ -65,6 +64,12 @@ function showUnreachable() {
   $('#lifecycle').textContent = 'unreachable';
   $('#workers').textContent = '–';
   $('#queue-used').textContent = '–';
+}
+
+/** Once a job chart is on screen: the age of its counts, and the state it highlights (for tests and tools). */
+function showJobChart(at, { current }) {
+  badge.data(at);
+  $('#job-chart').dataset.current = current ?? '';
 }
 
 // ---- the job list, loaded and reloaded ----
@@ -158,7 +163,7 @@ async function start() {
   charts.job = jobText;
   charts.supervisor = supervisorText;
   renderers = {
-    job: createRenderer($('#job-chart'), { hover: descriptions, onShown: (at) => badge.data(at) }),
+    job: createRenderer($('#job-chart'), { hover: descriptions, onShown: showJobChart }),
     supervisor: createRenderer($('#supervisor-chart'), { hover: collectDescriptions(supervisorDefinition) }),
   };
   setupFilters(Object.keys(jobDefinition.states), types);
@@ -171,9 +176,10 @@ async function start() {
     },
   });
   connect();
-  await loadJobs();
+  // The chart first: it needs only the status, while the list may take many pages.
   await refreshStatus();
   setInterval(refreshStatus, 1000);
+  await loadJobs();
   document.body.dataset.ready = 'true';
 }
 
