@@ -108,7 +108,8 @@ async function reload() {
   try {
     // The chosen type's pages too: the first pages may not reach its older jobs.
     const pages = [...(await fetchJobs()), ...(view.type ? await fetchJobs({ type: view.type }) : [])];
-    const fresh = new Map(pages.map((job) => [job.id, listed(job)]));
+    // Oldest first, as the list keeps them: jobs created in the same millisecond keep their order.
+    const fresh = new Map(pages.reverse().map((job) => [job.id, listed(job)]));
     for (const [id, job] of told) fresh.set(id, { ...fresh.get(id), ...job });
     replaceJobs(fresh.values());
     sortByCreation();
