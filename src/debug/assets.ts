@@ -13,12 +13,26 @@ export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 /** Mermaid's self-contained browser bundle (about 3 MB), resolved through node_modules. */
 export const MERMAID_BUNDLE = require.resolve('mermaid/dist/mermaid.min.js');
 
+const JS = 'text/javascript; charset=utf-8';
+
+/** The page's own files, one module per concern, by name: `page.js` imports the others. */
+const PAGE_FILES: Record<string, string> = {
+  'page.js': JS,
+  // A classic script, before page.js: the access token on every request.
+  'access.js': JS,
+  'api.js': JS,
+  'badge.js': JS,
+  'chart.js': JS,
+  'list.js': JS,
+  'selected.js': JS,
+  'page.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
+};
+
 /** The files served under `/debug/assets/`, by name, with their content type. */
 export const DEBUG_ASSETS: Record<string, { path: string; type: string }> = {
-  'page.js': { path: `${STATIC_DIR}page.js`, type: 'text/javascript; charset=utf-8' },
-  'access.js': { path: `${STATIC_DIR}access.js`, type: 'text/javascript; charset=utf-8' },
-  'page.css': { path: `${STATIC_DIR}page.css`, type: 'text/css; charset=utf-8' },
-  'mermaid.min.js': { path: MERMAID_BUNDLE, type: 'text/javascript; charset=utf-8' },
+  ...Object.fromEntries(Object.entries(PAGE_FILES).map(([name, type]) => [name, { path: `${STATIC_DIR}${name}`, type }])),
+  'mermaid.min.js': { path: MERMAID_BUNDLE, type: JS },
 };
 
 export const PAGE_HTML = `${STATIC_DIR}page.html`;

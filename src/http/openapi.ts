@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { JOB_STATES } from '../engine/job-record.js';
+import { DEBUG_ASSETS } from '../debug/assets.js';
 import { CANCEL_WAIT_MS } from '../engine/job-queue.js';
 import {
   batchReplySchema,
@@ -296,8 +297,8 @@ function operations(): Operation[] {
       method: 'get',
       path: '/debug/assets/:name',
       tag: 'debug',
-      summary: "The debug page's script, style and Mermaid bundle.",
-      params: { name: { schema: z.enum(['page.js', 'access.js', 'page.css', 'mermaid.min.js']), description: 'The file.' } },
+      summary: "The debug page's scripts, style, icon and Mermaid bundle, with an ETag, compressed.",
+      params: { name: { schema: z.enum(Object.keys(DEBUG_ASSETS)), description: 'The file.' } },
       responses: {
         '200': { description: 'The file.', content: { type: 'text/javascript; charset=utf-8' } },
         '404': err('`not_found`: no such asset.'),

@@ -133,6 +133,13 @@ export const jobPathSchema = z.strictObject({
   current: z.string().nullable(),
   visited: z.array(z.string()),
   edges: z.array(z.strictObject({ from: z.string(), to: z.string(), label: z.string(), count })),
+  history: z.strictObject({
+    shown: count.meta({ description: 'Transitions the record keeps (GET /jobs/:id/history), at most 50.' }),
+    total: count.nullable().meta({ description: 'Transitions in all; null when the cut part is unknown.' }),
+    counted_from: z.enum(['history', 'attempts', 'shown']).meta({
+      description: 'history: the whole history; attempts: its cut start rebuilt from the attempt count; shown: the kept part only.',
+    }),
+  }),
 });
 
 /** `GET /readyz`. */

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { setup, type AnyStateNode } from 'xstate';
 import { jobChart } from '../../src/chart/charts.js';
 import { toMermaid } from '../../src/chart/mermaid.js';
-import { jobPath } from '../../src/debug/job-path.js';
-import type { JobState, Transition } from '../../src/engine/job-record.js';
+import { countableHistory, jobPath } from '../../src/debug/job-path.js';
+import { HISTORY_LIMIT, type JobState, type Transition } from '../../src/engine/job-record.js';
 
 /** A chart of the job machine's shape, fixed here so that the expected paths stay exact. */
 const chart = setup({
@@ -96,5 +96,74 @@ describe('jobPath: a history rendered onto the chart', () => {
         for (const edge of edges) expect(lines).to.include(`${edge.from} --> ${edge.to} : ${edge.label}`);
       }
     }
+  });
+
+  it('counts a cancel while running once: the move out of running.cancelling does not take the CANCEL again', () => {
+    const history = [
+      move(null, 'queued', 'SUBMIT', 0),
+      move('queued', 'running', 'SLOT_GRANTED', 1),
+      move('running', 'running', 'CANCEL', 1),
+      move('running', 'cancelled', 'ATTEMPT_FAILED', 1),
+    ];
+    expect(jobPath(jobChart, history, 3)).to.deep.equal({
+      current: 'cancelled',
+      visited: ['queued', 'running', 'running_attempting', 'running_cancelling', 'cancelled'],
+      edges: [
+        { from: 'queued', to: 'running', label: 'SLOT_GRANTED', count: 1 },
+        { from: 'running_attempting', to: 'running_cancelling', label: 'CANCEL', count: 1 },
+        { from: 'running_cancelling', to: 'cancelled', label: 'ATTEMPT_FAILED', count: 1 },
+      ],
+    });
+  });
+});
+
+describe('countableHistory: counts that stay exact when the history was cut at HISTORY_LIMIT', () => {
+  /** 40 failed attempts with retries left, a 41st that an operator cancels: 84 transitions. */
+  const long: Transition[] = [move(null, 'queued', 'SUBMIT', 0), move('queued', 'running', 'SLOT_GRANTED', 1)];
+  for (let attempt = 1; attempt <= 40; attempt++) {
+    long.push(move('running', 'backoff', 'ATTEMPT_FAILED', attempt), move('backoff', 'running', 'SLOT_GRANTED', attempt + 1));
+  }
+  long.push(move('running', 'running', 'CANCEL', 41), move('running', 'cancelled', 'ATTEMPT_FAILED', 41));
+  const kept = (history: Transition[]) => history.slice(-HISTORY_LIMIT);
+  const counters = (history: Transition[]) => ({ attempts: history.at(-1)!.attempt, attempts_at_retry: 0 });
+
+  it('counts a whole history as it is', () => {
+    const history = long.slice(0, 7);
+    expect(countableHistory(history, counters(history))).to.deep.equal({ history, total: 7, counted_from: 'history' });
+  });
+
+  it('counts ×40 retries, not the ×24 the last 50 transitions hold', () => {
+    const shown = kept(long);
+    expect(shown).to.have.length(50);
+    expect(jobPath(jobChart, shown, 45).edges.find((edge) => edge.to === 'backoff')?.count).to.equal(24);
+    const countable = countableHistory(shown, { attempts: 41, attempts_at_retry: 0 });
+    expect(countable.total).to.equal(84);
+    expect(countable.counted_from).to.equal('attempts');
+    expect(jobPath(jobChart, countable.history, 45).edges).to.deep.equal([
+      { from: 'queued', to: 'running', label: 'SLOT_GRANTED', count: 1 },
+      { from: 'running_attempting', to: 'backoff', label: 'ATTEMPT_FAILED [hasRetriesLeft]', count: 40 },
+      { from: 'backoff_waiting', to: 'backoff_ready', label: 'after retryDelay', count: 40 },
+      { from: 'backoff_ready', to: 'running', label: 'SLOT_GRANTED', count: 40 },
+      { from: 'running_attempting', to: 'running_cancelling', label: 'CANCEL', count: 1 },
+      { from: 'running_cancelling', to: 'cancelled', label: 'ATTEMPT_FAILED', count: 1 },
+    ]);
+  });
+
+  it('gives the whole history\'s counts and length wherever the cut falls', () => {
+    for (let length = HISTORY_LIMIT + 1; length <= long.length; length++) {
+      const whole = long.slice(0, length);
+      const countable = countableHistory(kept(whole), counters(whole));
+      expect(countable.total, `cut after ${length}`).to.equal(length);
+      expect(jobPath(jobChart, countable.history, 45), `cut after ${length}`).to.deep.equal(jobPath(jobChart, whole, 45));
+    }
+  });
+
+  it('counts only the shown transitions when an operator RETRY may be in the cut part', () => {
+    const shown = kept(long);
+    expect(countableHistory(shown, { attempts: 41, attempts_at_retry: 3 })).to.deep.equal({
+      history: shown,
+      total: null,
+      counted_from: 'shown',
+    });
   });
 });

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import sinon from 'sinon';
 import { jobChart, supervisorChart } from '../../src/chart/charts.js';
 import { toMermaid } from '../../src/chart/mermaid.js';
+import { DEBUG_ASSETS, MERMAID_BUNDLE } from '../../src/debug/assets.js';
 import { JOB_STATES } from '../../src/engine/job-record.js';
 import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { transitionView } from '../../src/http/routes/events.js';
@@ -80,6 +84,86 @@ describe('debug routes', () => {
       const reply = await service.get('/jobs/nope/history');
       expect(reply.status).to.equal(404);
       expect(reply.body).to.deep.equal({ error: { code: 'not_found', message: 'No job with id "nope".' } });
+    });
+  });
+
+  describe('GET /debug/jobs/:id/path', () => {
+    it('counts the edges of a job whose history was cut at 50 transitions from its whole path, and says how much is shown', async () => {
+      service = await startService({ config: { maxRetriesLimit: 40, backoff: { baseMs: 0, maxMs: 0, jitterMs: 0 } } });
+      await service.post('/jobs', { id: 'a', max_retries: 40 });
+      // 30 failed attempts and a 31st running: 1 + 1 + 2 × 30 = 62 transitions, of which the record keeps 50.
+      for (let attempt = 1; attempt <= 30; attempt++) {
+        await service.reach('a', 'running');
+        service.work.fail('a', `boom ${attempt}`);
+        await service.reach('a', 'backoff');
+      }
+      await service.reach('a', 'running');
+      expect((await service.queue.get('a'))!.history).to.have.length(50);
+
+      const reply = await service.get('/debug/jobs/a/path');
+      expect(reply.status).to.equal(200);
+      expect(reply.body).to.deep.include({
+        current: 'running',
+        edges: [
+          { from: 'queued', to: 'running', label: 'SLOT_GRANTED', count: 1 },
+          { from: 'running_attempting', to: 'backoff', label: 'ATTEMPT_FAILED [hasRetriesLeft]', count: 30 },
+          { from: 'backoff_waiting', to: 'backoff_ready', label: 'after retryDelay', count: 30 },
+          { from: 'backoff_ready', to: 'running', label: 'SLOT_GRANTED', count: 30 },
+        ],
+        history: { shown: 50, total: 62, counted_from: 'attempts' },
+      });
+    });
+  });
+
+  describe('GET /debug/assets/:name', () => {
+    /** A GET with its own headers, read raw: fetch would decompress the body and hide the encoding. */
+    const rawGet = (path: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const request = httpGet(service.url(path), { headers: { connection: 'close', ...headers } }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks) }));
+          response.on('error', reject);
+        });
+        request.on('error', reject);
+      });
+
+    it("sends Mermaid's bundle compressed, with an ETag, and answers 304 without a body while it is unchanged", async () => {
+      service = await startService();
+      const file = readFileSync(MERMAID_BUNDLE);
+      const first = await rawGet('/debug/assets/mermaid.min.js', { 'accept-encoding': 'gzip' });
+      expect(first.status).to.equal(200);
+      expect(first.headers['content-encoding']).to.equal('gzip');
+      expect(first.headers['vary']).to.equal('Accept-Encoding');
+      expect(first.headers['cache-control']).to.equal('no-cache');
+      expect(first.headers['etag']).to.match(/^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+      expect(first.body.length).to.be.lessThan(file.length / 2);
+      expect(gunzipSync(first.body).equals(file)).to.equal(true);
+
+      const again = await rawGet('/debug/assets/mermaid.min.js', { 'accept-encoding': 'gzip', 'if-none-match': first.headers['etag']! });
+      expect(again.status).to.equal(304);
+      expect(again.body.length).to.equal(0);
+    });
+
+    it('sends brotli to a browser that accepts it, and the page itself with an ETag', async () => {
+      service = await startService();
+      const script = await rawGet('/debug/assets/page.js', { 'accept-encoding': 'br' });
+      expect(script.headers['content-encoding']).to.equal('br');
+      expect(brotliDecompressSync(script.body).equals(readFileSync(DEBUG_ASSETS['page.js']!.path))).to.equal(true);
+      const page = await rawGet('/debug', {});
+      expect(page.status).to.equal(200);
+      const unchanged = await rawGet('/debug', { 'if-none-match': page.headers['etag']! });
+      expect(unchanged.status).to.equal(304);
+    });
+
+    it('serves the favicon the page links to', async () => {
+      service = await startService();
+      const page = await service.get('/debug');
+      expect(page.text).to.include('<link rel="icon" href="/debug/assets/favicon.svg" type="image/svg+xml">');
+      const icon = await service.get('/debug/assets/favicon.svg');
+      expect(icon.status).to.equal(200);
+      expect(icon.headers.get('content-type')).to.equal('image/svg+xml');
+      expect(icon.text).to.equal(readFileSync(DEBUG_ASSETS['favicon.svg']!.path, 'utf8'));
     });
   });
 

@@ -1,8 +1,11 @@
+import etag from '@koa/etag';
 import type Router from '@koa/router';
+import compress from 'koa-compress';
+import conditional from 'koa-conditional-get';
 import { createReadStream } from 'node:fs';
 import { jobChart } from '../../chart/charts.js';
 import { DEBUG_ASSETS, PAGE_HTML } from '../../debug/assets.js';
-import { jobPath } from '../../debug/job-path.js';
+import { countableHistory, jobPath } from '../../debug/job-path.js';
 import { errors } from '../../errors.js';
 import { isoOrNull, requireJob } from '../job-view.js';
 import type { JobQueue } from '../../engine/job-queue.types.js';
@@ -10,19 +13,27 @@ import type { JobQueue } from '../../engine/job-queue.types.js';
 /**
  * The debug page and what only it needs:
  * - `GET /debug`: the page (`src/debug/static/page.html`);
- * - `GET /debug/assets/:name`: its script and style, and Mermaid's bundle from node_modules;
+ * - `GET /debug/assets/:name`: its scripts, style and icon, and Mermaid's bundle from node_modules;
  * - `GET /debug/status`: `/stats` plus the supervisor's `lifecycle`, for the supervisor chart;
- * - `GET /debug/jobs/:id/path`: the job's path on the job chart (`jobPath`), for drawing it.
+ * - `GET /debug/jobs/:id/path`: the job's path on the job chart (`jobPath`), for drawing it, counted from the
+ *   whole history even when the record keeps only its end (`countableHistory`), and how much of it is shown.
  * Everything is local: the page loads nothing from the internet.
+ *
+ * The page and its files carry an ETag (from the file's size and time) and `Cache-Control: no-cache`, so a
+ * browser asks again on each open but gets a 304 without a body while the file is unchanged: Mermaid's
+ * bundle is megabytes. What is sent is compressed (gzip or brotli, as the browser accepts).
  */
 export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): void {
-  router.get('/debug', (ctx) => {
+  // Outermost compress, so that a 304 has no body to compress; the ETag is taken from the file, before any.
+  const staticFile = [compress(), conditional(), etag()] as const;
+
+  router.get('/debug', ...staticFile, (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = createReadStream(PAGE_HTML);
   });
 
-  router.get('/debug/assets/:name', (ctx) => {
+  router.get('/debug/assets/:name', ...staticFile, (ctx) => {
     const asset = Object.hasOwn(DEBUG_ASSETS, ctx.params.name!) ? DEBUG_ASSETS[ctx.params.name!] : undefined;
     if (!asset) throw errors.routeNotFound(ctx.method, ctx.path);
     ctx.type = asset.type;
@@ -38,11 +49,13 @@ export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): voi
   router.get('/debug/jobs/:id/path', async (ctx) => {
     const id = ctx.params.id!;
     const record = await requireJob(queue, id);
+    const countable = countableHistory(record.history, record);
     ctx.body = {
       id,
       state: record.state,
       next_retry_at: isoOrNull(record.next_retry_at),
-      ...jobPath(jobChart, record.history, record.max_retries),
+      ...jobPath(jobChart, countable.history, record.max_retries),
+      history: { shown: record.history.length, total: countable.total, counted_from: countable.counted_from },
     };
   });
 }

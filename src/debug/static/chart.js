@@ -1,0 +1,130 @@
+// The two charts: the generated Mermaid text, decorated with live counts and the selected job's path, drawn by
+// one renderer per chart that never falls behind.
+/* global mermaid */
+import { showError } from './api.js';
+
+/** The least time between the starts of two renders of one chart: counts arrive every second, or faster. */
+export const RENDER_INTERVAL_MS = 500;
+
+/** Each state's description, keyed by its Mermaid id (its path below the root joined with `_`). */
+export function collectDescriptions(node, path = [], into = {}) {
+  for (const [key, child] of Object.entries(node.states ?? {})) {
+    const id = [...path, key].join('_');
+    if (child.description) into[id] = child.description;
+    collectDescriptions(child, [...path, key], into);
+  }
+  return into;
+}
+
+/**
+ * The chart text to draw: the generated text, with live counts in the state names, the selected job's path
+ * (a count on each edge label it used) and its current state highlighted. Only decorations are added: every
+ * state and edge still comes from the generated text.
+ */
+export function decorate(base, { counts = {}, path = null, current = null } = {}) {
+  const lines = base.replace(/\n$/, '').split('\n');
+  const used = new Map((path?.edges ?? []).map((e) => [`${e.from} --> ${e.to} : ${e.label}`, e.count]));
+  const out = [];
+  for (const line of lines) {
+    const declared = /^(\s*)state "([^"]+)" as (\S+)(.*)$/.exec(line);
+    const edge = used.get(line.trim());
+    if (declared && counts[declared[3]] !== undefined) {
+      out.push(`${declared[1]}state "${declared[2]} (${counts[declared[3]]})" as ${declared[3]}${declared[4]}`);
+    } else if (edge !== undefined) {
+      out.push(`${line} ×${edge}`);
+    } else {
+      out.push(line);
+    }
+  }
+  // States the text never declares get a declaration carrying their count.
+  const header = [];
+  for (const [id, count] of Object.entries(counts)) {
+    if (!new RegExp(`(^|\\s)${id}(\\s|$)`, 'm').test(base)) continue; // a state this chart does not draw
+    if (!lines.some((line) => new RegExp(`state "[^"]*" as ${id}( |$)`).test(line))) {
+      header.push(`  state "${id} (${count})" as ${id}`);
+    }
+  }
+  out.splice(1, 0, ...header);
+  if (path) {
+    out.push('  classDef visited fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px');
+    const visited = path.visited.filter((id) => id !== current);
+    if (visited.length > 0) out.push(`  class ${visited.join(',')} visited`);
+  }
+  if (current) {
+    out.push('  classDef current fill:#fde047,stroke:#a16207,stroke-width:4px');
+    out.push(`  class ${current} current`);
+  }
+  return out.join('\n') + '\n';
+}
+
+let renderCount = 0;
+
+/**
+ * Draws a chart into `container`: one render at a time, at most one start per RENDER_INTERVAL_MS, and always of
+ * the latest text asked for. A render that takes longer than counts take to change is still shown (it is newer
+ * than what is on screen), and the text asked for meanwhile is drawn next; texts asked for in between are
+ * skipped. `onShown(at, meta)` is told the time the data on screen was fetched and what the caller said of it,
+ * also when a text equals the one shown.
+ */
+export function createRenderer(container, { hover = {}, onShown = () => {} } = {}) {
+  let shown = null;
+  let wanted = null;
+  let busy = false;
+  let lastStart = -Infinity;
+  let timer = null;
+
+  function pump() {
+    if (busy || timer || !wanted) return;
+    if (wanted.text === shown) {
+      onShown(wanted.at, wanted.meta);
+      wanted = null;
+      return;
+    }
+    const wait = lastStart + RENDER_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      timer = setTimeout(() => ((timer = null), pump()), wait);
+      return;
+    }
+    const { text, at, meta } = wanted;
+    wanted = null;
+    busy = true;
+    lastStart = performance.now();
+    mermaid
+      .render(`${container.id}-svg-${++renderCount}`, text)
+      .then(({ svg }) => {
+        put(container, svg, hover);
+        shown = text;
+        container.dataset.rendered = String(renderCount);
+        onShown(at, meta);
+      })
+      .catch(showError)
+      .finally(() => ((busy = false), pump()));
+  }
+
+  return {
+    /** Asks for `text` to be drawn; `at` is when its data was fetched (epoch ms); `meta` goes to `onShown`. */
+    request(text, at, meta) {
+      wanted = { text, at, meta };
+      pump();
+    },
+  };
+}
+
+/** Puts a rendered SVG in place, with each state's description as hover text and the used edges marked. */
+function put(container, svg, hover) {
+  container.innerHTML = svg;
+  // Mermaid names the state groups `<svg id>-state-<state id>-<n>`.
+  for (const group of container.querySelectorAll('g[id*="-state-"]')) {
+    const match = /-state-(.+)-\d+$/.exec(group.id);
+    if (!match || group.hasAttribute('data-state')) continue;
+    group.setAttribute('data-state', match[1]);
+    const description = hover[match[1]];
+    if (!description) continue;
+    const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    title.textContent = description;
+    group.prepend(title);
+  }
+  for (const label of container.querySelectorAll('.edgeLabel')) {
+    if (/×\d+\s*$/.test(label.textContent)) label.classList.add('used');
+  }
+}
