@@ -17,8 +17,10 @@
  *
  * The waiting jobs live in the store's ready lanes, not here: the supervisor keeps their counts
  * (`ReadyCounts`, per limited type), and when it has free slots for them it asks the facade to claim that
- * many from the store (`claim`). One claim is in flight at a time (`claiming`); its answer, `CLAIMED`, says
- * which types it took, and hands back the slots it could not fill.
+ * many from the store (`claim`). With no per-type limits, the granted slots are counted off the waiting jobs
+ * at once, and claims run side by side. With limits, only the store knows which types a claim takes: one claim
+ * is in flight at a time (`claiming`), and its answer, `CLAIMED`, says which types it took. Either way a claim
+ * that comes back short hands back the slots it could not fill (`CLAIMED`).
  *
  * Events:
  * - `ADMIT`           a submission (or an operator's retry) takes a place; only handled in `accepting`, and
@@ -29,7 +31,9 @@
  *                     come with their type, and wait.
  * - `JOB_READY`       a job queued again (an operator's RETRY) or at the end of its backoff waits for a slot.
  * - `JOB_WITHDRAWN`   a waiting job left its lane without a slot (cancelled while it waited).
- * - `CLAIMED`         the claim in flight took jobs of these types; the slots it did not fill come back.
+ * - `CLAIMED`         a claim of `requested` slots took jobs of these types; the slots it did not fill come
+ *                     back. Sent for every claim when types have limits, else only for a claim that fell short
+ *                     (`failed`: the store could not answer; its jobs still wait).
  * - `DISPATCH`        look for waiting jobs again (after a claim the store could not answer).
  * - `SLOT_FREED`      a job left `running`; `finished` when it went to `done`, `failed` or `cancelled`, which
  *                     frees its place in the capacity too (one event where two were needed).
@@ -47,6 +51,10 @@ import { assign, setup, type ActorRefFrom } from 'xstate';
 export interface ReadyCounts {
   /** `n` more jobs of `type` wait for a slot (negative: fewer). */
   add(type: string, n?: number): void;
+  /** Whether a type has a concurrency limit: then one claim at a time, counted when it answers. */
+  readonly limited: boolean;
+  /** With no limits: `n` granted slots are counted off the waiting jobs at once. */
+  reserve(n: number): void;
   /** How many waiting jobs could start if `free` slots were given out, each type within its limit. */
   startable(free: number): number;
   /** How many more jobs of each limited type may start now; undefined with no limits. */
@@ -86,7 +94,7 @@ export type SupervisorEvent =
   | { type: 'READMIT'; count: number; jobType?: string }
   | { type: 'JOB_READY'; jobType: string }
   | { type: 'JOB_WITHDRAWN'; jobType: string }
-  | { type: 'CLAIMED'; jobTypes: readonly string[] }
+  | { type: 'CLAIMED'; requested: number; jobTypes: readonly string[]; failed?: boolean }
   | { type: 'DISPATCH' }
   | { type: 'SLOT_FREED'; finished: boolean; jobType: string }
   | { type: 'JOB_FINISHED' }
@@ -103,7 +111,7 @@ function slotsToGrant(context: SupervisorContext, busy: number, claiming: number
 /** The counters after granting what can be granted, given `busy` and `claiming` as they are now. */
 function granted(context: SupervisorContext, busy: number, claiming: number) {
   const granting = slotsToGrant(context, busy, claiming);
-  return { busy: busy + granting, granting, claiming: claiming + granting };
+  return { busy: busy + granting, granting, claiming: context.ready.limited ? claiming + granting : 0 };
 }
 
 export const supervisorMachine = setup({
@@ -134,7 +142,10 @@ export const supervisorMachine = setup({
     },
     /** The claimed jobs hold their slots now (runs before `settleClaim` counts what it can grant). */
     countStarted: ({ context, event }) => {
-      if (event.type === 'CLAIMED') for (const type of event.jobTypes) context.ready.started(type);
+      if (event.type !== 'CLAIMED') return;
+      if (context.ready.limited) for (const type of event.jobTypes) context.ready.started(type);
+      // The store could not answer: the jobs counted off for it still wait.
+      else if (event.failed) context.ready.reserve(-event.requested);
     },
     /** The freed slot's type may start another job (runs before `freeSlot` counts what it can grant). */
     releaseTypeSlot: ({ context, event }) => {
@@ -153,7 +164,7 @@ export const supervisorMachine = setup({
     dispatch: assign(({ context }) => granted(context, context.busy, context.claiming)),
     /** Ends the claim in flight: the slots it did not fill come back; `dispatch`: grants what is free again. */
     settleClaim: assign(({ context, event }, { dispatch }: { dispatch: boolean }) => {
-      const unused = context.claiming - (event.type === 'CLAIMED' ? event.jobTypes.length : 0);
+      const unused = event.type === 'CLAIMED' ? event.requested - event.jobTypes.length : 0;
       const busy = context.busy - unused;
       // A claim that came back short found fewer jobs than counted: asking again at once would loop.
       return dispatch && unused === 0 ? granted(context, busy, 0) : { busy, granting: 0, claiming: 0 };
@@ -167,7 +178,9 @@ export const supervisorMachine = setup({
     releasePlace: assign(({ context }) => ({ unfinished: context.unfinished - 1, granting: 0 })),
     /** Asks for jobs for the slots the step's assign granted. */
     grantSlots: ({ context }) => {
-      if (context.granting > 0) context.claim(context.granting, context.ready.allowances());
+      if (context.granting === 0) return;
+      if (!context.ready.limited) context.ready.reserve(context.granting);
+      context.claim(context.granting, context.ready.allowances());
     },
   },
 }).createMachine({

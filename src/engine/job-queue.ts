@@ -346,7 +346,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       claimed = await store.claim({ limit: slots, allowances });
     } catch {
       // The store could not answer (a failed write before the claim): the jobs wait, and are asked for again.
-      supervisor.send({ type: 'CLAIMED', jobTypes: [] });
+      supervisor.send({ type: 'CLAIMED', requested: slots, jobTypes: [], failed: true });
       setTimeout(() => supervisor.send({ type: 'DISPATCH' }), CLAIM_RETRY_MS);
       return;
     }
@@ -355,7 +355,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       for (const record of claimed) void store.save(record, record.state, laneOf(record.state));
       return;
     }
-    supervisor.send({ type: 'CLAIMED', jobTypes: claimed.map((record) => record.type) });
+    // Without per-type limits the supervisor counted the slots off already: it hears only of a short claim.
+    if (ready.limited || claimed.length < slots) {
+      supervisor.send({ type: 'CLAIMED', requested: slots, jobTypes: claimed.map((record) => record.type) });
+    }
     for (const record of claimed) startActor(record, waitingStateValue(record.state), { type: 'SLOT_GRANTED' });
   }
 

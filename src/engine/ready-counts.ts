@@ -30,6 +30,20 @@ export class ReadyCounts {
     return this.waitingInAll;
   }
 
+  /**
+   * Whether any type has a limit. Without one, slots are counted off the waiting jobs as they are granted
+   * (`reserve`), and claims need not wait for each other; with one, only the store knows which types a claim
+   * takes, so the counts change when it answers (`started`).
+   */
+  get limited(): boolean {
+    return this.byType.size > 1;
+  }
+
+  /** `n` slots were granted with no limits in force: that many waiting jobs are spoken for. */
+  reserve(n: number): void {
+    this.add(SHARED, -n);
+  }
+
   /** `n` more jobs of `type` wait for a slot (negative: fewer, e.g. cancelled while they waited). */
   add(type: string, n = 1): void {
     const counts = this.countsOf(type);

@@ -136,7 +136,6 @@ interface ClaimRow {
   id: string;
   type: string;
   record: string;
-  lane: number;
 }
 
 /** Opens (creating or migrating) the store at `options.path`; throws `StoreOpenError` naming the file. */
@@ -357,8 +356,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     if (!statement) {
       const skip = exhausted.length === 0 ? '' : `AND type NOT IN (${exhausted.map(() => '?').join(', ')})`;
       statement = db.prepare(
-        `SELECT id, type, record, ready_lane AS lane FROM jobs WHERE ready_lane IS NOT NULL ${skip}
-         ORDER BY ready_lane, ready_seq`,
+        `SELECT id, type, record FROM jobs WHERE ready_lane = ? ${skip} ORDER BY ready_lane, ready_seq`,
       );
       claimStatements.set(key, statement);
     }
@@ -410,8 +408,8 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     for (let again = true; again && claimed.length < limit; ) {
       again = false;
       const exhausted = [...left].filter(([, n]) => n <= 0).map(([type]) => type);
-      for (const row of claimStatement(exhausted).iterate(...exhausted) as IterableIterator<ClaimRow>) {
-        if (row.lane !== lane || claimed.length >= limit) break;
+      for (const row of claimStatement(exhausted).iterate(lane, ...exhausted) as IterableIterator<ClaimRow>) {
+        if (claimed.length >= limit) break;
         if (pending.has(row.id)) continue; // its buffered write says where it is now
         const record = parseRecord(row.record);
         if (!take(record)) {

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
+import { CLAIM_RETRY_MS } from '../../src/engine/job-queue.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { errors } from '../../src/errors.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { makeQueue, states } from '../helpers/queue.js';
 
@@ -65,5 +68,22 @@ describe('job queue: the backlog waits in the store', () => {
     expect(queue.lifecycle()).to.equal('stopped');
     expect((await queue.stats()).states).to.deep.include({ queued: 0, done: 40 });
     expect(work.calls.map(({ job }) => job.id)).to.deep.equal(ids);
+  });
+
+  it('asks again after a claim the store could not answer, and the jobs it counted still start', async () => {
+    const store = createMemoryStore({ retention: 100 });
+    let failures = 1;
+    const claim = store.claim.bind(store);
+    store.claim = (request) => (failures-- > 0 ? Promise.reject(errors.storageUnavailable('disk full')) : claim(request));
+    const work = manualProcessor();
+    const { queue, unhandled } = makeQueue(work.processor, { workers: 2, queueSize: 5 }, () => 0.5, store);
+    await queue.submit({ id: 'a', payload: null, max_retries: 0 });
+    await clock.tickAsync(0);
+    expect(await states(queue, ['a'])).to.deep.equal(['queued']);
+    expect((await queue.stats()).workers.busy).to.equal(0);
+    await clock.tickAsync(CLAIM_RETRY_MS);
+    expect(await states(queue, ['a'])).to.deep.equal(['running']);
+    expect((await queue.stats()).workers.busy).to.equal(1);
+    expect(unhandled).to.deep.equal([]);
   });
 });

@@ -63,6 +63,18 @@ export function storeContract(name: string, subject: ContractSubject) {
         expect(ids(await store.claim({ limit: 2 }))).to.deep.equal(['a']);
       });
 
+      it('claims on from both lanes while the jobs of earlier claims are not written back yet', async () => {
+        const { store, save } = await open();
+        save(record('r1', 'backoff', { attempts: 1 }), 'retry');
+        save(record('r2', 'backoff', { attempts: 1 }), 'retry');
+        for (const id of ['n1', 'n2', 'n3']) save(record(id, 'queued'), 'new');
+        await subject.settle(store); // on file, for a store that writes one
+        expect(ids(await store.claim({ limit: 1 }))).to.deep.equal(['r1']);
+        expect(ids(await store.claim({ limit: 2 }))).to.deep.equal(['r2', 'n1']);
+        save(record('r3', 'backoff', { attempts: 1 }), 'retry'); // buffered, not on file
+        expect(ids(await store.claim({ limit: 5 }))).to.deep.equal(['r3', 'n2', 'n3']);
+      });
+
       it('never hands one job to two claims made at once', async () => {
         const { store, save } = await open();
         const all = ['a', 'b', 'c', 'd', 'e'];
