@@ -136,6 +136,7 @@ interface ClaimRow {
   id: string;
   type: string;
   record: string;
+  readySeq: number;
 }
 
 /** Opens (creating or migrating) the store at `options.path`; throws `StoreOpenError` naming the file. */
@@ -356,7 +357,8 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     if (!statement) {
       const skip = exhausted.length === 0 ? '' : `AND type NOT IN (${exhausted.map(() => '?').join(', ')})`;
       statement = db.prepare(
-        `SELECT id, type, record FROM jobs WHERE ready_lane = ? ${skip} ORDER BY ready_lane, ready_seq`,
+        `SELECT id, type, record, ready_seq AS readySeq FROM jobs WHERE ready_lane = ? AND ready_seq > ? ${skip}
+         ORDER BY ready_lane, ready_seq`,
       );
       claimStatements.set(key, statement);
     }
@@ -398,6 +400,13 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     return claimed;
   }
 
+  /**
+   * Per lane, the `ready_seq` up to which the file's lane holds nothing claimable: rows there were claimed (or
+   * superseded by a buffered write) since this store opened. A job enters a lane only with a higher
+   * `ready_seq`, so a claim with no type left out reads on from here instead of skipping those rows again.
+   */
+  const claimedUpTo = [0, 0];
+
   function claimFromFile(
     lane: number,
     limit: number,
@@ -408,15 +417,19 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     for (let again = true; again && claimed.length < limit; ) {
       again = false;
       const exhausted = [...left].filter(([, n]) => n <= 0).map(([type]) => type);
-      for (const row of claimStatement(exhausted).iterate(lane, ...exhausted) as IterableIterator<ClaimRow>) {
+      // With a type left out, rows of that type below the mark may still be claimable later: from the start.
+      const from = exhausted.length === 0 ? claimedUpTo[lane]! : 0;
+      for (const row of claimStatement(exhausted).iterate(lane, from, ...exhausted) as IterableIterator<ClaimRow>) {
         if (claimed.length >= limit) break;
-        if (pending.has(row.id)) continue; // its buffered write says where it is now
-        const record = parseRecord(row.record);
-        if (!take(record)) {
-          again = true; // the type ran out: ask again without it, rather than read past its rows
-          break;
-        }
-        pending.set(row.id, { kind: 'put', record, seq: null, finishedSeq: null, lane: null, readySeq: null });
+        if (!pending.has(row.id)) {
+          const record = parseRecord(row.record);
+          if (!take(record)) {
+            again = true; // the type ran out: ask again without it, rather than read past its rows
+            break;
+          }
+          pending.set(row.id, { kind: 'put', record, seq: null, finishedSeq: null, lane: null, readySeq: null });
+        } // else its buffered write says where it is now
+        if (exhausted.length === 0) claimedUpTo[lane] = row.readySeq;
       }
     }
   }
