@@ -4,16 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, isLoopback, loadConfig } from '../../src/config.js';
 import { sha256Hex } from '../../src/tokens.js';
+import { problemsOf } from '../helpers/config.js';
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return expect.fail('expected a ConfigError');
-}
 
 const HASH = sha256Hex('jst_example');
 const EXPOSED =

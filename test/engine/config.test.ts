@@ -1,16 +1,8 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { problemsOf } from '../helpers/config.js';
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return expect.fail('expected a ConfigError');
-}
 
 describe('config', () => {
   it('has the documented defaults, frozen', () => {
