@@ -8,10 +8,9 @@ import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { JobTypesError } from '../errors.js';
-import type { Processor } from '../processors/processor.js';
 import { issueLines } from './issue-lines.js';
 import { jobTypeNameSchema, jobTypeOptionsSchema, type JobTypeDefinition, type JobTypeOptions } from './job-type.js';
-import type { TaskContext, TaskHandler } from './task-handler.js';
+import type { TaskHandler } from './task-handler.js';
 import { createThreadPool } from './thread-pool.js';
 import { handlerProcessor } from './handler-processor.js';
 

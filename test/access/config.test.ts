@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, isLoopback, loadConfig } from '../../src/config.js';
+import { isLoopback, loadConfig } from '../../src/config.js';
 import { sha256Hex } from '../../src/tokens.js';
 import { problemsOf } from '../helpers/config.js';
 

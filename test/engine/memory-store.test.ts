@@ -71,7 +71,7 @@ describe('memory store', () => {
   });
 
   it('rejects a cursor it did not issue', async () => {
-    const { store, save } = storeWithRetention(2);
+    const { store } = storeWithRetention(2);
     expect(await rejection(store.list({ limit: 1, cursor: 'abc' }))).to.be.instanceOf(ServiceError).and.have.property('message').that.includes('does not match');
   });
 
