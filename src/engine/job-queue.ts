@@ -103,7 +103,7 @@ export const PROGRESS_INTERVAL_MS = 100;
 /** How long `cancel` waits, by default, for a running attempt to stop, in ms (`POST /jobs/:id/cancel`: 1 s). */
 export const CANCEL_WAIT_MS = 1000;
 
-/** After a claim the store could not answer (a failed write before it), how long until the next try, in ms. */
+/** After a claim the store could not answer (a database out of reach), the wait before the next try, in ms. */
 export const CLAIM_RETRY_MS = 250;
 
 /**
@@ -325,7 +325,15 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    */
   function startActor(record: JobRecord, value: StateValue, event?: JobEvent): JobActor {
     const context = contextOf(record);
-    const snapshot: Snapshot<unknown> = { status: 'active', output: undefined, error: undefined, value, context, children: {}, historyValue: {} } as Snapshot<unknown>;
+    const snapshot = {
+      status: 'active',
+      output: undefined,
+      error: undefined,
+      value,
+      context,
+      children: {},
+      historyValue: {},
+    } as Snapshot<unknown>;
     // The input is required by the types but unused: the snapshot carries the context.
     const actor = createActor(jobMachine, { snapshot, input: context });
     live.set(record.id, { actor, record });
@@ -345,7 +353,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     try {
       claimed = await store.claim({ limit: slots, allowances });
     } catch {
-      // The store could not answer (a failed write before the claim): the jobs wait, and are asked for again.
+      // The store could not answer: the jobs wait in their lanes, and are asked for again.
       supervisor.send({ type: 'CLAIMED', requested: slots, jobTypes: [], failed: true });
       setTimeout(() => supervisor.send({ type: 'DISPATCH' }), CLAIM_RETRY_MS);
       return;
