@@ -192,18 +192,45 @@ interface Slot {
   record: Stored | undefined;
   /** How many times the slot is in `finishedOrder`: only its last entry there is its place in that order. */
   finishes: number;
-  /** The ready lane the job waits in, if it waits for a claim. */
+  /** The ready lane the job waits in, if it waits for a claim, and its arrival number there. */
   lane: ReadyLane | undefined;
+  arrival: number;
 }
 
 /**
- * One job type's ready lanes. Each is a Map in insertion order, which is exactly the FIFO order, with O(1)
- * removal of a job that leaves its lane unclaimed (a cancel); the values are arrival numbers, which order the
- * heads of different types' lanes.
+ * A ready lane of one job type: its slots first in, first out, each with the arrival number it entered with
+ * (which orders the heads of different types' lanes). A job that leaves the lane unclaimed (a cancel, or a
+ * save into another lane) is not searched for: its entry goes stale (the slot's lane or arrival no longer
+ * match) and is dropped when it reaches the head. (A Map in insertion order did the same with O(1) deletes,
+ * but V8 leaves a deleted entry as a hole that every later iteration from the start steps over, and a FIFO
+ * deletes at its start all the time.)
  */
+class Lane {
+  private readonly slots = new Fifo<Slot>();
+  private readonly arrivals = new Fifo<number>();
+
+  constructor(private readonly name: ReadyLane) {}
+
+  push(slot: Slot, arrival: number): void {
+    this.slots.push(slot);
+    this.arrivals.push(arrival);
+  }
+
+  /** The slot waiting longest, and its arrival; stale entries in front of it are dropped. */
+  head(): Slot | undefined {
+    for (;;) {
+      const slot = this.slots.peek();
+      if (slot === undefined) return undefined;
+      if (slot.lane === this.name && slot.arrival === this.arrivals.peek()) return slot;
+      this.slots.shift();
+      this.arrivals.shift();
+    }
+  }
+}
+
 interface Lanes {
-  retry: Map<Slot, number>;
-  new: Map<Slot, number>;
+  retry: Lane;
+  new: Lane;
 }
 
 /**
@@ -228,13 +255,12 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
 
   function lanesOf(type: string): Lanes {
     let lanes = lanesByType.get(type);
-    if (!lanes) lanesByType.set(type, (lanes = { retry: new Map(), new: new Map() }));
+    if (!lanes) lanesByType.set(type, (lanes = { retry: new Lane('retry'), new: new Lane('new') }));
     return lanes;
   }
 
-  function leaveLane(slot: Slot, type: string) {
-    if (slot.lane === undefined) return;
-    lanesOf(type)[slot.lane].delete(slot);
+  /** The job leaves its lane: its entry there goes stale. */
+  function leaveLane(slot: Slot) {
     slot.lane = undefined;
   }
 
@@ -246,10 +272,10 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     let bestArrival = Infinity;
     for (const [type, lanes] of lanesByType) {
       if (allowances !== undefined && (allowances.get(type) ?? 1) <= 0) continue;
-      const head = lanes[lane].entries().next();
-      if (head.done || head.value[1] >= bestArrival) continue;
-      bestArrival = head.value[1];
-      best = [type, head.value[0]];
+      const head = lanes[lane].head();
+      if (head === undefined || head.arrival >= bestArrival) continue;
+      bestArrival = head.arrival;
+      best = [type, head];
     }
     return best;
   }
@@ -290,19 +316,20 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     save(record, from, ready) {
       let slot = slotById.get(record.id);
       if (slot === undefined) {
-        slot = { seq: nextSeq++, record, finishes: 0, lane: undefined };
+        slot = { seq: nextSeq++, record, finishes: 0, lane: undefined, arrival: 0 };
         slotById.set(record.id, slot);
         order.push(slot);
       } else {
         slot.record = record;
-        leaveLane(slot, record.type);
+        leaveLane(slot);
       }
       counts.move(record.type, from, record.state);
       if (ready !== undefined) {
         // The engine lets go of a waiting job's record, so the compact form is all that stays in memory.
         if (record.state === 'queued') slot.record = compactQueued(record);
-        lanesOf(record.type)[ready].set(slot, arrivals++);
         slot.lane = ready;
+        slot.arrival = arrivals++;
+        lanesOf(record.type)[ready].push(slot, slot.arrival);
       }
       if (isFinished(record.state) && (from === null || !isFinished(from))) {
         // Kept compact from here on; the engine is done with the record it passed (a retry reads it back).
@@ -321,7 +348,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
         const oldest = oldestIn('retry', left) ?? oldestIn('new', left);
         if (oldest === undefined) break;
         const [type, slot] = oldest;
-        leaveLane(slot, type);
+        leaveLane(slot);
         const allowance = left?.get(type);
         if (allowance !== undefined) left!.set(type, allowance - 1);
         const record = expand(slot.record!);
