@@ -185,6 +185,9 @@ function expandQueued({ id, type, payload, max_retries, created_at }: NewlyQueue
   };
 }
 
+/** Queued jobs beyond this many are kept in their compact form (`NewlyQueued`). */
+export const COMPACT_QUEUED_BEYOND = 1024;
+
 /** A record's place in the submission order. */
 interface Slot {
   seq: number;
@@ -325,8 +328,10 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       }
       counts.move(record.type, from, record.state);
       if (ready !== undefined) {
-        // The engine lets go of a waiting job's record, so the compact form is all that stays in memory.
-        if (record.state === 'queued') slot.record = compactQueued(record);
+        // The engine lets go of a waiting job's record, so the compact form is all that stays in memory, once
+        // a backlog builds up. A short queue keeps the record as it is: its jobs are claimed within a moment,
+        // and compacting each one only to rebuild it at its claim was a large share of the collector's work.
+        if (record.state === 'queued' && counts.total.queued > COMPACT_QUEUED_BEYOND) slot.record = compactQueued(record);
         slot.lane = ready;
         slot.arrival = arrivals++;
         lanesOf(record.type)[ready].push(slot, slot.arrival);

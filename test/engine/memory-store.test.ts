@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ServiceError } from '../../src/errors.js';
 import type { JobRecord, JobState } from '../../src/engine/job-record.js';
-import { createMemoryStore } from '../../src/store/memory-store.js';
+import { COMPACT_QUEUED_BEYOND, createMemoryStore } from '../../src/store/memory-store.js';
 import { rejection } from '../helpers/queue.js';
 
 function record(id: string, state: JobState): JobRecord {
@@ -163,17 +163,34 @@ describe('memory store', () => {
       };
     }
 
-    it('is kept compact in its lane and read back, claimed and listed as the very same record', async () => {
+    /** A store whose queue is long enough for new waiting jobs to be kept compact. */
+    async function backlogged() {
       const store = createMemoryStore({ retention: 100 });
-      await store.save(submitted('a'), null, 'new');
-      expect(await store.get('a')).to.deep.equal(submitted('a'));
-      expect(await store.list({ limit: 10 })).to.deep.equal({ jobs: [submitted('a')], next_cursor: null });
-      expect(await store.unfinished()).to.deep.equal([submitted('a')]);
-      expect(await store.claim({ limit: 10 })).to.deep.equal([submitted('a')]);
+      for (let i = 0; i < COMPACT_QUEUED_BEYOND; i++) await store.save(submitted(`before-${i}`), null, 'new');
+      return store;
+    }
+
+    it('is kept compact in its lane once a backlog builds up, and read back, claimed and listed as the very same record', async () => {
+      const store = await backlogged();
+      const original = submitted('a');
+      await store.save(original, null, 'new');
+      const read = await store.get('a');
+      expect(read).to.deep.equal(submitted('a'));
+      expect(read).to.not.equal(original); // rebuilt: it was kept compact
+      expect((await store.list({ limit: 1 })).jobs).to.deep.equal([submitted('a')]);
+      expect((await store.unfinished()).at(-1)).to.deep.equal(submitted('a'));
+      expect((await store.claim({ limit: COMPACT_QUEUED_BEYOND + 1 })).at(-1)).to.deep.equal(submitted('a'));
+    });
+
+    it('keeps the record itself while the queue is short: it is claimed within a moment', async () => {
+      const store = createMemoryStore({ retention: 100 });
+      const original = submitted('a');
+      await store.save(original, null, 'new');
+      expect(await store.get('a')).to.equal(original);
     });
 
     it('keeps a queued record that is not a fresh submission as it is (an operator retry, a cancel asked for)', async () => {
-      const store = createMemoryStore({ retention: 100 });
+      const store = await backlogged();
       const retried = { ...submitted('r'), attempts: 1, attempts_at_retry: 1 };
       const touched = { ...submitted('t'), updated_at: 1001 };
       await store.save(retried, null, 'new');

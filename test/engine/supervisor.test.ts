@@ -92,7 +92,7 @@ describe('supervisor (through the job queue)', () => {
       await rejection(queue.submit({ id: 'b', payload: null, max_retries: 0 }));
       work.latest('a').resolve();
       await clock.tickAsync(0);
-      expect(await queue.submit({ id: 'b', payload: null, max_retries: 0 })).to.include({ state: 'queued' });
+      expect(await queue.submit({ id: 'b', payload: null, max_retries: 0 })).to.include({ id: 'b', attempts_at_retry: 0 });
       await clock.tickAsync(0);
       expect(await queue.get('b')).to.include({ state: 'running', attempts: 1 });
     });
