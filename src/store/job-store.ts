@@ -89,4 +89,52 @@ export interface JobStore {
   unfinished(states?: readonly JobState[]): Promise<JobRecord[]>;
   /** Flushes what is pending and releases the store (a durable store's file lock). */
   close(): Promise<void>;
+  /**
+   * Present when several instances share the store (PostgreSQL): admission, the jobs of a crashed instance, and
+   * what the other instances did then go through the store. Absent for a store one process owns.
+   */
+  readonly shared?: SharedStore;
+}
+
+/** What `SharedStore.admit` did with a new job. */
+export type Admission =
+  | { outcome: 'admitted' }
+  /** `waitingLimit` jobs wait (queued or backoff) across every instance already. */
+  | { outcome: 'full' }
+  /** A job with this id exists (on any instance): it is that job's record. */
+  | { outcome: 'duplicate'; existing: JobRecord };
+
+/** What the other instances of a shared store tell this one. */
+export interface ClusterListener {
+  /** Jobs became ready in a lane (submitted, or due for a retry) on another instance: so many, per type. */
+  ready(byType: Record<string, number>): void;
+  /**
+   * Running and backoff jobs this instance took over from an instance that is gone (its lease expired, or it
+   * released its jobs at shutdown): each is restored here as a restart restores it.
+   */
+  takenOver(records: JobRecord[]): void;
+  /** An operator asked, on another instance, to cancel this job, whose attempt or backoff runs here. */
+  cancelRequested(id: string): void;
+  /** A poll found this instance idle: jobs may wait that no notification announced (one was lost). */
+  poll(): void;
+}
+
+export interface SharedStore {
+  /** This instance's id: the owner of the jobs it runs, in the store. */
+  readonly instanceId: string;
+  /**
+   * Admits a new job, written durably at once, unless `waitingLimit` jobs wait across the cluster or its id is
+   * taken: the check and the write are one atomic step, so concurrent submissions on several instances never
+   * admit one job over the limit, nor one id twice.
+   */
+  admit(record: JobRecord, waitingLimit: number): Promise<Admission>;
+  /**
+   * Takes the running and backoff jobs whose owner is gone (none, or its lease expired) for this instance,
+   * and puts the queued ones it had claimed back in their lane. Resolves with the records to restore.
+   */
+  takeOver(): Promise<JobRecord[]>;
+  /** Asks the instance that runs the job to cancel it; false when no other instance owns it. */
+  requestCancel(id: string): Promise<boolean>;
+  /** Starts telling `listener` what the other instances do; called once. */
+  watch(listener: ClusterListener): void;
 }
