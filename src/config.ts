@@ -69,17 +69,21 @@ const DAY_MS = 86_400_000;
 function storeLocation(description: string, fallback: string): VariableSpec<string> {
   return {
     description,
-    schema: z.string().regex(/^(memory|sqlite:.+)$/),
-    allowed: '`memory` or `sqlite:<path>`',
+    schema: z.string().regex(/^(memory|sqlite:.+|postgres(ql)?:\/\/.+)$/),
+    allowed: '`memory`, `sqlite:<path>` or `postgres://user[:password]@host[:port]/database`',
     default: fallback,
   };
 }
 
-/** Where job records live: in memory (lost on exit), or in a SQLite file. */
-export type StoreLocation = { kind: 'memory' } | { kind: 'sqlite'; path: string };
+/** Where job records live: in memory (lost on exit), in a SQLite file, or in PostgreSQL (shared by instances). */
+export type StoreLocation = { kind: 'memory' } | { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
 const toStoreLocation = (value: string): StoreLocation =>
-  value === 'memory' ? { kind: 'memory' } : { kind: 'sqlite', path: value.slice('sqlite:'.length) };
+  value === 'memory'
+    ? { kind: 'memory' }
+    : value.startsWith('sqlite:')
+      ? { kind: 'sqlite', path: value.slice('sqlite:'.length) }
+      : { kind: 'postgres', url: value };
 
 const DURABILITIES = ['normal', 'full'] as const;
 
@@ -103,6 +107,25 @@ export const VARIABLES = {
   STORE: storeLocation(
     'where job records live: a SQLite file (its directory is created), or `memory` (nothing survives a restart)',
     'sqlite:./data/jobs.db',
+  ),
+  PG_SCHEMA: {
+    ...text('PostgreSQL store: the schema that holds its tables (created when missing)', 'jobs'),
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
+    allowed: 'a lower-case identifier (`^[a-z_][a-z0-9_]{0,62}$`)',
+  },
+  PG_POOL_SIZE: integer('PostgreSQL store: connections in the pool, besides the one that listens', 1, 1000, 10),
+  PG_CONNECT_TIMEOUT_MS: integer('PostgreSQL store: how long to wait for the database at start before exit 2', 0, DAY_MS, 10_000),
+  PG_POLL_MS: integer(
+    'PostgreSQL store: how often an instance looks for work no notification announced, and for jobs of dead instances',
+    10,
+    DAY_MS,
+    1000,
+  ),
+  LEASE_MS: integer(
+    'PostgreSQL store: how long a claimed job stays an instance\'s without renewal; after it, another takes it over',
+    100,
+    DAY_MS,
+    30_000,
   ),
   DURABILITY: oneOf(
     'SQLite commits: `normal` survives a crash of the process, `full` also a power loss (an fsync per commit)',
@@ -172,6 +195,8 @@ export interface Config {
   jobRetention: number;
   /** STORE: where job records live. */
   store: StoreLocation;
+  /** The PostgreSQL store's settings (PG_SCHEMA, PG_POOL_SIZE, PG_CONNECT_TIMEOUT_MS, PG_POLL_MS, LEASE_MS). */
+  postgres: { schema: string; poolSize: number; connectTimeoutMs: number; pollMs: number; leaseMs: number };
   /** DURABILITY: `normal` (synchronous=NORMAL) or `full` (synchronous=FULL); used by the SQLite store only. */
   durability: (typeof DURABILITIES)[number];
   maxRetriesLimit: number;
@@ -256,6 +281,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     work: { minMs: v.WORK_MIN_MS, maxMs: v.WORK_MAX_MS, failureRate: v.FAILURE_RATE },
     jobRetention: v.JOB_RETENTION,
     store: toStoreLocation(v.STORE),
+    postgres: {
+      schema: v.PG_SCHEMA,
+      poolSize: v.PG_POOL_SIZE,
+      connectTimeoutMs: v.PG_CONNECT_TIMEOUT_MS,
+      pollMs: v.PG_POLL_MS,
+      leaseMs: v.LEASE_MS,
+    },
     durability: v.DURABILITY,
     maxRetriesLimit: v.MAX_RETRIES_LIMIT,
     maxBodyBytes: v.MAX_BODY_BYTES,

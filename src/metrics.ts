@@ -48,6 +48,8 @@ export interface ServiceMetrics {
   exposition(): Promise<string>;
   /** Counts a job not admitted: a refused submission, or a manual retry refused for capacity or a shutdown. */
   countRejection(reason: RejectionReason): void;
+  /** Counts a write of a job's record that changed nothing: another instance owns the job now (PostgreSQL). */
+  countFencedWrite(): void;
   /** Records one HTTP request; `route` is the router's path pattern (e.g. `/jobs/:id`), never the raw URL. */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   /** Stops listening to the queue's transitions. */
@@ -178,6 +180,13 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
       this.set((await queue.stats()).queue.capacity);
     },
   });
+  // Why: an instance that paused past its lease, whose jobs another instance took over: its late writes are
+  // refused, and a count above 0 says LEASE_MS is too short for the pauses this machine has.
+  const fencedWrites = new Counter({
+    name: 'job_fenced_writes_total',
+    help: 'Writes of a job record refused because another instance took the job over (PostgreSQL store).',
+    registers,
+  });
   // Why: latency and error rate per endpoint; `route` is the pattern, so its cardinality stays bounded.
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -239,6 +248,7 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
       return (await processMetrics().metrics()) + '\n' + (await registry.metrics());
     },
     countRejection: (reason) => rejectedBy[reason].inc(),
+    countFencedWrite: () => fencedWrites.inc(),
     observeRequest(method, route, status, seconds) {
       httpDuration.observe({ method, route, status: String(status) }, seconds);
     },

@@ -109,9 +109,21 @@ export async function startService(
     timeoutMs: config.jobTimeoutMs,
     backoff: config.backoff,
   });
-  const store = deps.store ?? openStore(config);
+  /** Set once the metrics exist; a fenced write before then (none can happen before recovery) is only logged. */
+  let countFencedWrite = () => {};
+  const onFenced = (id: string) => {
+    logger.warn({ job_id: id }, 'a write of this job changed nothing: another instance took it over (its lease ran out)');
+    countFencedWrite();
+  };
+  let store: JobStore;
   try {
-    return await run(config, logger, deps, store, types);
+    store = deps.store ?? (await openStore(config, onFenced));
+  } catch (error) {
+    await types.close().catch(() => {});
+    throw error;
+  }
+  try {
+    return await run(config, logger, deps, store, types, (count) => (countFencedWrite = count));
   } catch (error) {
     await store.close().catch(() => {});
     await types.close().catch(() => {});
@@ -125,6 +137,7 @@ async function run(
   deps: ServiceDeps,
   store: JobStore,
   types: JobTypes,
+  onMetrics: (countFencedWrite: () => void) => void,
 ): Promise<Service> {
   const queue = createJobQueue(
     {
@@ -145,6 +158,7 @@ async function run(
   queue.on('transition', (transition) => logTransition(logger, transition));
   // Before the restore, so that the metrics count the attempts a restart interrupted.
   const metrics = createMetrics(queue);
+  onMetrics(metrics.countFencedWrite);
   const restored = await queue.recover();
 
   const storeName = deps.store ? 'injected' : describeStore(config);

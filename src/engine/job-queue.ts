@@ -57,7 +57,7 @@ import type { Processor } from '../processors/processor.js';
 import { ReadyCounts } from './ready-counts.js';
 import { initialJobFields } from './job-fields.js';
 import { createMemoryStore } from '../store/memory-store.js';
-import { TAKEN, type JobStore, type ReadyLane } from '../store/job-store.js';
+import { TAKEN, type ClusterListener, type JobStore, type ReadyLane, type SharedStore } from '../store/job-store.js';
 import { zeroCounts } from '../store/state-counts.js';
 
 export interface JobQueueOptions {
@@ -103,6 +103,9 @@ export const PROGRESS_INTERVAL_MS = 100;
 /** How long `cancel` waits, by default, for a running attempt to stop, in ms (`POST /jobs/:id/cancel`: 1 s). */
 export const CANCEL_WAIT_MS = 1000;
 
+/** How often a cancel of a job another instance runs looks whether it has stopped, in ms. */
+const REMOTE_CANCEL_POLL_MS = 25;
+
 /** After a claim the store could not answer (a database out of reach), the wait before the next try, in ms. */
 export const CLAIM_RETRY_MS = 250;
 
@@ -121,6 +124,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   const capacity = options.workers + options.queueSize;
+  /**
+   * A store that several instances share decides admission itself, across them all: at most QUEUE_SIZE jobs
+   * wait (queued or backoff) in the whole cluster. The supervisor then bounds only this instance's workers.
+   */
+  const shared = store.shared;
   /**
    * The totals of `stats()` per job type; the service's are their sums. `rejected` is kept for the service only:
    * a refused submission may name no real type.
@@ -160,7 +168,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   const supervisor = createActor(supervisorMachine, {
     input: {
       workers: options.workers,
-      capacity,
+      capacity: shared ? Number.MAX_SAFE_INTEGER : capacity,
       ready,
       // Later, not now: the supervisor is inside a transition, and the store may not have the job it counted
       // yet (a submission saves its record right after the admission's check).
@@ -427,17 +435,78 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const existing = input.id === undefined ? undefined : (live.get(id)?.record ?? (await store.get(id)));
     // Checked again after the read: a shutdown may have begun meanwhile.
     if (lifecycle() !== 'accepting') throw errors.shuttingDown();
-    const max_retries = input.max_retries ?? types.info(type).options.max_retries;
-    if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries });
+    const submission = newSubmission(input, type, id);
+    if (existing) throw new DuplicateJobError(existing, submission.fields);
     checkCapacity();
-    const context = initialJobFields({ id, type, payload: input.payload, max_retries }, now());
+    void store.save(submission.record, null, 'new');
+    announceAdmission(submission);
+    return submission.record;
+  }
+
+  /**
+   * Admits a submission through a shared store, which checks the id and the cluster's capacity and writes the
+   * record in one atomic step; several of these run at once (the store batches them).
+   */
+  async function admitShared(cluster: SharedStore, input: SubmitInput, type: string, id: string): Promise<JobRecord> {
+    const submission = newSubmission(input, type, id);
+    const admission = await cluster.admit(submission.record, options.queueSize);
+    if (admission.outcome === 'duplicate') throw new DuplicateJobError(admission.existing, submission.fields);
+    if (admission.outcome === 'full') {
+      rejected++;
+      throw errors.queueFull(options.queueSize, retryAfterSeconds());
+    }
+    announceAdmission(submission);
+    return submission.record;
+  }
+
+  /** A submission's record, as it is admitted: queued, with its SUBMIT transition. */
+  function newSubmission(input: SubmitInput, type: string, id: string) {
+    const max_retries = input.max_retries ?? types.info(type).options.max_retries;
+    const fields = { type, payload: input.payload, max_retries };
+    const context = initialJobFields({ id, ...fields }, now());
     const transition = transitionOf(context, null, 'queued', 'SUBMIT');
-    const record = newRecord(context, 'queued', [transition]);
-    void store.save(record, null, 'new');
-    totalsOf(type).submitted++;
+    return { fields, transition, record: newRecord(context, 'queued', [transition]) };
+  }
+
+  function announceAdmission({ fields, transition }: ReturnType<typeof newSubmission>) {
+    totalsOf(fields.type).submitted++;
     emitter.emit('transition', transition);
-    supervisor.send({ type: 'ADMIT', jobType: type });
-    return record;
+    supervisor.send({ type: 'ADMIT', jobType: fields.type });
+  }
+
+  /** A running or backoff job found without its process (a restart, a dead instance): its actor, restored. */
+  function restore(record: JobRecord) {
+    supervisor.send({ type: 'READMIT', count: 1 });
+    startActor(record, restoredStateValue(record.state, record.cancel_requested), { type: 'RESTORED' });
+  }
+
+  /** What the other instances of a shared store tell this one. */
+  const clusterListener: ClusterListener = {
+    ready(byType) {
+      for (const [jobType, count] of Object.entries(byType)) supervisor.send({ type: 'JOB_READY', jobType, count });
+    },
+    takenOver(records) {
+      // During a shutdown the jobs stay where they are: closing the store releases them to the others again.
+      if (lifecycle() !== 'accepting') return;
+      for (const record of records) if (!live.has(record.id)) restore(record);
+    },
+    cancelRequested: (id) => live.get(id)?.actor.send({ type: 'CANCEL' }),
+    poll() {
+      // Idle workers and no job known to wait: look in the store anyway, in case a notification was lost. A
+      // claim that finds fewer jobs hands the slots back.
+      const { busy } = supervisor.getSnapshot().context;
+      if (ready.waiting === 0 && busy < options.workers) {
+        supervisor.send({ type: 'JOB_READY', jobType: '', count: options.workers - busy });
+      }
+    },
+  };
+
+  /** Resolves once the job, run by another instance, leaves `state`, or after `ms`. */
+  async function whileInStateElsewhere(id: string, state: JobState, ms: number): Promise<void> {
+    const deadline = now() + ms;
+    while (now() < deadline && (await store.get(id))?.state === state) {
+      await new Promise((resolve) => setTimeout(resolve, REMOTE_CANCEL_POLL_MS));
+    }
   }
 
   return {
@@ -446,6 +515,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       if (!types.has(type)) throw errors.unknownJobType(type, types.names());
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
       const id = input.id ?? nextJobId(now());
+      if (shared) return admitShared(shared, input, type, id);
       const record = await inAdmissionOrder(() => admitNew(input, type, id));
       if (!store.durable) return record;
       try {
@@ -460,6 +530,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     async cancel(id, waitMs = CANCEL_WAIT_MS) {
       const record = await requireJob(id);
       if (isFinished(record.state)) throw errors.notCancellable(id, record.state);
+      // Running, or in its backoff delay, on another instance: it cancels the job, told through the store.
+      if (shared && !live.has(id) && record.state !== 'queued' && (await shared.requestCancel(id))) {
+        await whileInStateElsewhere(id, record.state, waitMs);
+        return requireJob(id);
+      }
       const cancelled = await sendCancel(id);
       if (!cancelled) {
         const now = await requireJob(id);
@@ -490,23 +565,30 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
 
     async recover() {
-      const [byType, active] = await Promise.all([store.countsByType(), store.unfinished(['running', 'backoff'])]);
+      // A shared store hands over only the jobs no live instance owns (their owner's lease ran out, or it released
+      // them at its shutdown).
+      const [byType, active] = await Promise.all([
+        store.countsByType(),
+        shared ? shared.takeOver() : store.unfinished(['running', 'backoff']),
+      ]);
       // Running jobs lost their attempt, and backoff jobs re-arm their delay: an actor each, as in steady state.
       // Their number is bounded by the capacity, and each keeps its own XState delay, so retries stay
       // delay-driven by the chart.
       let restored = 0;
       for (const record of active) {
         if (live.has(record.id)) continue;
-        supervisor.send({ type: 'READMIT', count: 1 });
-        startActor(record, restoredStateValue(record.state, record.cancel_requested), { type: 'RESTORED' });
+        restore(record);
         if (++restored % RESTORE_BATCH === 0) await store.flush().catch(ignore);
       }
       // Queued jobs wait in the store's lanes already: they take back their places as counts, no actor each.
       let queued = 0;
       for (const [jobType, counts] of Object.entries(byType)) {
         queued += counts.queued;
-        if (counts.queued > 0) supervisor.send({ type: 'READMIT', count: counts.queued, jobType });
+        if (counts.queued === 0) continue;
+        // In a shared store they are the cluster's: ready to claim, but no place of this instance's to take.
+        supervisor.send(shared ? { type: 'JOB_READY', count: counts.queued, jobType } : { type: 'READMIT', count: counts.queued, jobType });
       }
+      shared?.watch(clusterListener);
       return restored + queued;
     },
 
@@ -536,7 +618,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
         states,
         types: byType,
         workers: { busy, total: options.workers },
-        queue: { used: unfinished, capacity },
+        // A shared store's capacity is the cluster's: QUEUE_SIZE jobs waiting, across every instance.
+        queue: shared ? { used: states.queued + states.backoff, capacity: options.queueSize } : { used: unfinished, capacity },
         totals: sumOfTotals(),
       };
     },

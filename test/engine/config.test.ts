@@ -17,6 +17,7 @@ describe('config', () => {
       work: { minMs: 100, maxMs: 150, failureRate: 0.2 },
       jobRetention: 10_000,
       store: { kind: 'sqlite', path: './data/jobs.db' },
+      postgres: { schema: 'jobs', poolSize: 10, connectTimeoutMs: 10_000, pollMs: 1000, leaseMs: 30_000 },
       durability: 'normal',
       maxRetriesLimit: 20,
       maxBodyBytes: 65_536,
@@ -45,7 +46,8 @@ describe('config', () => {
       DEFAULT_JOB_TYPE: 'mail.send', TASKS_DIR: '/srv/tasks', JOB_TYPES_FILE: '/etc/jobs/types.json',
       WEBHOOK_SECRET: 'whsec_c2VjcmV0', RETRY_AFTER_MAX_MS: '60000', RESULT_MAX_BYTES: '0',
       API_TOKEN: 'a-secret-of-16-chars', ALLOW_UNAUTHENTICATED: 'true',
-      CORS_ORIGINS: 'https://ops.example.com, http://localhost:3000',
+      CORS_ORIGINS: 'https://ops.example.com, http://localhost:3000', PG_SCHEMA: 'queue_2', PG_POOL_SIZE: '3',
+      PG_CONNECT_TIMEOUT_MS: '0', PG_POLL_MS: '10', LEASE_MS: '100',
     };
     const config = loadConfig(env);
     expect(config).to.deep.equal({
@@ -58,6 +60,7 @@ describe('config', () => {
       work: { minMs: 0, maxMs: 0, failureRate: 1 },
       jobRetention: 0,
       store: { kind: 'sqlite', path: '/var/lib/jobs/q.db' },
+      postgres: { schema: 'queue_2', poolSize: 3, connectTimeoutMs: 0, pollMs: 10, leaseMs: 100 },
       durability: 'full',
       maxRetriesLimit: 7,
       maxBodyBytes: 1024,
@@ -84,12 +87,18 @@ describe('config', () => {
     });
   });
 
-  it('reads STORE=memory, and refuses a STORE that is neither memory nor sqlite:<path>', () => {
+  it('reads STORE=memory and a PostgreSQL URL, and refuses a STORE that is none of the three kinds', () => {
     expect(loadConfig({ STORE: 'memory' }).store).to.deep.equal({ kind: 'memory' });
-    expect(problemsOf({ STORE: 'sqlite:', DURABILITY: 'paranoid' })).to.deep.equal([
-      'STORE="sqlite:" is invalid: expected `memory` or `sqlite:<path>`',
+    for (const url of ['postgres://app:pw@db:5432/jobs', 'postgresql://localhost/jobs']) {
+      expect(loadConfig({ STORE: url }).store).to.deep.equal({ kind: 'postgres', url });
+    }
+    const expected = 'expected `memory`, `sqlite:<path>` or `postgres://user[:password]@host[:port]/database`';
+    expect(problemsOf({ STORE: 'sqlite:', DURABILITY: 'paranoid', PG_SCHEMA: 'Jobs; DROP' })).to.deep.equal([
+      `STORE="sqlite:" is invalid: ${expected}`,
+      'PG_SCHEMA="Jobs; DROP" is invalid: expected a lower-case identifier (`^[a-z_][a-z0-9_]{0,62}$`)',
       'DURABILITY="paranoid" is invalid: expected one of normal, full',
     ]);
+    expect(problemsOf({ STORE: 'mysql://db/jobs' })).to.deep.equal([`STORE="mysql://db/jobs" is invalid: ${expected}`]);
   });
 
   it('treats empty strings as unset', () => {

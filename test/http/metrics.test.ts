@@ -76,6 +76,7 @@ function expectedJobSamples(e: Expected): Record<string, number> {
     workers_busy: e.busy,
     workers_total: e.workers,
     queue_capacity: e.capacity,
+    job_fenced_writes_total: 0,
   };
 }
 
@@ -109,6 +110,7 @@ describe('GET /metrics', () => {
       ['workers_total', 'gauge'],
       ['queue_capacity', 'gauge'],
       ['jobs_manual_retries_total', 'counter'],
+      ['job_fenced_writes_total', 'counter'],
       ['http_request_duration_seconds', 'histogram'],
     ]) {
       expect(reply.text).to.include(`\n# TYPE ${name} ${type}\n`);
