@@ -501,10 +501,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
   };
 
-  /** Resolves once the job, run by another instance, leaves `state`, or after `ms`. */
-  async function whileInStateElsewhere(id: string, state: JobState, ms: number): Promise<void> {
+  /** Resolves once the job, run by another instance, is finished, or after `ms`. */
+  async function untilFinishedElsewhere(id: string, ms: number): Promise<void> {
     const deadline = now() + ms;
-    while (now() < deadline && (await store.get(id))?.state === state) {
+    while (now() < deadline && !isFinished((await store.get(id))?.state ?? 'done')) {
       await new Promise((resolve) => setTimeout(resolve, REMOTE_CANCEL_POLL_MS));
     }
   }
@@ -530,9 +530,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     async cancel(id, waitMs = CANCEL_WAIT_MS) {
       const record = await requireJob(id);
       if (isFinished(record.state)) throw errors.notCancellable(id, record.state);
-      // Running, or in its backoff delay, on another instance: it cancels the job, told through the store.
-      if (shared && !live.has(id) && record.state !== 'queued' && (await shared.requestCancel(id))) {
-        await whileInStateElsewhere(id, record.state, waitMs);
+      // Claimed, running, or in its backoff delay on another instance: that one cancels it, told through the store.
+      if (shared && !live.has(id) && (await shared.requestCancel(id))) {
+        await untilFinishedElsewhere(id, waitMs);
         return requireJob(id);
       }
       const cancelled = await sendCancel(id);
@@ -588,7 +588,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
         // In a shared store they are the cluster's: ready to claim, but no place of this instance's to take.
         supervisor.send(shared ? { type: 'JOB_READY', count: counts.queued, jobType } : { type: 'READMIT', count: counts.queued, jobType });
       }
-      shared?.watch(clusterListener);
+      await shared?.watch(clusterListener);
       return restored + queued;
     },
 

@@ -135,6 +135,6 @@ export interface SharedStore {
   takeOver(): Promise<JobRecord[]>;
   /** Asks the instance that runs the job to cancel it; false when no other instance owns it. */
   requestCancel(id: string): Promise<boolean>;
-  /** Starts telling `listener` what the other instances do; called once. */
-  watch(listener: ClusterListener): void;
+  /** Starts telling `listener` what the other instances do; resolves once it listens. Called once. */
+  watch(listener: ClusterListener): Promise<void>;
 }

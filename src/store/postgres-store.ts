@@ -135,6 +135,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   let listener: ClusterListener | undefined;
   const timers: NodeJS.Timeout[] = [];
   let lastRetention = 0;
+  /** The connection that LISTENs on the schema's channel, once connected. */
+  let listening: pg.Client | undefined;
   let retention: Promise<void> | undefined;
 
   function schedule() {
@@ -445,7 +447,6 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       again();
     }
   }
-  let listening: pg.Client | undefined;
 
   let polling = false;
   async function pollOnce() {
@@ -488,7 +489,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     async requestCancel(id) {
       const result = await pool.query<{ owner: string }>(
         `UPDATE ${table} SET record = jsonb_set(record, '{cancel_requested}', 'true')
-         WHERE id = $1 AND owner IS NOT NULL AND owner <> $2 AND state IN ('running', 'backoff') AND ready_lane IS NULL
+         WHERE id = $1 AND owner IS NOT NULL AND owner <> $2 AND state IN ('queued', 'running', 'backoff')
+           AND ready_lane IS NULL
          RETURNING owner`,
         [id, me],
       );
@@ -497,9 +499,9 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       notify({ kind: 'cancel', from: me, to: owner, id });
       return true;
     },
-    watch(watcher) {
+    async watch(watcher) {
       listener = watcher;
-      void listen();
+      await listen();
       timers.push(setInterval(() => void pollOnce(), options.pollMs));
       timers.push(setInterval(renewLeases, Math.max(1, Math.floor(leaseMs / 3))));
       for (const timer of timers) timer.unref();

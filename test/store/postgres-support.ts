@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { SCHEMA_NAME } from '../../src/store/postgres-schema.js';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres-store.js';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -18,7 +19,8 @@ export function postgresStores() {
   return {
     async open(options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
       const schema = options.schema ?? freshSchema();
-      schemas.add(schema);
+      // Only a name the store accepts is ever dropped: a test of a bad name must not run it as SQL.
+      if (SCHEMA_NAME.test(schema)) schemas.add(schema);
       const store = await openPostgresStore({
         url: TEST_DATABASE_URL,
         schema,
