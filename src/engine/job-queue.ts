@@ -165,6 +165,14 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    */
   const inAdmissionOrder = serially();
 
+  /** Slots granted with no per-type limits in force, that the next claim asks jobs for. */
+  let slotsToClaim = 0;
+  const takeSlotsToClaim = () => {
+    const slots = slotsToClaim;
+    slotsToClaim = 0;
+    return slots;
+  };
+
   const supervisor = createActor(supervisorMachine, {
     input: {
       workers: options.workers,
@@ -172,7 +180,14 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       ready,
       // Later, not now: the supervisor is inside a transition, and the store may not have the job it counted
       // yet (a submission saves its record right after the admission's check).
-      claim: (slots, allowances) => void exclusive(() => claimAndStart(slots, allowances)),
+      claim: (slots, allowances) => {
+        // With per-type limits the supervisor has one claim in flight at a time, with its own allowances.
+        if (allowances) return void exclusive(() => claimAndStart(slots, allowances));
+        // Without, the slots granted while a claim waits its turn join it: one query for them all, rather than
+        // one per freed slot (a store across the network answers each in a round trip).
+        if (slotsToClaim === 0) void exclusive(() => claimAndStart(takeSlotsToClaim(), undefined));
+        slotsToClaim += slots;
+      },
     },
   });
   supervisor.subscribe({ error: (error) => onError(error, '(supervisor)') });

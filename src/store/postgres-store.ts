@@ -367,7 +367,27 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     return restore;
   }
 
+  /** Claims with no per-type limit: one statement. */
+  async function claimInOrder(limit: number): Promise<JobRecord[]> {
+    const result = await pool.query<{ record: JobRecord; lane: number; seq: string }>(
+      `WITH picked AS (
+         SELECT id, ready_lane, ready_seq FROM ${table} WHERE ready_lane IS NOT NULL
+         ORDER BY ready_lane, ready_seq LIMIT $1 FOR UPDATE SKIP LOCKED
+       )
+       UPDATE ${table} j SET ready_lane = NULL, ready_seq = NULL, owner = $2,
+         lease_expires_at = now() + $3 * interval '1 millisecond'
+       FROM picked WHERE j.id = picked.id
+       RETURNING j.record, picked.ready_lane AS lane, picked.ready_seq AS seq`,
+      [limit, me, leaseMs],
+    );
+    // RETURNING keeps no order: claim order is the lanes', then the places in them.
+    return result.rows
+      .sort((a, b) => a.lane - b.lane || Number(BigInt(a.seq) - BigInt(b.seq)))
+      .map((row) => row.record);
+  }
+
   async function claimJobs(limit: number, allowances: ReadonlyMap<string, number> | undefined): Promise<JobRecord[]> {
+    if (allowances === undefined || allowances.size === 0) return claimInOrder(limit);
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
