@@ -83,30 +83,52 @@ export async function waitForDatabase(pool: pg.Pool, url: string, timeoutMs: num
  * version than this build knows is refused (StoreOpenError).
  */
 export async function migrate(pool: pg.Pool, schema: string, url: string): Promise<void> {
-  const client = await pool.connect();
   try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`xstate-job-service:${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version integer NOT NULL)`);
-    const found = await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_version`);
-    const version = found.rows[0]?.version ?? 0;
-    if (found.rows.length === 0) await client.query(`INSERT INTO ${schema}.schema_version VALUES (0)`);
-    if (version > PG_MIGRATIONS.length) {
-      throw new StoreOpenError(
-        redactUrl(url),
-        `schema ${schema} is at version ${version}, newer than this build knows (${PG_MIGRATIONS.length}); run a newer build.`,
-      );
-    }
-    for (let next = version; next < PG_MIGRATIONS.length; next++) await client.query(PG_MIGRATIONS[next]!(schema));
-    await client.query(`UPDATE ${schema}.schema_version SET version = $1`, [PG_MIGRATIONS.length]);
-    await client.query('COMMIT');
+    await inTransaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`xstate-job-service:${schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version integer NOT NULL)`);
+      const found = await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_version`);
+      const version = found.rows[0]?.version ?? 0;
+      if (found.rows.length === 0) await client.query(`INSERT INTO ${schema}.schema_version VALUES (0)`);
+      if (version > PG_MIGRATIONS.length) {
+        throw new StoreOpenError(
+          redactUrl(url),
+          `schema ${schema} is at version ${version}, newer than this build knows (${PG_MIGRATIONS.length}); run a newer build.`,
+        );
+      }
+      for (let next = version; next < PG_MIGRATIONS.length; next++) await client.query(PG_MIGRATIONS[next]!(schema));
+      await client.query(`UPDATE ${schema}.schema_version SET version = $1`, [PG_MIGRATIONS.length]);
+    });
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
     if (error instanceof StoreOpenError) throw error;
     throw new StoreOpenError(redactUrl(url), `migrating schema ${schema} failed: ${messageOf(error)}`);
+  }
+}
+
+/**
+ * Runs `work` on a connection of the pool in a transaction, committed when it resolves and rolled back when it
+ * throws. A connection that breaks between two statements (the database restarted) emits an error that the
+ * next statement meets anyway: it is listened to here, so that it cannot end the process, and the connection
+ * is dropped from the pool rather than reused.
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  const ignore = () => {};
+  client.on('error', ignore);
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    broken = error instanceof Error ? error : new Error(String(error));
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
   } finally {
-    client.release();
+    client.off('error', ignore);
+    client.release(broken);
   }
 }
 

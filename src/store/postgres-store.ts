@@ -44,7 +44,7 @@ import {
   type StorePage,
 } from './job-store.js';
 import { zeroCounts } from './state-counts.js';
-import { messageOf, migrate, redactUrl, SCHEMA_NAME, waitForDatabase } from './postgres-schema.js';
+import { inTransaction, messageOf, migrate, redactUrl, SCHEMA_NAME, waitForDatabase } from './postgres-schema.js';
 import { StoreOpenError } from '../errors.js';
 
 export interface PostgresStoreOptions {
@@ -248,26 +248,23 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   function retain(): Promise<void> {
     retention ??= (async () => {
       let deleted = 0;
-      const client = await pool.connect();
       try {
-        await client.query('BEGIN');
-        const lock = await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got', [
-          `xstate-job-service:${schema}:retention`,
-        ]);
-        if (lock.rows[0]!.got) {
+        deleted = await inTransaction(pool, async (client) => {
+          const lock = await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got', [
+            `xstate-job-service:${schema}:retention`,
+          ]);
+          if (!lock.rows[0]!.got) return 0;
           const result = await client.query(
             `DELETE FROM ${table} WHERE seq IN (
                SELECT seq FROM ${table} WHERE finished_seq IS NOT NULL ORDER BY finished_seq
                LIMIT least($2, greatest(0, (SELECT count(*) FROM ${table} WHERE finished_seq IS NOT NULL) - $1)))`,
             [options.retention, RETENTION_BATCH],
           );
-          deleted = result.rowCount ?? 0;
-        }
-        await client.query('COMMIT');
+          return result.rowCount ?? 0;
+        });
       } catch {
-        await client.query('ROLLBACK').catch(() => {});
+        // Out of reach: the next commit with a finished job tries again.
       } finally {
-        client.release();
         lastRetention = Date.now();
         retention = undefined;
       }
@@ -289,10 +286,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   }
 
   async function admitAll(batch: typeof admissions) {
-    const client = await pool.connect();
-    const outcomes: Admission[] = [];
-    try {
-      await client.query('BEGIN');
+    const outcomes = await inTransaction(pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`xstate-job-service:${schema}:admission`]);
       const ids = batch.map(({ record }) => record.id);
       const existing = await client.query<{ id: string; record: JobRecord }>(
@@ -305,15 +299,16 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       );
       let waitingNow = Number(waiting.rows[0]!.n);
       const admitted: JobRecord[] = [];
+      const decided: Admission[] = [];
       for (const { record, limit } of batch) {
         const found = known.get(record.id);
-        if (found) outcomes.push({ outcome: 'duplicate', existing: found });
-        else if (waitingNow >= limit) outcomes.push({ outcome: 'full' });
+        if (found) decided.push({ outcome: 'duplicate', existing: found });
+        else if (waitingNow >= limit) decided.push({ outcome: 'full' });
         else {
           waitingNow++;
           known.set(record.id, record);
           admitted.push(record);
-          outcomes.push({ outcome: 'admitted' });
+          decided.push({ outcome: 'admitted' });
         }
       }
       if (admitted.length > 0) {
@@ -327,13 +322,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
         for (const { type } of admitted) types[type] = (types[type] ?? 0) + 1;
         await client.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ kind: 'ready', from: me, types })]);
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+      return decided;
+    });
     batch.forEach(({ resolve }, i) => resolve(outcomes[i]!));
   }
 
@@ -388,17 +378,15 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
 
   async function claimJobs(limit: number, allowances: ReadonlyMap<string, number> | undefined): Promise<JobRecord[]> {
     if (allowances === undefined || allowances.size === 0) return claimInOrder(limit);
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const left = new Map(allowances ?? []);
-      const picked: { id: string; record: JobRecord; lane: number; seq: string }[] = [];
+    return inTransaction(pool, async (client) => {
+      const left = new Map(allowances);
+      const picked: { id: string; record: JobRecord }[] = [];
       const skipped = new Set<string>();
       for (let again = true; again && picked.length < limit; ) {
         again = false;
         const exhausted = [...left].filter(([, n]) => n <= 0).map(([type]) => type);
-        const rows = await client.query<{ id: string; type: string; record: JobRecord; lane: number; seq: string }>(
-          `SELECT id, type, record, ready_lane AS lane, ready_seq AS seq FROM ${table}
+        const rows = await client.query<{ id: string; type: string; record: JobRecord }>(
+          `SELECT id, type, record FROM ${table}
            WHERE ready_lane IS NOT NULL AND NOT (type = ANY($2::text[])) AND NOT (id = ANY($3::text[]))
            ORDER BY ready_lane, ready_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
           [limit - picked.length, exhausted, [...picked.map((p) => p.id), ...skipped]],
@@ -424,14 +412,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
           [picked.map((p) => p.id), me, leaseMs],
         );
       }
-      await client.query('COMMIT');
       return picked.map((p) => p.record);
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   function handleNotice(payload: string | undefined) {
@@ -452,12 +434,18 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   async function listen() {
     if (closed) return;
     const client = new pg.Client({ connectionString: options.url });
+    let broken = false;
     const again = () => {
+      if (broken) return;
+      broken = true;
       client.removeAllListeners();
+      // Errors may follow the first (the connection's end): they are expected now, and must not end the process.
+      client.on('error', () => {});
       client.end().catch(() => {});
       if (!closed) setTimeout(() => void listen(), RELISTEN_MS).unref();
     };
     client.on('error', again);
+    client.on('end', again);
     client.on('notification', (message) => handleNotice(message.payload));
     try {
       await client.connect();

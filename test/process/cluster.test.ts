@@ -4,7 +4,9 @@
  * records: no attempt of a job runs on two instances at once, and no job reaches `done` twice.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -166,4 +168,70 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
     expect(states.queued + states.running + states.backoff).to.equal(0);
     await expectOneOwnerAtATime({}, false);
   });
+
+  it('recovers by itself when the database restarts under load: every acknowledged job is kept and finishes', async () => {
+    const instances = [await startInstance('a'), await startInstance('b')];
+    const acknowledged: string[] = [];
+    let refused = 0;
+    let next = 0;
+    let stop = false;
+    /** One submission after another, alternating instances, until `stop`; a 202 is an acknowledged job. */
+    const load = (async () => {
+      while (!stop) {
+        const id = `job-${next++}`;
+        try {
+          const response = await fetch(instances[next % 2]!.url('/jobs'), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id, max_retries: 8 }),
+          });
+          if (response.status === 202) acknowledged.push(id);
+          else refused++;
+          await response.arrayBuffer();
+        } catch {
+          refused++;
+        }
+      }
+    })();
+    const until = async (count: number) => {
+      while (acknowledged.length < count) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    await until(300);
+    // Not execFileSync: the load goes on while the database restarts.
+    await promisify(execFile)('pg_ctlcluster', ['--skip-systemctl-redirect', clusterVersion(), 'main', 'restart']);
+    const afterRestart = acknowledged.length;
+    // Neither instance restarts: both take submissions again by themselves.
+    await until(afterRestart + 300);
+    stop = true;
+    await load;
+    // The outage was seen: submissions in it were refused (503 storage_unavailable), not acknowledged.
+    expect(refused, 'submissions refused during the restart').to.be.above(0);
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      for (const deadline = Date.now() + 60_000; ; ) {
+        const rows = await client.query<{ state: string; n: string }>(
+          `SELECT state, count(*) AS n FROM ${schema}.jobs WHERE id = ANY($1::text[]) GROUP BY state`,
+          [acknowledged],
+        );
+        const finished = rows.rows.filter((r) => r.state === 'done' || r.state === 'failed').reduce((n, r) => n + Number(r.n), 0);
+        if (finished === acknowledged.length) break;
+        if (Date.now() > deadline) expect.fail(`${finished} of ${acknowledged.length} acknowledged jobs finished: ${JSON.stringify(rows.rows)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } finally {
+      await client.end();
+    }
+    for (const instance of instances) {
+      expect(instance.process.exitCode, `an instance exited; stderr:\n${instance.stderr()}\n${instance.stdout().slice(-3000)}`).to.equal(null);
+    }
+    const ready = await Promise.all(instances.map(async (instance) => (await fetch(instance.url('/readyz'))).status));
+    expect(ready).to.deep.equal([200, 200]);
+    expect(instances.map((instance) => instance.process.exitCode)).to.deep.equal([null, null]);
+  });
 });
+
+/** The version of the local PostgreSQL cluster (the one folder in /etc/postgresql). */
+function clusterVersion(): string {
+  return readdirSync('/etc/postgresql')[0]!;
+}
