@@ -105,7 +105,7 @@ export const VARIABLES = {
   FAILURE_RATE: fraction('simulated processor: probability that an attempt fails', 0.2),
   JOB_RETENTION: integer('finished job records kept; the oldest finished go first', 0, 10_000_000, 10_000),
   STORE: storeLocation(
-    'where job records live: a SQLite file (its directory is created), or `memory` (nothing survives a restart)',
+    'where job records live: a SQLite file (its directory is created), `memory` (nothing survives a restart), or PostgreSQL, shared by several instances',
     'sqlite:./data/jobs.db',
   ),
   PG_SCHEMA: {
