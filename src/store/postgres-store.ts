@@ -294,8 +294,11 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
         [ids],
       );
       const known = new Map(existing.rows.map((row) => [row.id, row.record]));
+      // Counted up to the largest limit asked for only: beyond it every admission is refused anyway, and a
+      // backlog far larger than QUEUE_SIZE (restored jobs) would make each admission read all of it.
       const waiting = await client.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ${table} WHERE state IN ('queued', 'backoff')`,
+        `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE state IN ('queued', 'backoff') LIMIT $1) AS w`,
+        [Math.max(...batch.map(({ limit }) => limit))],
       );
       let waitingNow = Number(waiting.rows[0]!.n);
       const admitted: JobRecord[] = [];
