@@ -507,12 +507,13 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
     cancelRequested: (id) => live.get(id)?.actor.send({ type: 'CANCEL' }),
     poll() {
+      const { busy } = supervisor.getSnapshot().context;
+      if (busy >= options.workers) return;
       // Idle workers and no job known to wait: look in the store anyway, in case a notification was lost. A
       // claim that finds fewer jobs hands the slots back.
-      const { busy } = supervisor.getSnapshot().context;
-      if (ready.waiting === 0 && busy < options.workers) {
-        supervisor.send({ type: 'JOB_READY', jobType: '', count: options.workers - busy });
-      }
+      if (ready.waiting === 0) supervisor.send({ type: 'JOB_READY', jobType: '', count: options.workers - busy });
+      // Jobs wait that a claim left (their type ran at its limit on other instances): ask again.
+      else supervisor.send({ type: 'DISPATCH' });
     },
   };
 

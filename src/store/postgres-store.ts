@@ -383,6 +383,17 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     if (allowances === undefined || allowances.size === 0) return claimInOrder(limit);
     return inTransaction(pool, async (client) => {
       const left = new Map(allowances);
+      // A type's `concurrency` holds across the cluster: what this instance may still start, less what the
+      // others run (or claimed) of that type now. One such claim at a time, so two never count the same room.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`xstate-job-service:${schema}:limited-claims`]);
+      const elsewhere = await client.query<{ type: string; n: string }>(
+        `SELECT type, count(*) AS n FROM ${table}
+         WHERE type = ANY($1::text[]) AND owner IS NOT NULL AND owner <> $2 AND ready_lane IS NULL
+           AND state IN ('queued', 'running')
+         GROUP BY type`,
+        [[...left.keys()], me],
+      );
+      for (const { type, n } of elsewhere.rows) left.set(type, left.get(type)! - Number(n));
       const picked: { id: string; record: JobRecord }[] = [];
       const skipped = new Set<string>();
       for (let again = true; again && picked.length < limit; ) {

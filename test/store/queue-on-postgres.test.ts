@@ -8,6 +8,8 @@ import { DuplicateJobError, ServiceError, StoreOpenError } from '../../src/error
 import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres-schema.js';
 import { openPostgresStore } from '../../src/store/postgres-store.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
+import { createJobTypes } from '../../src/job-types/registry.js';
 import { makeQueue } from '../helpers/queue.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { freshSchema, postgresStores } from './postgres-support.js';
@@ -99,6 +101,36 @@ describe('job queue on the postgres store: several instances', function () {
       ['running', 'running', 'CANCEL'],
       ['running', 'cancelled', 'ATTEMPT_FAILED'],
     ]);
+  });
+
+  it("holds a type's concurrency across instances", async () => {
+    const schema = freshSchema();
+    const limitedInstance = async () => {
+      const store = await databases.open({ schema, pollMs: 50 });
+      const work = manualProcessor();
+      const types = createJobTypes(
+        [{ name: 'x', kind: 'module', source: 'x.ts', options: { concurrency: 1 }, processor: work.processor }],
+        { defaultType: 'x', maxRetries: 0, maxRetriesLimit: 5, timeoutMs: 0, backoff: { baseMs: 10, maxMs: 10, jitterMs: 0 } },
+      );
+      const queue = createJobQueue(
+        { workers: 4, queueSize: 10, backoff: { baseMs: 10, maxMs: 10, jitterMs: 0 }, jobTimeoutMs: 0, jobRetention: 100 },
+        { types, store },
+      );
+      queues.push(queue);
+      await queue.recover();
+      return { queue, work };
+    };
+    const a = await limitedInstance();
+    const b = await limitedInstance();
+    const running = () => [...a.work.calls, ...b.work.calls];
+    for (const id of ['x1', 'x2', 'x3']) await a.queue.submit({ id, payload: null });
+    for (let started = 1; started <= 3; started++) {
+      await until(() => running().length === started, 3000, `attempt ${started} started`);
+      // Several polls of both instances (every 50 ms) go by: none starts a second job of the type meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(running().length).to.equal(started);
+      running()[started - 1]!.resolve();
+    }
   });
 
   it('releases its jobs at a graceful close: another instance takes them over at once, not after the lease', async () => {
