@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
+  scheduled_full: 429,
   duplicate_job: 409,
   not_cancellable: 409,
   not_retryable: 409,
@@ -63,6 +64,13 @@ export const errors = {
       `The queue is full (${capacity} unfinished jobs); retry in about ${retryAfterSeconds} s.`,
       { capacity, retry_after_seconds: retryAfterSeconds },
       { 'Retry-After': String(retryAfterSeconds) },
+    ),
+  scheduledFull: (limit: number) =>
+    new ServiceError(
+      'scheduled_full',
+      `${limit} jobs are scheduled for later already (SCHEDULED_LIMIT); submit this one when more have come due, ` +
+        'or without run_at and delay_ms to run it now.',
+      { scheduled_limit: limit },
     ),
   duplicateJob: (id: string, existing: unknown) =>
     new ServiceError(

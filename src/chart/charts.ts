@@ -6,7 +6,7 @@ const inert = () => {};
 
 export const jobChart = createJobMachine({
   attempts: { start: inert, abort: inert },
-  slots: { announceReady: inert, withdrawReady: inert, releaseSlot: inert, releasePlace: inert },
+  slots: { announceReady: inert, withdrawReady: inert, releaseSlot: inert, releasePlace: inert, admitDue: inert },
   recordTransition: inert,
   now: () => 0,
   random: () => 0,

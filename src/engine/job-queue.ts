@@ -14,6 +14,9 @@
  * A cancel of a waiting job, and an operator's retry, restore the actor from the record for that one event,
  * so the chart still decides. A restart takes back the queued jobs as counts (they wait in the store
  * already) and restores one actor per running and backoff job (`recover`).
+ *
+ * Scheduled jobs (`run_at`, `delay_ms`) are rows in the store only; the one due timer (`due-timer.ts`) moves
+ * them to `queued` when they come due (`moveDue`), and `recover` arms it for what came due meanwhile.
  */
 import { EventEmitter } from 'node:events';
 import { createActor, type Snapshot, type StateValue } from 'xstate';
@@ -59,6 +62,8 @@ import { initialJobFields } from './job-fields.js';
 import { createMemoryStore } from '../store/memory-store.js';
 import { TAKEN, type JobStore, type ReadyLane } from '../store/job-store.js';
 import { zeroCounts } from '../store/state-counts.js';
+import { createDueTimer } from './due-timer.js';
+import { DEFAULT_MAX_DELAY_MS, DEFAULT_SCHEDULED_LIMIT, dueTimeOf } from './due-time.js';
 
 export interface JobQueueOptions {
   /** Jobs running at once. Default 4. */
@@ -74,6 +79,10 @@ export interface JobQueueOptions {
   expectedWorkMs?: number;
   /** The largest `result` kept, as JSON, in bytes (RESULT_MAX_BYTES). Default 65536. */
   resultMaxBytes?: number;
+  /** The most jobs scheduled for later at once (SCHEDULED_LIMIT). Default 1,000,000. */
+  scheduledLimit?: number;
+  /** The longest delay a submission may ask for, in ms (MAX_DELAY_MS). Default 365 days. */
+  maxDelayMs?: number;
 }
 
 export interface JobQueueDeps {
@@ -191,6 +200,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       },
       releaseSlot: (finished, jobType) => supervisor.send({ type: 'SLOT_FREED', finished, jobType }),
       releasePlace: () => supervisor.send({ type: 'JOB_FINISHED' }),
+      admitDue: (_id, jobType) => supervisor.send({ type: 'READMIT', count: 1, jobType }),
     },
     recordTransition,
     now,
@@ -198,6 +208,25 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     backoffFor: (type) => types.backoffFor(type),
     keepResult: (output) => keepResult(output, resultMaxBytes),
   });
+
+  const dueTimer = createDueTimer({
+    nextDueAt: () => store.nextDueAt(),
+    moveDue: (at, limit) => exclusive(() => moveDue(at, limit)),
+    now,
+    onError: (error) => onError(error, '(due timer)'),
+  });
+
+  /**
+   * Moves up to `limit` scheduled jobs due by `at` to `queued`: each one's actor is restored for DUE, which
+   * takes its place and saves it into the lane of new jobs. Nothing moves once the queue stops accepting: the
+   * jobs wait in the store.
+   */
+  async function moveDue(at: number, limit: number): Promise<number> {
+    if (lifecycle() !== 'accepting') return 0;
+    const due = await store.takeDue(at, limit);
+    for (const record of due) startActor(record, 'scheduled', { type: 'DUE' });
+    return due.length;
+  }
 
   /** The latest progress of each job whose stream event waits for its interval, and when the last one went out. */
   const progressSent = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
@@ -378,7 +407,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const entry = live.get(id);
     if (entry) return entry;
     const record = await store.get(id);
-    if (!record || (record.state !== 'queued' && record.state !== 'backoff')) return undefined;
+    if (!record || (record.state !== 'queued' && record.state !== 'backoff' && record.state !== 'scheduled')) {
+      return undefined;
+    }
     startActor(record, waitingStateValue(record.state));
     const restored = live.get(id)!;
     restored.fromLane = true;
@@ -429,15 +460,29 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     if (lifecycle() !== 'accepting') throw errors.shuttingDown();
     const max_retries = input.max_retries ?? types.info(type).options.max_retries;
     if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries });
-    checkCapacity();
-    const context = initialJobFields({ id, type, payload: input.payload, max_retries }, now());
-    const transition = transitionOf(context, null, 'queued', 'SUBMIT');
-    const record = newRecord(context, 'queued', [transition]);
-    void store.save(record, null, 'new');
+    const next_run_at = dueTimeOf(input, now(), options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS);
+    // A job for later takes no place in the capacity until it comes due; SCHEDULED_LIMIT bounds those instead.
+    if (next_run_at === null) checkCapacity();
+    else await checkScheduledRoom();
+    const context = initialJobFields({ id, type, payload: input.payload, max_retries, priority: input.priority, next_run_at }, now());
+    const state = next_run_at === null ? 'queued' : 'scheduled';
+    const transition = transitionOf(context, null, state, 'SUBMIT');
+    const record = newRecord(context, state, [transition]);
+    void store.save(record, null, next_run_at === null ? 'new' : undefined);
     totalsOf(type).submitted++;
     emitter.emit('transition', transition);
-    supervisor.send({ type: 'ADMIT', jobType: type });
+    if (next_run_at === null) supervisor.send({ type: 'ADMIT', jobType: type });
+    else dueTimer.arm(next_run_at);
     return record;
+  }
+
+  /** Throws scheduled_full when SCHEDULED_LIMIT jobs are scheduled already. */
+  async function checkScheduledRoom() {
+    const limit = options.scheduledLimit ?? DEFAULT_SCHEDULED_LIMIT;
+    if ((await store.counts()).scheduled >= limit) {
+      rejected++;
+      throw errors.scheduledFull(limit);
+    }
   }
 
   return {
@@ -507,6 +552,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
         queued += counts.queued;
         if (counts.queued > 0) supervisor.send({ type: 'READMIT', count: counts.queued, jobType });
       }
+      // What came due while the service was down fires now, in due order; then the earliest still to come.
+      dueTimer.arm(now());
       return restored + queued;
     },
 
@@ -546,6 +593,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     processorsRunning: () => attempts.processorsRunning(),
 
     pause() {
+      dueTimer.stop();
       if (lifecycle() === 'accepting') supervisor.send({ type: 'PAUSE' });
     },
 
@@ -555,6 +603,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
 
     drain(deadlineMs) {
+      dueTimer.stop();
       if (lifecycle() === 'accepting') supervisor.send({ type: 'DRAIN' });
       return new Promise<DrainResult>((resolve) => {
         let timer: ReturnType<typeof setTimeout> | undefined;

@@ -3,6 +3,7 @@ import sinon from 'sinon';
 import { createMetrics } from '../../src/metrics.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
+import type { JobState } from '../../src/engine/job-record.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { makeQueue } from '../helpers/queue.js';
 import { startService, type Service } from './support.js';
@@ -52,7 +53,7 @@ interface Expected {
   durations: number[];
   waits: number[];
   manualRetries: number;
-  states: Record<'queued' | 'running' | 'backoff' | 'done' | 'failed' | 'cancelled', number>;
+  states: Record<JobState, number>;
   busy: number;
   workers: number;
   capacity: number;
@@ -81,7 +82,7 @@ function expectedJobSamples(e: Expected): Record<string, number> {
 
 const none = { queue_full: 0, duplicate: 0, validation: 0, shutting_down: 0 };
 const noAttempts = { success: 0, failure: 0, timeout: 0, cancelled: 0, interrupted: 0 };
-const noStates = { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
+const noStates = { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
 
 describe('GET /metrics', () => {
   let service: Service;
@@ -192,7 +193,7 @@ describe('GET /metrics', () => {
         // In the order they started: ok1, ok2, bad, flaky, q1, q2, flaky (retried), w1, w2.
         waits: [0, 0, 0, 0, 0, 0.3, 0.1, 0, 0],
         manualRetries: 1,
-        states: { queued: 0, running: 2, backoff: 0, done: 4, failed: 1, cancelled: 2 },
+        states: { scheduled: 0, queued: 0, running: 2, backoff: 0, done: 4, failed: 1, cancelled: 2 },
         busy: 2,
         workers: 2,
         capacity: 4,

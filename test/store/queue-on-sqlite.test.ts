@@ -140,7 +140,7 @@ describe('job queue on the sqlite store', () => {
       expect(await onDisk()).to.deep.equal([['d3', 'queued'], ['d2', 'running'], ['d1', 'done'], ['f', 'queued']]);
       await finish('d2'); // two: the oldest finished one goes, and f, finished before both, is no longer finished
       expect(await onDisk()).to.deep.equal([['d3', 'running'], ['d2', 'done'], ['f', 'queued']]);
-      expect(await store.counts()).to.deep.equal({ queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+      expect(await store.counts()).to.deep.equal({ scheduled: 0, queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
 
       // The process stops; the next one takes f back from the file.
       queue.pause();
@@ -220,7 +220,7 @@ describe('job queue on the sqlite store', () => {
       expect(error).to.be.instanceOf(ServiceError).and.include({ code: 'storage_unavailable', status: 503 });
       expect(await queue.get('lost')).to.equal(undefined);
       expect(await queue.stats()).to.deep.include({
-        states: { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+        states: { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
         workers: { busy: 0, total: 1 },
         queue: { used: 0, capacity: 2 },
       });

@@ -77,7 +77,7 @@ describe('sqlite store', () => {
       save(record('a', 'running'));
       save(record('a', 'done'));
       save(record('b', 'running'));
-      expect(await store.counts()).to.deep.equal({ queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+      expect(await store.counts()).to.deep.equal({ scheduled: 0, queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
     });
 
     it('gives the unfinished records back in submission order, not in the order they changed', async () => {
@@ -298,7 +298,7 @@ describe('sqlite store', () => {
       raw.close();
 
       const store = files.open({ path });
-      expect(store.db.pragma('user_version', { simple: true })).to.equal(3);
+      expect(store.db.pragma('user_version', { simple: true })).to.equal(4);
       saver(store)(queued('q-after'), 'new');
       expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['q-old', 'q-new', 'q-after']);
     });
