@@ -135,6 +135,8 @@ async function run(
       jobRetention: config.jobRetention,
       expectedWorkMs: (config.work.minMs + config.work.maxMs) / 2,
       resultMaxBytes: config.resultMaxBytes,
+      scheduledLimit: config.scheduledLimit,
+      maxDelayMs: config.maxDelayMs,
     },
     {
       types,

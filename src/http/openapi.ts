@@ -330,7 +330,7 @@ function operations(): Operation[] {
 }
 
 /** `format: date-time` says it all; zod's 500-character regex for it would only make the document hard to read. */
-const dropDateTimePattern = ({ jsonSchema }: { jsonSchema: { format?: string; pattern?: string } }) => {
+export const dropDateTimePattern = ({ jsonSchema }: { jsonSchema: { format?: string; pattern?: string } }) => {
   if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
 };
 

@@ -79,7 +79,7 @@ describe('POST /jobs/batch', () => {
             status: 400,
             error: validationFailed({
               max_retries: ['Must be an integer from 0 to 20.'],
-              extra: ['Unknown field; allowed: id, type, payload, max_retries.'],
+              extra: ['Unknown field; allowed: id, type, payload, max_retries, priority, run_at, delay_ms.'],
             }),
           },
           { id: null, status: 400, error: validationFailed({ id: ['Must be a string.'] }) },

@@ -224,7 +224,7 @@ describe('POST /jobs and POST /enqueue', () => {
       [
         'an unknown field (a typo of max_retries)',
         { id: 'x', max_retry: 3 },
-        { max_retry: ['Unknown field; allowed: id, type, payload, max_retries.'] },
+        { max_retry: ['Unknown field; allowed: id, type, payload, max_retries, priority, run_at, delay_ms.'] },
       ],
       ['max_retries as a string', { max_retries: '3' }, { max_retries: ['Must be an integer from 0 to 20.'] }],
       ['a fractional max_retries', { max_retries: 2.5 }, { max_retries: ['Must be an integer from 0 to 20.'] }],
@@ -266,8 +266,8 @@ describe('POST /jobs and POST /enqueue', () => {
         {
           id: ['Must be 1–256 characters (Unicode code points).'],
           max_retries: ['Must be an integer from 0 to 20.'],
-          extra: ['Unknown field; allowed: id, type, payload, max_retries.'],
-          other: ['Unknown field; allowed: id, type, payload, max_retries.'],
+          extra: ['Unknown field; allowed: id, type, payload, max_retries, priority, run_at, delay_ms.'],
+          other: ['Unknown field; allowed: id, type, payload, max_retries, priority, run_at, delay_ms.'],
         },
       ],
     ];

@@ -205,6 +205,8 @@ export function view(fields: { id: string } & Partial<Record<string, unknown>>) 
     state: 'queued',
     payload: null,
     max_retries: 3,
+    priority: 0,
+    next_run_at: null,
     attempts: 0,
     last_error: null,
     result: null,
