@@ -128,6 +128,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       jobTimeoutMs: 0,
       jobRetention: config.jobRetention,
       expectedWorkMs: 4000,
+      scheduledLimit: config.scheduledLimit,
+      maxDelayMs: config.maxDelayMs,
     },
     {
       processor: work.processor,
