@@ -151,6 +151,18 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
       }
     },
   });
+  // Why: starvation: higher priorities are claimed first, so a lower one can wait indefinitely behind them.
+  new Gauge({
+    name: 'jobs_oldest_waiting_seconds',
+    help: 'How long the longest-waiting job of each priority has waited for a worker.',
+    labelNames: ['priority'] as const,
+    registers,
+    async collect() {
+      const { waiting } = await queue.stats();
+      this.reset();
+      for (const { priority, oldest_wait_ms } of waiting) this.set({ priority: String(priority) }, oldest_wait_ms / 1000);
+    },
+  });
   // Why: with workers_total, saturation: busy = total for long means the pool is the bottleneck.
   new Gauge({
     name: 'workers_busy',

@@ -577,11 +577,13 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
 
     async stats(): Promise<Stats> {
-      const [states, byType] = await Promise.all([store.counts(), store.countsByType()]);
+      const [states, byType, oldest] = await Promise.all([store.counts(), store.countsByType(), store.oldestWaiting()]);
       const { busy, unfinished } = supervisor.getSnapshot().context;
+      const at = now();
       return {
         states,
         types: byType,
+        waiting: oldest.map(({ priority, since }) => ({ priority, oldest_wait_ms: Math.max(0, at - since) })),
         workers: { busy, total: options.workers },
         queue: { used: unfinished, capacity },
         totals: sumOfTotals(),

@@ -56,6 +56,11 @@ export interface Stats {
   workers: { busy: number; total: number };
   /** `used` counts unfinished jobs; `capacity` is WORKERS + QUEUE_SIZE. */
   queue: { used: number; capacity: number };
+  /**
+   * Per priority with jobs waiting for a slot, highest first: how long the longest-waiting one has waited, in
+   * ms. A steady stream of higher-priority work can hold lower priorities back indefinitely; this shows it.
+   */
+  waiting: { priority: number; oldest_wait_ms: number }[];
   totals: {
     /** Jobs admitted by a submission (202). */
     submitted: number;

@@ -71,6 +71,13 @@ export const statsSchema = z.strictObject({
   states: perState,
   types: z.record(z.string(), perState).meta({ description: 'The same counts per job type.' }),
   workers: z.strictObject({ busy: count, total: count }),
+  waiting: z
+    .array(z.strictObject({ priority: z.int(), oldest_wait_ms: count }))
+    .meta({
+      description:
+        'Per priority with jobs waiting for a worker, highest first: how long the longest-waiting one has waited. ' +
+        'Higher priorities go first, so a lower one can wait indefinitely.',
+    }),
   queue: z.strictObject({
     used: count.meta({ description: 'Unfinished jobs.' }),
     capacity: count.meta({ description: 'WORKERS + QUEUE_SIZE.' }),

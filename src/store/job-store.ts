@@ -26,6 +26,17 @@ export interface StorePage {
  */
 export type ReadyLane = 'retry' | 'new';
 
+/** The job that has waited longest for a slot at one priority. */
+export interface OldestWaiting {
+  priority: number;
+  /** Epoch ms: when it became ready (queued, or the end of its backoff delay). */
+  since: number;
+}
+
+/** When a waiting job became ready: the end of a retry's backoff delay, else its latest move (into `queued`). */
+export const readySince = (record: JobRecord) =>
+  record.state === 'backoff' && record.next_retry_at !== null ? record.next_retry_at : record.updated_at;
+
 export interface ClaimRequest {
   /** At most this many jobs. */
   limit: number;
@@ -71,6 +82,11 @@ export interface JobStore {
    * same job, until it is saved into a lane again. Resolves with fewer jobs (none) when fewer are ready.
    */
   claim(request: ClaimRequest): Promise<JobRecord[]>;
+  /**
+   * Per priority with jobs waiting in a lane, highest first, the one that has waited longest: how far
+   * starvation has gone (a steady stream of higher-priority work holds lower priorities back indefinitely).
+   */
+  oldestWaiting(): Promise<OldestWaiting[]>;
   /**
    * The earliest `next_run_at` of the jobs in `scheduled`, or null when none is: when the engine's one timer
    * must fire next. A job saved in `scheduled` is due at its record's `next_run_at`.

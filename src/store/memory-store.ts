@@ -3,7 +3,7 @@ import { Fifo } from '../engine/fifo.js';
 import { INPUT_DEFAULTS, NOT_STARTED } from '../engine/job-fields.js';
 import { MinHeap } from '../engine/min-heap.js';
 import { finishedCount, isFinished, type JobRecord, type JobState, type Transition } from '../engine/job-record.js';
-import { TAKEN, UNFINISHED_STATES, type ClaimRequest, type JobStore, type ReadyLane, type StoreListQuery, type StorePage } from './job-store.js';
+import { readySince, TAKEN, UNFINISHED_STATES, type ClaimRequest, type OldestWaiting, type JobStore, type ReadyLane, type StoreListQuery, type StorePage } from './job-store.js';
 import { StateCounts } from './state-counts.js';
 
 export interface MemoryStoreOptions {
@@ -416,6 +416,20 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
         claimed.push(record);
       }
       return Promise.resolve(claimed);
+    },
+
+    oldestWaiting() {
+      const oldest: OldestWaiting[] = [];
+      for (const priority of priorities) {
+        let since = Infinity;
+        for (const lanes of levels.get(priority)!.values()) {
+          for (const head of [lanes.retry.head(), lanes.new.head()]) {
+            if (head !== undefined) since = Math.min(since, readySince(expand(head.record!)));
+          }
+        }
+        if (since !== Infinity) oldest.push({ priority, since });
+      }
+      return Promise.resolve(oldest);
     },
 
     nextDueAt: () => Promise.resolve(earliestDue()?.dueAt ?? null),

@@ -33,7 +33,9 @@ import { INPUT_DEFAULTS, PRIORITY_MAX } from '../engine/job-fields.js';
 import {
   TAKEN,
   UNFINISHED_STATES,
+  readySince,
   type ClaimRequest,
+  type OldestWaiting,
   type JobStore,
   type ReadyLane,
   type StoreListQuery,
@@ -259,6 +261,9 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     ),
     nextPriority: db
       .prepare('SELECT priority FROM jobs WHERE ready_lane IS NOT NULL AND priority < ? ORDER BY priority DESC LIMIT 1')
+      .pluck(),
+    headOfLane: db
+      .prepare('SELECT record FROM jobs WHERE priority = ? AND ready_lane = ? ORDER BY ready_seq LIMIT 1')
       .pluck(),
     byDueTime: db.prepare('SELECT id, run_at AS runAt FROM jobs WHERE run_at IS NOT NULL ORDER BY run_at, seq'),
     delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
@@ -563,6 +568,24 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
+    },
+
+    async oldestWaiting() {
+      try {
+        commitBeforeRead();
+      } catch {
+        // Writes fail: the file's lanes still answer, without the jobs only the buffer has.
+      }
+      const oldest: OldestWaiting[] = [];
+      for (let below = ABOVE_EVERY_PRIORITY; ; ) {
+        const priority = statements.nextPriority.get(below) as number | undefined;
+        if (priority === undefined) break;
+        const heads = Object.values(LANE_NUMBER).map((lane) => statements.headOfLane.get(priority, lane) as string | undefined);
+        const since = Math.min(...heads.map((json) => (json === undefined ? Infinity : readySince(parseRecord(json)))));
+        if (since !== Infinity) oldest.push({ priority, since });
+        below = priority;
+      }
+      return oldest;
     },
 
     async nextDueAt() {

@@ -66,6 +66,7 @@ describe('supervisor (through the job queue)', () => {
         states: { scheduled: 0, queued: 3, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 },
         types: { simulated: { scheduled: 0, queued: 3, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 } },
         workers: { busy: 2, total: 2 },
+        waiting: [{ priority: 0, oldest_wait_ms: 0 }],
         queue: { used: 5, capacity: 5 },
         totals: { submitted: 5, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 1 },
       });

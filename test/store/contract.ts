@@ -137,6 +137,18 @@ export function storeContract(name: string, subject: ContractSubject) {
         expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['x-high2', 'x-low']);
       });
 
+      it('tells, per priority highest first, when its longest-waiting job became ready', async () => {
+        const { store, save } = await open();
+        expect(await store.oldestWaiting()).to.deep.equal([]);
+        save(record('q', 'queued', { priority: 2, created_at: 10, updated_at: 40 }), 'new'); // queued again at 40
+        save(record('r', 'backoff', { priority: 2, attempts: 1, updated_at: 5, next_retry_at: 30 }), 'retry'); // ready at 30
+        save(record('low', 'queued', { priority: -3, created_at: 50, updated_at: 50 }), 'new');
+        save(record('gone', 'queued', { priority: 9, updated_at: 1 }), 'new');
+        await subject.settle(store);
+        save(record('gone', 'running', { priority: 9, attempts: 1, updated_at: 60 }));
+        expect(await store.oldestWaiting()).to.deep.equal([{ priority: 2, since: 30 }, { priority: -3, since: 50 }]);
+      });
+
       it('returns the record as saved', async () => {
         const { store, save } = await open();
         const saved = record('a', 'queued', { type: 't', payload: { n: [1, 'two'] }, max_retries: 4, created_at: 7, updated_at: 7 });
