@@ -78,6 +78,8 @@ export const errors = {
       `A job with id ${JSON.stringify(id)} already exists with a different type, payload or max_retries.`,
       existing,
     ),
+  scheduleNotFound: (name: string) =>
+    new ServiceError('not_found', `No schedule ${JSON.stringify(name)}; GET /schedules lists them.`),
   notCancellable: (id: string, state: string) =>
     new ServiceError('not_cancellable', `Job ${JSON.stringify(id)} is ${state} and can no longer be cancelled.`, {
       state,

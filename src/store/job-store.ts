@@ -1,4 +1,5 @@
 import type { JobRecord, JobState } from '../engine/job-record.js';
+import type { ScheduleRow } from '../engine/schedule-fields.js';
 
 export interface StoreListQuery {
   state?: JobState;
@@ -98,6 +99,12 @@ export interface JobStore {
    * `scheduled` again; the engine saves each one as `queued` (or cancels it) next.
    */
   takeDue(now: number, limit: number): Promise<JobRecord[]>;
+  /** Creates or replaces a cron schedule (by its name); a durable store has it on disk when this resolves. */
+  saveSchedule(row: ScheduleRow): Promise<void>;
+  /** Forgets a schedule; nothing for an unknown name. */
+  deleteSchedule(name: string): Promise<void>;
+  /** Every schedule, by name. */
+  schedules(): Promise<ScheduleRow[]>;
   /**
    * Resolves once every save made so far is durable (at once for a memory store). Rejects with `ServiceError`
    * `storage_unavailable` when the write failed.

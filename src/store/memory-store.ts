@@ -2,6 +2,7 @@ import { errors } from '../errors.js';
 import { Fifo } from '../engine/fifo.js';
 import { INPUT_DEFAULTS, NOT_STARTED } from '../engine/job-fields.js';
 import { MinHeap } from '../engine/min-heap.js';
+import type { ScheduleRow } from '../engine/schedule-fields.js';
 import { finishedCount, isFinished, type JobRecord, type JobState, type Transition } from '../engine/job-record.js';
 import { readySince, TAKEN, UNFINISHED_STATES, type ClaimRequest, type OldestWaiting, type JobStore, type ReadyLane, type StoreListQuery, type StorePage } from './job-store.js';
 import { StateCounts } from './state-counts.js';
@@ -281,6 +282,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   /** The scheduled jobs by due time, then submission order; stale entries are dropped when they surface. */
   const dueHeap = new MinHeap<DueEntry>((a, b) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.slot.seq < b.slot.seq));
   let dueMarks = 0;
+  const scheduleRows = new Map<string, ScheduleRow>();
 
   function lanesOf(priority: number, type: string): Lanes {
     let level = levels.get(priority);
@@ -431,6 +433,19 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       }
       return Promise.resolve(oldest);
     },
+
+    saveSchedule(row) {
+      scheduleRows.set(row.name, structuredClone(row));
+      return TAKEN;
+    },
+
+    deleteSchedule(name) {
+      scheduleRows.delete(name);
+      return TAKEN;
+    },
+
+    schedules: () =>
+      Promise.resolve([...scheduleRows.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((row) => structuredClone(row))),
 
     nextDueAt: () => Promise.resolve(earliestDue()?.dueAt ?? null),
 

@@ -30,6 +30,7 @@ import Database from 'better-sqlite3';
 import { errors, StoreOpenError } from '../errors.js';
 import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } from '../engine/job-record.js';
 import { INPUT_DEFAULTS, PRIORITY_MAX } from '../engine/job-fields.js';
+import type { ScheduleRow } from '../engine/schedule-fields.js';
 import {
   TAKEN,
   UNFINISHED_STATES,
@@ -123,6 +124,8 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       CREATE INDEX jobs_ready ON jobs (priority DESC, ready_lane, ready_seq) WHERE ready_lane IS NOT NULL;
       CREATE INDEX jobs_due ON jobs (run_at, seq) WHERE run_at IS NOT NULL;
     `),
+  // 5: cron schedules, one row each, the schedule as JSON (its definition, paused or not, its last fire).
+  (db) => db.exec('CREATE TABLE schedules (name TEXT PRIMARY KEY, row TEXT NOT NULL)'),
 ];
 
 /** The claim order's priorities start below this one (above PRIORITY_MAX). */
@@ -262,6 +265,9 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     nextPriority: db
       .prepare('SELECT priority FROM jobs WHERE ready_lane IS NOT NULL AND priority < ? ORDER BY priority DESC LIMIT 1')
       .pluck(),
+    putSchedule: db.prepare('INSERT INTO schedules (name, row) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET row = excluded.row'),
+    deleteSchedule: db.prepare('DELETE FROM schedules WHERE name = ?'),
+    allSchedules: db.prepare('SELECT row FROM schedules ORDER BY name').pluck(),
     headOfLane: db
       .prepare('SELECT record FROM jobs WHERE priority = ? AND ready_lane = ? ORDER BY ready_seq LIMIT 1')
       .pluck(),
@@ -568,6 +574,20 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
+    },
+
+    // Written at once, outside the group commit: schedules change seldom, and an operator's change is on disk
+    // when its request is answered.
+    async saveSchedule(row) {
+      statements.putSchedule.run(row.name, JSON.stringify(row));
+    },
+
+    async deleteSchedule(name) {
+      statements.deleteSchedule.run(name);
+    },
+
+    async schedules() {
+      return (statements.allSchedules.all() as string[]).map((json) => JSON.parse(json) as ScheduleRow);
     },
 
     async oldestWaiting() {

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import type { Processor, ProcessorContext } from '../../src/processors/processor.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { MIGRATIONS, type SqliteStore } from '../../src/store/sqlite-store.js';
 import { nextTick, tempFiles } from './support.js';
 
 const backoff = { baseMs: 100, maxMs: 1000, jitterMs: 0 };
@@ -77,7 +77,7 @@ describe('job types on the sqlite store', () => {
     old.close();
 
     const store = files.open({ path });
-    expect(store.db.pragma('user_version', { simple: true })).to.equal(4);
+    expect(store.db.pragma('user_version', { simple: true })).to.equal(MIGRATIONS.length);
     expect(await store.get('old-1')).to.deep.equal({
       ...record,
       type: 'simulated', priority: 0, next_run_at: null, last_delay_source: 'backoff', result: null, result_error: null, result_bytes: null, progress: null,
