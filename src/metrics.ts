@@ -50,6 +50,8 @@ export interface ServiceMetrics {
   countRejection(reason: RejectionReason): void;
   /** Records one HTTP request; `route` is the router's path pattern (e.g. `/jobs/:id`), never the raw URL. */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** Counts a cron schedule's fire that submitted its job. */
+  countScheduleFire(schedule: string): void;
   /** Stops listening to the queue's transitions. */
   close(): void;
 }
@@ -128,6 +130,13 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     help: 'Time from ready (queued, or the end of a backoff delay) to running, by type.',
     labelNames: ['type'] as const,
     buckets: WAIT_BUCKETS,
+    registers,
+  });
+  // Why: a schedule that stops firing (paused, skipped by overlap, refused) shows as a flat line.
+  const scheduleFires = new Counter({
+    name: 'jobs_schedule_fires_total',
+    help: 'Fires of a cron schedule that submitted a job, by schedule.',
+    labelNames: ['schedule'] as const,
     registers,
   });
   // Why: operators retrying by hand is toil worth seeing.
@@ -251,6 +260,7 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
       return (await processMetrics().metrics()) + '\n' + (await registry.metrics());
     },
     countRejection: (reason) => rejectedBy[reason].inc(),
+    countScheduleFire: (schedule) => scheduleFires.inc({ schedule }),
     observeRequest(method, route, status, seconds) {
       httpDuration.observe({ method, route, status: String(status) }, seconds);
     },

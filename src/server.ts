@@ -30,6 +30,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { closeEventStreams, createApp } from './http/app.js';
 import { isFinished, type Transition } from './engine/job-record.js';
+import { createSchedules } from './engine/schedules.js';
 import { createJobQueue } from './engine/job-queue.js';
 import type { DrainResult, JobQueue } from './engine/job-queue.types.js';
 import type { Logger } from './logger.js';
@@ -148,13 +149,21 @@ async function run(
   // Before the restore, so that the metrics count the attempts a restart interrupted.
   const metrics = createMetrics(queue);
   const restored = await queue.recover();
+  // After the recovery: a fire missed while the service was down is caught up now, through the queue.
+  const schedules = createSchedules({
+    queue,
+    store,
+    onError: (err, schedule) => logger.error({ err, schedule }, 'schedule error'),
+    onFire: (schedule) => metrics.countScheduleFire(schedule),
+  });
+  await schedules.restore();
 
   const storeName = deps.store ? 'injected' : describeStore(config);
   let app: ReturnType<typeof createApp> | undefined;
   let server: Server | undefined;
   let address: AddressInfo | undefined;
   if (deps.listen !== false) {
-    app = createApp({ queue, config, logger, metrics });
+    app = createApp({ queue, config, logger, metrics, schedules });
     server = createServer(app.callback());
     await listen(server, config.port, config.host);
     address = server.address() as AddressInfo;
@@ -182,6 +191,7 @@ async function run(
     });
     // First, so that requests still arriving on open connections see `draining` (or `pausing`). A durable
     // store keeps the jobs that wait, so only the running attempts are waited for.
+    schedules.stop();
     if (store.durable) queue.pause();
     const drained = queue.drain(config.shutdownTimeoutMs);
     const stalled = store.durable ? whenWritesStall(queue, store) : undefined;

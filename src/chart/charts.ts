@@ -1,6 +1,7 @@
-/** The service's two charts, for drawing: built with inert dependencies, since drawing never runs a job. */
+/** The service's three charts, for drawing: built with inert dependencies, since drawing never runs a job. */
 import { createJobMachine } from '../../machines/job.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import { createScheduleMachine } from '../../machines/schedule.machine.js';
 
 const inert = () => {};
 
@@ -15,3 +16,10 @@ export const jobChart = createJobMachine({
 });
 
 export const supervisorChart = supervisorMachine;
+
+export const scheduleChart = createScheduleMachine({
+  now: () => 0,
+  nextFireAfter: () => null,
+  submitFire: inert,
+  recordSchedule: inert,
+});

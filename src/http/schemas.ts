@@ -46,7 +46,7 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-const payloadSchema = z
+export const payloadSchema = z
   .unknown()
   .refine((payload) => !nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH), {
     error: `Must nest at most ${MAX_PAYLOAD_DEPTH} arrays or objects deep.`,
