@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import type { JobState } from '../../src/engine/job-record.js';
 import { ServiceError } from '../../src/errors.js';
 import type { JobStore } from '../../src/store/job-store.js';
+import type { ScheduleRow } from '../../src/engine/schedule-fields.js';
 import { rejection } from '../helpers/queue.js';
 import { ids, record, saver } from './support.js';
 
@@ -220,6 +221,25 @@ export function storeContract(name: string, subject: ContractSubject) {
         expect(await store.counts()).to.deep.equal({ ...zero, scheduled: 1 });
         expect(await store.get('s')).to.deep.equal(saved);
         expect(await store.takeDue(50, 10)).to.deep.equal([saved]);
+      });
+    });
+
+    describe('schedules', () => {
+      const row = (name: string, cron: string, last: number | null = null): ScheduleRow => ({
+        name, paused: false, last_fire_at: last, last_job_id: last === null ? null : `sched:${name}:${last}`,
+        spec: { cron, timezone: 'Europe/Berlin', payload: { n: [1] }, priority: -2, overlap: 'skip', catch_up: 'all' },
+      });
+
+      it('keeps schedules by name: saved, replaced, deleted, listed by name', async () => {
+        const { store } = await open();
+        expect(await store.schedules()).to.deep.equal([]);
+        await store.saveSchedule(row('nightly', '0 2 * * *'));
+        await store.saveSchedule(row('hourly', '0 * * * *'));
+        await store.saveSchedule({ ...row('nightly', '0 3 * * *', 1000), paused: true });
+        await store.deleteSchedule('unknown');
+        expect(await store.schedules()).to.deep.equal([row('hourly', '0 * * * *'), { ...row('nightly', '0 3 * * *', 1000), paused: true }]);
+        await store.deleteSchedule('hourly');
+        expect((await store.schedules()).map(({ name }) => name)).to.deep.equal(['nightly']);
       });
     });
 

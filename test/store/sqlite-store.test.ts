@@ -93,6 +93,22 @@ describe('sqlite store', () => {
       ]);
     });
 
+    it('after close and reopen has the same schedules, and the scheduled jobs by due time', async () => {
+      const path = files.path();
+      const first = files.open({ path });
+      const schedule = {
+        name: 'nightly', paused: true, last_fire_at: 5, last_job_id: 'sched:nightly:x',
+        spec: { cron: '0 2 * * *', timezone: 'UTC', payload: null, priority: 0, overlap: 'skip' as const, catch_up: 'none' as const },
+      };
+      await first.saveSchedule(schedule);
+      saver(first)(record('later', 'scheduled', { next_run_at: 900, priority: 4 }));
+      await first.close();
+      const second = files.open({ path });
+      expect(await second.schedules()).to.deep.equal([schedule]);
+      expect(await second.nextDueAt()).to.equal(900);
+      expect(await second.takeDue(900, 10)).to.deep.equal([record('later', 'scheduled', { next_run_at: 900, priority: 4 })]);
+    });
+
     it('after close and reopen has the same records, order, cursors and counts', async () => {
       const path = files.path();
       const first = files.open({ path });
