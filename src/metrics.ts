@@ -23,7 +23,7 @@ import { JOB_STATES, type Transition } from './engine/job-record.js';
 import type { JobQueue } from './engine/job-queue.types.js';
 
 /** Why a job was not admitted: the `reason` label of `jobs_rejected_total`. */
-export const REJECTION_REASONS = ['queue_full', 'duplicate', 'validation', 'shutting_down'] as const;
+export const REJECTION_REASONS = ['queue_full', 'scheduled_full', 'duplicate', 'validation', 'shutting_down'] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** How an attempt ended: the `outcome` label of `job_attempts_total`. */

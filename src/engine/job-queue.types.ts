@@ -71,7 +71,7 @@ export interface Stats {
     retries: number;
     /** Operator retries of failed or cancelled jobs. */
     manual_retries: number;
-    /** Submissions refused with queue_full. */
+    /** Submissions refused with queue_full or scheduled_full. */
     rejected: number;
   };
 }

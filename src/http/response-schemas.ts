@@ -89,7 +89,7 @@ export const statsSchema = z.strictObject({
     cancelled: count,
     retries: count.meta({ description: "Attempts started after a job's first." }),
     manual_retries: count.meta({ description: 'Operator retries of failed or cancelled jobs.' }),
-    rejected: count.meta({ description: 'Admissions refused with queue_full.' }),
+    rejected: count.meta({ description: 'Admissions refused with queue_full or scheduled_full.' }),
   }),
 });
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics, type RejectionReason } from '../../src/metrics.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 import type { JobState } from '../../src/engine/job-record.js';
@@ -47,7 +47,7 @@ function histogram(name: string, bounds: number[], values: number[]): Record<str
 
 interface Expected {
   submitted: number;
-  rejected: Record<'queue_full' | 'duplicate' | 'validation' | 'shutting_down', number>;
+  rejected: Record<RejectionReason, number>;
   finished: Record<'done' | 'failed' | 'cancelled', number>;
   attempts: Record<'success' | 'failure' | 'timeout' | 'cancelled' | 'interrupted', number>;
   durations: number[];
@@ -80,7 +80,7 @@ function expectedJobSamples(e: Expected): Record<string, number> {
   };
 }
 
-const none = { queue_full: 0, duplicate: 0, validation: 0, shutting_down: 0 };
+const none = { queue_full: 0, scheduled_full: 0, duplicate: 0, validation: 0, shutting_down: 0 };
 const noAttempts = { success: 0, failure: 0, timeout: 0, cancelled: 0, interrupted: 0 };
 const noStates = { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
 
@@ -185,7 +185,7 @@ describe('GET /metrics', () => {
     expect(jobSamples(reply.text)).to.deep.equal(
       expectedJobSamples({
         submitted: 9, // ok1 ok2 bad flaky q1 q2 w1 w2 w3, and not the retry
-        rejected: { queue_full: 1, duplicate: 1, validation: 2, shutting_down: 1 },
+        rejected: { queue_full: 1, scheduled_full: 0, duplicate: 1, validation: 2, shutting_down: 1 },
         finished: { done: 4, failed: 1, cancelled: 3 },
         attempts: { success: 4, failure: 2, timeout: 0, cancelled: 1, interrupted: 0 },
         // In the order they ended: ok1, bad, flaky, q1, q2, flaky, ok2.
@@ -228,6 +228,7 @@ describe('GET /metrics', () => {
     const rejected = samples((await service.get('/metrics')).text, (name) => name === 'jobs_rejected_total');
     expect(rejected).to.deep.equal({
       'jobs_rejected_total{reason="queue_full"}': 1,
+      'jobs_rejected_total{reason="scheduled_full"}': 0,
       'jobs_rejected_total{reason="duplicate"}': 0,
       'jobs_rejected_total{reason="validation"}': 0,
       'jobs_rejected_total{reason="shutting_down"}': 1,
@@ -244,6 +245,7 @@ describe('GET /metrics', () => {
     const rejected = samples((await service.get('/metrics')).text, (name) => name === 'jobs_rejected_total');
     expect(rejected).to.deep.equal({
       'jobs_rejected_total{reason="queue_full"}': 1,
+      'jobs_rejected_total{reason="scheduled_full"}': 0,
       'jobs_rejected_total{reason="duplicate"}': 1,
       'jobs_rejected_total{reason="validation"}': 1,
       'jobs_rejected_total{reason="shutting_down"}': 0,

@@ -49,6 +49,9 @@ describe('POST /jobs for later, and with a priority', () => {
         },
       },
     ]);
+    const metrics = (await service.get('/metrics')).text.split('\n');
+    expect(metrics).to.include('jobs_rejected_total{reason="scheduled_full"} 1');
+    expect((await service.queue.stats()).totals.rejected).to.equal(1);
   });
 
   for (const [name, body, details] of [
