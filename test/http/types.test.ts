@@ -50,6 +50,7 @@ describe('routes: job types', () => {
     const metrics = await (await fetch(service.url('/metrics'))).text();
     expect(metrics.split('\n').filter((line) => line.startsWith('jobs_rejected_total{'))).to.deep.equal([
       'jobs_rejected_total{reason="queue_full"} 0',
+      'jobs_rejected_total{reason="scheduled_full"} 0',
       'jobs_rejected_total{reason="duplicate"} 0',
       'jobs_rejected_total{reason="validation"} 1',
       'jobs_rejected_total{reason="shutting_down"} 0',
