@@ -6,6 +6,7 @@ import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { DUE_BATCH } from '../../src/engine/due-timer.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { makeQueue, rejection, states, storeOf } from '../helpers/queue.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
 
 /** A transition as the history and the event stream carry it, with the fields of a move without an attempt. */
 const step = (id: string, from: Transition['from'], to: Transition['to'], event: string, at: number, attempt = 0): Transition => ({
@@ -210,6 +211,27 @@ describe('job queue: scheduled jobs', () => {
       expect(await states(queue, ['future'])).to.deep.equal(['scheduled']);
       await clock.tickAsync(1);
       expect(await states(queue, ['future'])).to.deep.equal(['queued']);
+      expect(unhandled).to.deep.equal([]);
+    });
+
+    it('moves nothing that comes due while a pause begins: the job waits in the store, scheduled', async () => {
+      const store = createMemoryStore({ retention: 100 });
+      let release = () => {};
+      const blocked = new Promise<void>((resolve) => (release = resolve));
+      const claim = store.claim.bind(store);
+      // The first claim holds the queue's one-at-a-time section while the due timer fires.
+      store.claim = async (request) => {
+        await blocked;
+        return claim(request);
+      };
+      const { queue, unhandled } = makeQueue(manualProcessor().processor, {}, () => 0.5, store);
+      await queue.submit({ id: 'd', payload: null, delay_ms: 10 });
+      await queue.submit({ id: 'now', payload: null });
+      await clock.tickAsync(10); // the timer fires; its move waits behind the claim
+      queue.pause();
+      release();
+      await clock.tickAsync(0);
+      expect(await states(queue, ['d', 'now'])).to.deep.equal(['scheduled', 'running']);
       expect(unhandled).to.deep.equal([]);
     });
 
