@@ -75,7 +75,7 @@ export const errors = {
   duplicateJob: (id: string, existing: unknown) =>
     new ServiceError(
       'duplicate_job',
-      `A job with id ${JSON.stringify(id)} already exists with a different type, payload or max_retries.`,
+      `A job with id ${JSON.stringify(id)} already exists with a different type, payload, max_retries or priority.`,
       existing,
     ),
   scheduleNotFound: (name: string) =>

@@ -58,7 +58,7 @@ import type {
 import { createAttemptRunner } from './attempt-runner.js';
 import type { Processor } from '../processors/processor.js';
 import { ReadyCounts } from './ready-counts.js';
-import { initialJobFields } from './job-fields.js';
+import { initialJobFields, INPUT_DEFAULTS } from './job-fields.js';
 import { createMemoryStore } from '../store/memory-store.js';
 import { TAKEN, type JobStore, type ReadyLane } from '../store/job-store.js';
 import { zeroCounts } from '../store/state-counts.js';
@@ -459,12 +459,13 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     // Checked again after the read: a shutdown may have begun meanwhile.
     if (lifecycle() !== 'accepting') throw errors.shuttingDown();
     const max_retries = input.max_retries ?? types.info(type).options.max_retries;
-    if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries });
+    const priority = input.priority ?? INPUT_DEFAULTS.priority;
+    if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries, priority });
     const next_run_at = dueTimeOf(input, now(), options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS);
     // A job for later takes no place in the capacity until it comes due; SCHEDULED_LIMIT bounds those instead.
     if (next_run_at === null) checkCapacity();
     else await checkScheduledRoom();
-    const context = initialJobFields({ id, type, payload: input.payload, max_retries, priority: input.priority, next_run_at }, now());
+    const context = initialJobFields({ id, type, payload: input.payload, max_retries, priority, next_run_at }, now());
     const state = next_run_at === null ? 'queued' : 'scheduled';
     const transition = transitionOf(context, null, state, 'SUBMIT');
     const record = newRecord(context, state, [transition]);

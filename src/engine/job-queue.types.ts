@@ -32,6 +32,11 @@ export interface ResolvedSubmission {
   type: string;
   payload: unknown;
   max_retries: number;
+  /**
+   * Compared too. `run_at` and `delay_ms` are not: a resubmit of a delayed job after a lost response asks for
+   * the same moment in other words (a relative delay from a later now).
+   */
+  priority: number;
 }
 
 export interface ListQuery {

@@ -350,7 +350,7 @@ describe('POST /jobs and POST /enqueue', () => {
     const conflict = {
       error: {
         code: 'duplicate_job',
-        message: 'A job with id "dup" already exists with a different type, payload or max_retries.',
+        message: 'A job with id "dup" already exists with a different type, payload, max_retries or priority.',
         details: existing,
       },
     };
@@ -358,6 +358,7 @@ describe('POST /jobs and POST /enqueue', () => {
       ['a different payload', { id: 'dup', payload: { a: 1, b: [{ c: 2, d: 3 }, 1] } }],
       ['a missing payload', { id: 'dup' }],
       ['a different max_retries', { ...original, max_retries: 4 }],
+      ['a different priority', { ...original, priority: 1 }],
     ] as const) {
       it(`answers ${name} with 409 duplicate_job and the existing job as details`, async () => {
         const reply = await service.post('/jobs', body);

@@ -142,6 +142,7 @@ function isSameSubmission(existing: JobRecord, submitted: ResolvedSubmission): b
   return (
     existing.type === submitted.type &&
     existing.max_retries === submitted.max_retries &&
+    existing.priority === submitted.priority &&
     jsonEqual(existing.payload, submitted.payload)
   );
 }
