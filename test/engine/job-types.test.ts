@@ -88,7 +88,7 @@ describe('job types', () => {
       await queue.submit({ id: 'x', type: 'one', payload: null });
       const error = await rejection<DuplicateJobError>(queue.submit({ id: 'x', type: 'two', payload: null }));
       expect(error).to.be.instanceOf(DuplicateJobError);
-      expect(error.submitted).to.deep.equal({ type: 'two', payload: null, max_retries: 3 });
+      expect(error.submitted).to.deep.equal({ type: 'two', payload: null, max_retries: 3, priority: 0 });
       expect(error.existing.type).to.equal('one');
     });
   });
