@@ -96,6 +96,13 @@ export const VARIABLES = {
   ),
   WORKERS: integer('jobs running at once', 1, 1024, 4),
   QUEUE_SIZE: integer('jobs that may wait beyond the running ones; capacity is WORKERS + QUEUE_SIZE', 0, 1_000_000, 64),
+  SCHEDULED_LIMIT: integer(
+    'jobs scheduled for later (`run_at`, `delay_ms`) at once, beyond QUEUE_SIZE; one more is 429 `scheduled_full`',
+    0,
+    100_000_000,
+    1_000_000,
+  ),
+  MAX_DELAY_MS: integer('the longest `delay_ms` (and furthest `run_at`) a submission may ask for', 0, 10 * 365 * DAY_MS, 365 * DAY_MS),
   BACKOFF_BASE_MS: integer('delay before retry 1, doubled for each further retry', 0, DAY_MS, 100),
   BACKOFF_MAX_MS: integer('cap on the doubled delay', 0, DAY_MS, 30_000),
   BACKOFF_JITTER_MS: integer('upper bound of the uniform jitter added to each delay', 0, DAY_MS, 100),
@@ -213,6 +220,10 @@ export interface Config {
   webhookSecret: string | null;
   retryAfterMaxMs: number;
   resultMaxBytes: number;
+  /** SCHEDULED_LIMIT: the most jobs scheduled for later at once. */
+  scheduledLimit: number;
+  /** MAX_DELAY_MS: the longest delay a submission may ask for, in ms. */
+  maxDelayMs: number;
   /**
    * Who may call which route: the tokens of AUTH_TOKENS_FILE and API_TOKEN (hashes only). No tokens: every route
    * is open, as it was before tokens existed, and only loopback may be listened on unless `allowUnauthenticated`.
@@ -299,6 +310,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookSecret: v.WEBHOOK_SECRET || null,
     retryAfterMaxMs: v.RETRY_AFTER_MAX_MS,
     resultMaxBytes: v.RESULT_MAX_BYTES,
+    scheduledLimit: v.SCHEDULED_LIMIT,
+    maxDelayMs: v.MAX_DELAY_MS,
     access: { tokens, allowUnauthenticated: v.ALLOW_UNAUTHENTICATED === 'true' },
     corsOrigins: v.CORS_ORIGINS === '' ? [] : v.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
     environment: Object.fromEntries(

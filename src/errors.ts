@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
+  scheduled_full: 429,
   duplicate_job: 409,
   not_cancellable: 409,
   not_retryable: 409,
@@ -64,12 +65,21 @@ export const errors = {
       { capacity, retry_after_seconds: retryAfterSeconds },
       { 'Retry-After': String(retryAfterSeconds) },
     ),
+  scheduledFull: (limit: number) =>
+    new ServiceError(
+      'scheduled_full',
+      `${limit} jobs are scheduled for later already (SCHEDULED_LIMIT); submit this one when more have come due, ` +
+        'or without run_at and delay_ms to run it now.',
+      { scheduled_limit: limit },
+    ),
   duplicateJob: (id: string, existing: unknown) =>
     new ServiceError(
       'duplicate_job',
-      `A job with id ${JSON.stringify(id)} already exists with a different type, payload or max_retries.`,
+      `A job with id ${JSON.stringify(id)} already exists with a different type, payload, max_retries or priority.`,
       existing,
     ),
+  scheduleNotFound: (name: string) =>
+    new ServiceError('not_found', `No schedule ${JSON.stringify(name)}; GET /schedules lists them.`),
   notCancellable: (id: string, state: string) =>
     new ServiceError('not_cancellable', `Job ${JSON.stringify(id)} is ${state} and can no longer be cancelled.`, {
       state,

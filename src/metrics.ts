@@ -23,7 +23,7 @@ import { JOB_STATES, type Transition } from './engine/job-record.js';
 import type { JobQueue } from './engine/job-queue.types.js';
 
 /** Why a job was not admitted: the `reason` label of `jobs_rejected_total`. */
-export const REJECTION_REASONS = ['queue_full', 'duplicate', 'validation', 'shutting_down'] as const;
+export const REJECTION_REASONS = ['queue_full', 'scheduled_full', 'duplicate', 'validation', 'shutting_down'] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** How an attempt ended: the `outcome` label of `job_attempts_total`. */
@@ -52,6 +52,8 @@ export interface ServiceMetrics {
   countFencedWrite(): void;
   /** Records one HTTP request; `route` is the router's path pattern (e.g. `/jobs/:id`), never the raw URL. */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** Counts a cron schedule's fire that submitted its job. */
+  countScheduleFire(schedule: string): void;
   /** Stops listening to the queue's transitions. */
   close(): void;
 }
@@ -132,6 +134,13 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     buckets: WAIT_BUCKETS,
     registers,
   });
+  // Why: a schedule that stops firing (paused, skipped by overlap, refused) shows as a flat line.
+  const scheduleFires = new Counter({
+    name: 'jobs_schedule_fires_total',
+    help: 'Fires of a cron schedule that submitted a job, by schedule.',
+    labelNames: ['schedule'] as const,
+    registers,
+  });
   // Why: operators retrying by hand is toil worth seeing.
   const manualRetries = new Counter({
     name: 'jobs_manual_retries_total',
@@ -151,6 +160,18 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
       for (const type of knownTypes(Object.keys(types))) {
         for (const state of JOB_STATES) this.set({ state, type }, types[type]?.[state] ?? 0);
       }
+    },
+  });
+  // Why: starvation: higher priorities are claimed first, so a lower one can wait indefinitely behind them.
+  new Gauge({
+    name: 'jobs_oldest_waiting_seconds',
+    help: 'How long the longest-waiting job of each priority has waited for a worker.',
+    labelNames: ['priority'] as const,
+    registers,
+    async collect() {
+      const { waiting } = await queue.stats();
+      this.reset();
+      for (const { priority, oldest_wait_ms } of waiting) this.set({ priority: String(priority) }, oldest_wait_ms / 1000);
     },
   });
   // Why: with workers_total, saturation: busy = total for long means the pool is the bottleneck.
@@ -249,6 +270,7 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
     },
     countRejection: (reason) => rejectedBy[reason].inc(),
     countFencedWrite: () => fencedWrites.inc(),
+    countScheduleFire: (schedule) => scheduleFires.inc({ schedule }),
     observeRequest(method, route, status, seconds) {
       httpDuration.observe({ method, route, status: String(status) }, seconds);
     },

@@ -30,6 +30,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { closeEventStreams, createApp } from './http/app.js';
 import { isFinished, type Transition } from './engine/job-record.js';
+import { createSchedules } from './engine/schedules.js';
 import { createJobQueue } from './engine/job-queue.js';
 import type { DrainResult, JobQueue } from './engine/job-queue.types.js';
 import type { Logger } from './logger.js';
@@ -148,6 +149,8 @@ async function run(
       jobRetention: config.jobRetention,
       expectedWorkMs: (config.work.minMs + config.work.maxMs) / 2,
       resultMaxBytes: config.resultMaxBytes,
+      scheduledLimit: config.scheduledLimit,
+      maxDelayMs: config.maxDelayMs,
     },
     {
       types,
@@ -160,13 +163,21 @@ async function run(
   const metrics = createMetrics(queue);
   onMetrics(metrics.countFencedWrite);
   const restored = await queue.recover();
+  // After the recovery: a fire missed while the service was down is caught up now, through the queue.
+  const schedules = createSchedules({
+    queue,
+    store,
+    onError: (err, schedule) => logger.error({ err, schedule }, 'schedule error'),
+    onFire: (schedule) => metrics.countScheduleFire(schedule),
+  });
+  await schedules.restore();
 
   const storeName = deps.store ? 'injected' : describeStore(config);
   let app: ReturnType<typeof createApp> | undefined;
   let server: Server | undefined;
   let address: AddressInfo | undefined;
   if (deps.listen !== false) {
-    app = createApp({ queue, config, logger, metrics });
+    app = createApp({ queue, config, logger, metrics, schedules });
     server = createServer(app.callback());
     await listen(server, config.port, config.host);
     address = server.address() as AddressInfo;
@@ -194,6 +205,7 @@ async function run(
     });
     // First, so that requests still arriving on open connections see `draining` (or `pausing`). A durable
     // store keeps the jobs that wait, so only the running attempts are waited for.
+    schedules.stop();
     if (store.durable) queue.pause();
     const drained = queue.drain(config.shutdownTimeoutMs);
     const stalled = store.durable ? whenWritesStall(queue, store) : undefined;

@@ -25,6 +25,7 @@ const PAGE_FILES: Record<string, string> = {
   'chart.js': JS,
   'list.js': JS,
   'selected.js': JS,
+  'schedules.js': JS,
   'page.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };

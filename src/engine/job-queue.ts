@@ -14,6 +14,9 @@
  * A cancel of a waiting job, and an operator's retry, restore the actor from the record for that one event,
  * so the chart still decides. A restart takes back the queued jobs as counts (they wait in the store
  * already) and restores one actor per running and backoff job (`recover`).
+ *
+ * Scheduled jobs (`run_at`, `delay_ms`) are rows in the store only; the one due timer (`due-timer.ts`) moves
+ * them to `queued` when they come due (`moveDue`), and `recover` arms it for what came due meanwhile.
  */
 import { EventEmitter } from 'node:events';
 import { createActor, type Snapshot, type StateValue } from 'xstate';
@@ -55,10 +58,12 @@ import type {
 import { createAttemptRunner } from './attempt-runner.js';
 import type { Processor } from '../processors/processor.js';
 import { ReadyCounts } from './ready-counts.js';
-import { initialJobFields } from './job-fields.js';
+import { initialJobFields, INPUT_DEFAULTS } from './job-fields.js';
 import { createMemoryStore } from '../store/memory-store.js';
 import { TAKEN, type ClusterListener, type JobStore, type ReadyLane, type SharedStore } from '../store/job-store.js';
 import { zeroCounts } from '../store/state-counts.js';
+import { createDueTimer } from './due-timer.js';
+import { DEFAULT_MAX_DELAY_MS, DEFAULT_SCHEDULED_LIMIT, dueTimeOf } from './due-time.js';
 
 export interface JobQueueOptions {
   /** Jobs running at once. Default 4. */
@@ -74,6 +79,10 @@ export interface JobQueueOptions {
   expectedWorkMs?: number;
   /** The largest `result` kept, as JSON, in bytes (RESULT_MAX_BYTES). Default 65536. */
   resultMaxBytes?: number;
+  /** The most jobs scheduled for later at once (SCHEDULED_LIMIT). Default 1,000,000. */
+  scheduledLimit?: number;
+  /** The longest delay a submission may ask for, in ms (MAX_DELAY_MS). Default 365 days. */
+  maxDelayMs?: number;
 }
 
 export interface JobQueueDeps {
@@ -214,6 +223,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       },
       releaseSlot: (finished, jobType) => supervisor.send({ type: 'SLOT_FREED', finished, jobType }),
       releasePlace: () => supervisor.send({ type: 'JOB_FINISHED' }),
+      admitDue: (_id, jobType) => supervisor.send({ type: 'READMIT', count: 1, jobType }),
     },
     recordTransition,
     now,
@@ -221,6 +231,25 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     backoffFor: (type) => types.backoffFor(type),
     keepResult: (output) => keepResult(output, resultMaxBytes),
   });
+
+  const dueTimer = createDueTimer({
+    nextDueAt: () => store.nextDueAt(),
+    moveDue: (at, limit) => exclusive(() => moveDue(at, limit)),
+    now,
+    onError: (error) => onError(error, '(due timer)'),
+  });
+
+  /**
+   * Moves up to `limit` scheduled jobs due by `at` to `queued`: each one's actor is restored for DUE, which
+   * takes its place and saves it into the lane of new jobs. Nothing moves once the queue stops accepting: the
+   * jobs wait in the store.
+   */
+  async function moveDue(at: number, limit: number): Promise<number> {
+    if (lifecycle() !== 'accepting') return 0;
+    const due = await store.takeDue(at, limit);
+    for (const record of due) startActor(record, 'scheduled', { type: 'DUE' });
+    return due.length;
+  }
 
   /** The latest progress of each job whose stream event waits for its interval, and when the last one went out. */
   const progressSent = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
@@ -401,7 +430,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const entry = live.get(id);
     if (entry) return entry;
     const record = await store.get(id);
-    if (!record || (record.state !== 'queued' && record.state !== 'backoff')) return undefined;
+    if (!record || (record.state !== 'queued' && record.state !== 'backoff' && record.state !== 'scheduled')) {
+      return undefined;
+    }
     startActor(record, waitingStateValue(record.state));
     const restored = live.get(id)!;
     restored.fromLane = true;
@@ -452,10 +483,13 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     if (lifecycle() !== 'accepting') throw errors.shuttingDown();
     const submission = newSubmission(input, type, id);
     if (existing) throw new DuplicateJobError(existing, submission.fields);
-    checkCapacity();
-    void store.save(submission.record, null, 'new');
+    const { record } = submission;
+    // A job for later takes no place in the capacity until it comes due; SCHEDULED_LIMIT bounds those instead.
+    if (record.next_run_at === null) checkCapacity();
+    else await checkScheduledRoom();
+    void store.save(record, null, record.next_run_at === null ? 'new' : undefined);
     announceAdmission(submission);
-    return submission.record;
+    return record;
   }
 
   /**
@@ -464,7 +498,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    */
   async function admitShared(cluster: SharedStore, input: SubmitInput, type: string, id: string): Promise<JobRecord> {
     const submission = newSubmission(input, type, id);
-    const admission = await cluster.admit(submission.record, options.queueSize);
+    const scheduled = submission.record.next_run_at !== null;
+    // SCHEDULED_LIMIT is checked before the atomic admission, not in it: across instances it may be passed by
+    // the submissions that race for its last places. QUEUE_SIZE is exact.
+    if (scheduled) await checkScheduledRoom();
+    const admission = await cluster.admit(submission.record, scheduled ? Number.POSITIVE_INFINITY : options.queueSize);
     if (admission.outcome === 'duplicate') throw new DuplicateJobError(admission.existing, submission.fields);
     if (admission.outcome === 'full') {
       rejected++;
@@ -474,19 +512,23 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     return submission.record;
   }
 
-  /** A submission's record, as it is admitted: queued, with its SUBMIT transition. */
+  /** A submission's record, as it is admitted (queued, or scheduled for later), with its SUBMIT transition. */
   function newSubmission(input: SubmitInput, type: string, id: string) {
     const max_retries = input.max_retries ?? types.info(type).options.max_retries;
-    const fields = { type, payload: input.payload, max_retries };
-    const context = initialJobFields({ id, ...fields }, now());
-    const transition = transitionOf(context, null, 'queued', 'SUBMIT');
-    return { fields, transition, record: newRecord(context, 'queued', [transition]) };
+    const priority = input.priority ?? INPUT_DEFAULTS.priority;
+    const fields = { type, payload: input.payload, max_retries, priority };
+    const next_run_at = dueTimeOf(input, now(), options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS);
+    const context = initialJobFields({ id, ...fields, next_run_at }, now());
+    const state = next_run_at === null ? 'queued' : 'scheduled';
+    const transition = transitionOf(context, null, state, 'SUBMIT');
+    return { fields, transition, record: newRecord(context, state, [transition]) };
   }
 
-  function announceAdmission({ fields, transition }: ReturnType<typeof newSubmission>) {
+  function announceAdmission({ fields, transition, record }: ReturnType<typeof newSubmission>) {
     totalsOf(fields.type).submitted++;
     emitter.emit('transition', transition);
-    supervisor.send({ type: 'ADMIT', jobType: fields.type });
+    if (record.next_run_at === null) supervisor.send({ type: 'ADMIT', jobType: fields.type });
+    else dueTimer.arm(record.next_run_at);
   }
 
   /** A running or backoff job found without its process (a restart, a dead instance): its actor, restored. */
@@ -507,6 +549,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
     cancelRequested: (id) => live.get(id)?.actor.send({ type: 'CANCEL' }),
     poll() {
+      // Jobs scheduled through other instances: this instance's due timer learns of them here (their own
+      // instance's timer fires on time; this one is the cover when that instance is gone).
+      dueTimer.arm(now());
       const { busy } = supervisor.getSnapshot().context;
       if (busy >= options.workers) return;
       // Idle workers and no job known to wait: look in the store anyway, in case a notification was lost. A
@@ -522,6 +567,15 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const deadline = now() + ms;
     while (now() < deadline && !isFinished((await store.get(id))?.state ?? 'done')) {
       await new Promise((resolve) => setTimeout(resolve, REMOTE_CANCEL_POLL_MS));
+    }
+  }
+
+  /** Throws scheduled_full when SCHEDULED_LIMIT jobs are scheduled already. */
+  async function checkScheduledRoom() {
+    const limit = options.scheduledLimit ?? DEFAULT_SCHEDULED_LIMIT;
+    if ((await store.counts()).scheduled >= limit) {
+      rejected++;
+      throw errors.scheduledFull(limit);
     }
   }
 
@@ -605,6 +659,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
         supervisor.send(shared ? { type: 'JOB_READY', count: counts.queued, jobType } : { type: 'READMIT', count: counts.queued, jobType });
       }
       await shared?.watch(clusterListener);
+      // What came due while the service was down fires now, in due order; then the earliest still to come.
+      dueTimer.arm(now());
       return restored + queued;
     },
 
@@ -628,11 +684,13 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
 
     async stats(): Promise<Stats> {
-      const [states, byType] = await Promise.all([store.counts(), store.countsByType()]);
+      const [states, byType, oldest] = await Promise.all([store.counts(), store.countsByType(), store.oldestWaiting()]);
       const { busy, unfinished } = supervisor.getSnapshot().context;
+      const at = now();
       return {
         states,
         types: byType,
+        waiting: oldest.map(({ priority, since }) => ({ priority, oldest_wait_ms: Math.max(0, at - since) })),
         workers: { busy, total: options.workers },
         // A shared store's capacity is the cluster's: QUEUE_SIZE jobs waiting, across every instance.
         queue: shared ? { used: states.queued + states.backoff, capacity: options.queueSize } : { used: unfinished, capacity },
@@ -645,6 +703,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     processorsRunning: () => attempts.processorsRunning(),
 
     pause() {
+      dueTimer.stop();
       if (lifecycle() === 'accepting') supervisor.send({ type: 'PAUSE' });
     },
 
@@ -654,6 +713,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
 
     drain(deadlineMs) {
+      dueTimer.stop();
       if (lifecycle() === 'accepting') supervisor.send({ type: 'DRAIN' });
       return new Promise<DrainResult>((resolve) => {
         let timer: ReturnType<typeof setTimeout> | undefined;

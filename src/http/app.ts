@@ -38,6 +38,9 @@ import { openapiRoutes } from './routes/openapi.js';
 import { operationRoutes } from './routes/operations.js';
 import { statsRoutes } from './routes/stats.js';
 import { typeRoutes } from './routes/types.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { createSchedules, type Schedules } from '../engine/schedules.js';
+import { createMemoryStore } from '../store/memory-store.js';
 
 export interface AppOptions {
   /** The engine every route talks to. */
@@ -52,6 +55,8 @@ export interface AppOptions {
   metrics?: ServiceMetrics;
   /** How long a cancel waits for a running attempt to stop, in ms. Default 1000; tests shorten it. */
   cancelWaitMs?: number;
+  /** The cron schedules. Default: schedules over `queue` kept in memory only (a library's, or a test's). */
+  schedules?: Schedules;
 }
 
 const eventStreams = new WeakMap<Koa, EventStreams>();
@@ -84,6 +89,8 @@ export function createApp(options: AppOptions): Koa {
   metricsRoutes(router, { metrics });
   openapiRoutes(router, { document: openApiDocument(config) });
   historyRoutes(router, { queue });
+  const schedules = options.schedules ?? createSchedules({ queue, store: createMemoryStore({ retention: 0 }) });
+  scheduleRoutes(router, { schedules, maxBodyBytes: config.maxBodyBytes, maxRetriesLimit: config.maxRetriesLimit });
   machineRoutes(router);
   debugRoutes(router, { queue });
   const streams = createEventStreams();

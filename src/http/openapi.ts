@@ -29,6 +29,7 @@ import {
 } from './response-schemas.js';
 import { OPEN, ROUTE_SCOPES, routeKey } from './access.js';
 import { batchSchema, jobIdSchema, listQuerySchema, MAX_BATCH_JOBS, submissionSchema } from './schemas.js';
+import { scheduleListSchema, scheduleNameSchema, scheduleSpecSchema, scheduleViewSchema } from './schedule-schemas.js';
 
 /** The API's version: the package's (a test keeps the two equal). */
 export const API_VERSION = '0.1.0';
@@ -45,7 +46,7 @@ interface Reply {
 }
 
 interface Operation {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** As the router writes it: `/jobs/:id`. */
   path: string;
   tag: string;
@@ -76,6 +77,8 @@ const COMPONENTS: [string, z.ZodType][] = [
   ['JobPath', jobPathSchema],
   ['Readiness', readinessSchema],
   ['Error', errorBodySchema],
+  ['Schedule', scheduleViewSchema],
+  ['ScheduleList', scheduleListSchema],
 ];
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -286,6 +289,7 @@ function operations(): Operation[] {
     },
     ...machine('job'),
     ...machine('supervisor'),
+    ...machine('schedule'),
     {
       method: 'get',
       path: '/debug',
@@ -329,8 +333,55 @@ function operations(): Operation[] {
   ];
 }
 
+/** The `/schedules` routes. */
+function scheduleOperations(maxRetriesLimit: number): Operation[] {
+  const name = { name: { schema: scheduleNameSchema, description: 'The schedule name: its jobs are sched:<name>:<fire time>.' } };
+  const missing = { '404': err('`not_found`: no schedule of that name.') };
+  const one = (summary: string, method: 'get' | 'post', path: string): Operation => ({
+    method,
+    path,
+    tag: 'schedules',
+    summary,
+    params: name,
+    responses: { '200': { description: 'The schedule.', json: scheduleViewSchema }, ...missing },
+  });
+  return [
+    {
+      method: 'put',
+      path: '/schedules/:name',
+      tag: 'schedules',
+      summary: 'Create or replace a schedule.',
+      params: name,
+      body: generate(scheduleSpecSchema(maxRetriesLimit), 'input'),
+      responses: {
+        '200': { description: 'Replaced.', json: scheduleViewSchema },
+        '201': { description: 'Created.', json: scheduleViewSchema },
+        '400': err('`validation_failed` naming the field (an invalid cron expression or time zone too); `unknown_job_type`.'),
+      },
+    },
+    {
+      method: 'get',
+      path: '/schedules',
+      tag: 'schedules',
+      summary: 'Every schedule, by name.',
+      responses: { '200': { description: 'The schedules.', json: scheduleListSchema } },
+    },
+    one('A schedule, with its next fire times and its last job.', 'get', '/schedules/:name'),
+    one('Pause a schedule: it fires nothing until resumed.', 'post', '/schedules/:name/pause'),
+    one('Resume a schedule from its next fire time.', 'post', '/schedules/:name/resume'),
+    {
+      method: 'delete',
+      path: '/schedules/:name',
+      tag: 'schedules',
+      summary: 'Delete a schedule; the jobs it submitted stay.',
+      params: name,
+      responses: { '204': { description: 'Deleted.' }, ...missing },
+    },
+  ];
+}
+
 /** `format: date-time` says it all; zod's 500-character regex for it would only make the document hard to read. */
-const dropDateTimePattern = ({ jsonSchema }: { jsonSchema: { format?: string; pattern?: string } }) => {
+export const dropDateTimePattern = ({ jsonSchema }: { jsonSchema: { format?: string; pattern?: string } }) => {
   if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
 };
 
@@ -367,7 +418,7 @@ export function openApiDocument(config: Readonly<Pick<Config, 'maxRetriesLimit'>
   };
 
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of operations()) {
+  for (const op of [...operations(), ...scheduleOperations(config.maxRetriesLimit)]) {
     const parameters = [
       ...Object.entries(op.params ?? {}).map(([name, { schema, description }]) => ({
         name,
@@ -419,6 +470,7 @@ export function openApiDocument(config: Readonly<Pick<Config, 'maxRetriesLimit'>
         { name: 'jobs', description: 'Submit and read jobs.' },
         { name: 'operations', description: 'Operate the service: cancel, retry, stats, metrics.' },
         { name: 'health', description: 'Liveness and readiness probes.' },
+        { name: 'schedules', description: 'Cron schedules: each fire submits a job.' },
         { name: 'debug', description: 'The state charts and the debug page.' },
       ],
       paths,

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import { JOB_STATES } from '../engine/job-record.js';
+import { PRIORITY_MAX, PRIORITY_MIN } from '../engine/job-fields.js';
 
 const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 
@@ -24,6 +25,8 @@ export const jobViewSchema = z
     state: jobState,
     payload: z.unknown().meta({ description: 'Any JSON value, exactly as submitted.' }),
     max_retries: count,
+    priority: z.int().min(PRIORITY_MIN).max(PRIORITY_MAX).meta({ description: 'Higher is claimed first; default 0.' }),
+    next_run_at: time.nullable().meta({ description: 'When a scheduled job comes due (scheduled only).' }),
     attempts: count.meta({ description: 'Attempts started, the first included; a manual retry keeps counting.' }),
     last_error: z.string().nullable(),
     result: z.unknown().meta({
@@ -47,7 +50,10 @@ export const jobViewSchema = z
   .meta({ description: 'A job: its record without the history, times in ISO-8601 UTC.' });
 
 /** `POST /jobs` 202. */
-export const queuedReplySchema = z.strictObject({ status: z.literal('queued'), id: z.string() });
+export const queuedReplySchema = z.strictObject({
+  status: z.enum(['queued', 'scheduled']).meta({ description: '`scheduled` for a job submitted to run later.' }),
+  id: z.string(),
+});
 
 /** `GET /jobs`. */
 export const jobPageSchema = z.strictObject({
@@ -65,6 +71,13 @@ export const statsSchema = z.strictObject({
   states: perState,
   types: z.record(z.string(), perState).meta({ description: 'The same counts per job type.' }),
   workers: z.strictObject({ busy: count, total: count }),
+  waiting: z
+    .array(z.strictObject({ priority: z.int(), oldest_wait_ms: count }))
+    .meta({
+      description:
+        'Per priority with jobs waiting for a worker, highest first: how long the longest-waiting one has waited. ' +
+        'Higher priorities go first, so a lower one can wait indefinitely.',
+    }),
   queue: z.strictObject({
     used: count.meta({ description: 'Unfinished jobs.' }),
     capacity: count.meta({ description: 'WORKERS + QUEUE_SIZE.' }),
@@ -76,7 +89,7 @@ export const statsSchema = z.strictObject({
     cancelled: count,
     retries: count.meta({ description: "Attempts started after a job's first." }),
     manual_retries: count.meta({ description: 'Operator retries of failed or cancelled jobs.' }),
-    rejected: count.meta({ description: 'Admissions refused with queue_full.' }),
+    rejected: count.meta({ description: 'Admissions refused with queue_full or scheduled_full.' }),
   }),
 });
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { JOB_STATES } from '../engine/job-record.js';
 import { jobTypeNameSchema } from '../job-types/job-type.js';
+import { PRIORITY_MAX, PRIORITY_MIN } from '../engine/job-fields.js';
 
 /** The longest id, in Unicode code points. */
 export const ID_MAX_CODE_POINTS = 256;
@@ -45,7 +46,7 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-const payloadSchema = z
+export const payloadSchema = z
   .unknown()
   .refine((payload) => !nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH), {
     error: `Must nest at most ${MAX_PAYLOAD_DEPTH} arrays or objects deep.`,
@@ -56,8 +57,13 @@ const payloadSchema = z
 const objectIssue = (allowed: string[]) => (issue: { code?: string }) =>
   issue.code === 'unrecognized_keys' ? `Unknown field; allowed: ${allowed.join(', ')}.` : 'Must be a JSON object.';
 
+const priorityMessage = `Must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}.`;
+const runAtMessage = 'Must be an ISO-8601 date and time with an offset, e.g. 2026-12-24T09:00:00+01:00.';
+const delayMessage = 'Must be an integer number of milliseconds, 0 or more.';
+
 /**
- * The body of `POST /jobs` and `POST /enqueue`. `maxRetriesLimit` is the configured `MAX_RETRIES_LIMIT`. A
+ * The body of `POST /jobs` and `POST /enqueue`. `run_at` (absolute) or `delay_ms` (relative) schedule the job for
+ * later; the engine refuses both at once and a time beyond MAX_DELAY_MS, naming the field. `maxRetriesLimit` is the configured `MAX_RETRIES_LIMIT`. A
  * missing `type` and `max_retries` are left out here: the engine fills them in from the job types.
  */
 export function submissionSchema(maxRetriesLimit: number) {
@@ -73,8 +79,19 @@ export function submissionSchema(maxRetriesLimit: number) {
         .min(0, { error: retries })
         .max(maxRetriesLimit, { error: retries })
         .optional(),
+      priority: z
+        .number({ error: priorityMessage })
+        .int({ error: priorityMessage })
+        .min(PRIORITY_MIN, { error: priorityMessage })
+        .max(PRIORITY_MAX, { error: priorityMessage })
+        .optional(),
+      run_at: z.iso
+        .datetime({ offset: true, error: runAtMessage })
+        .transform((text) => Date.parse(text))
+        .optional(),
+      delay_ms: z.number({ error: delayMessage }).int({ error: delayMessage }).min(0, { error: delayMessage }).optional(),
     },
-    { error: objectIssue(['id', 'type', 'payload', 'max_retries']) },
+    { error: objectIssue(['id', 'type', 'payload', 'max_retries', 'priority', 'run_at', 'delay_ms']) },
   );
 }
 

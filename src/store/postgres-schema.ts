@@ -44,6 +44,17 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
     CREATE INDEX jobs_owned ON ${schema}.jobs (owner, lease_expires_at)
       WHERE state IN ('queued', 'running', 'backoff') AND ready_lane IS NULL;
   `,
+  // 2: priorities and scheduled jobs. `priority` (−100..100) leads the claim order, so the ready index leads
+  // with it; `run_at` is a scheduled job's due time in epoch ms (null in every other state, and while an
+  // instance moves it to `queued`), found by the due index. Cron schedules: one row each, as JSON.
+  (schema) => `
+    ALTER TABLE ${schema}.jobs ADD COLUMN priority smallint NOT NULL DEFAULT 0;
+    ALTER TABLE ${schema}.jobs ADD COLUMN run_at bigint;
+    DROP INDEX ${schema}.jobs_ready;
+    CREATE INDEX jobs_ready ON ${schema}.jobs (priority DESC, ready_lane, ready_seq) WHERE ready_lane IS NOT NULL;
+    CREATE INDEX jobs_due ON ${schema}.jobs (run_at, seq) WHERE run_at IS NOT NULL;
+    CREATE TABLE ${schema}.schedules (name text PRIMARY KEY, row jsonb NOT NULL);
+  `,
 ];
 
 /** The URL as the log and errors show it: no password. */

@@ -32,9 +32,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { errors } from '../errors.js';
 import { isFinished, JOB_STATES, type JobRecord, type JobState } from '../engine/job-record.js';
+import type { ScheduleRow } from '../engine/schedule-fields.js';
 import {
+  readySince,
   UNFINISHED_STATES,
   type Admission,
+  type OldestWaiting,
   type ClaimRequest,
   type ClusterListener,
   type JobStore,
@@ -74,6 +77,9 @@ export interface PostgresStore extends JobStore {
   /** Deletes the oldest finished records beyond the retention now (it also runs after commits, throttled). */
   retain(): Promise<void>;
 }
+
+/** The `run_at` column of a record: its due time while it is scheduled, else null (out of the due index). */
+const runAtOf = (record: JobRecord) => (record.state === 'scheduled' ? record.next_run_at : null);
 
 /** Lanes by number: the retry lane sorts first. */
 const LANE_NUMBER: Record<ReadyLane, number> = { retry: 0, new: 1 };
@@ -198,37 +204,46 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
    * row another instance owns, or holding a newer attempt, is left alone. Resolves with the ids written.
    */
   async function upsert(entries: [string, Pending][]): Promise<Set<string>> {
-    const columns = { id: [] as string[], type: [] as string[], state: [] as string[], attempt: [] as number[], record: [] as string[], lane: [] as (number | null)[], owned: [] as boolean[] };
+    const columns = { id: [] as string[], type: [] as string[], state: [] as string[], attempt: [] as number[], record: [] as string[], lane: [] as (number | null)[], owned: [] as boolean[], priority: [] as number[], runAt: [] as (number | null)[] };
     for (const [id, { record, lane }] of entries) {
       columns.id.push(id);
+      columns.priority.push(record.priority);
+      columns.runAt.push(runAtOf(record));
       columns.type.push(record.type);
       columns.state.push(record.state);
       columns.attempt.push(record.attempts);
       columns.record.push(JSON.stringify(record));
       columns.lane.push(lane);
       // Running, or in backoff or claimed and not in a lane: this instance holds the job, under its lease.
-      columns.owned.push(lane === null && !isFinished(record.state));
+      columns.owned.push(lane === null && !isFinished(record.state) && record.state !== 'scheduled');
     }
     const result = await pool.query<{ id: string }>(
       `WITH v AS (
          SELECT v.*,
                 CASE WHEN v.lane IS NULL THEN NULL ELSE nextval('${schema}.ready_order') END AS ready_seq,
                 CASE WHEN v.state IN ('done', 'failed', 'cancelled') THEN nextval('${schema}.finish_order') END AS finished_seq
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::jsonb[], $6::smallint[], $7::bool[])
-              WITH ORDINALITY AS v(id, type, state, attempt, record, lane, owned, ord)
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::jsonb[], $6::smallint[], $7::bool[],
+                     $10::smallint[], $11::bigint[])
+              WITH ORDINALITY AS v(id, type, state, attempt, record, lane, owned, priority, run_at, ord)
          ORDER BY ord
        )
-       INSERT INTO ${table} AS j (id, type, state, attempt, record, ready_lane, ready_seq, finished_seq, owner, lease_expires_at)
+       INSERT INTO ${table} AS j (id, type, state, attempt, record, ready_lane, ready_seq, finished_seq, owner,
+                                  lease_expires_at, priority, run_at)
        SELECT id, type, state, attempt, record, lane, ready_seq, finished_seq,
-              CASE WHEN owned THEN $8 END, CASE WHEN owned THEN now() + $9 * interval '1 millisecond' END
+              CASE WHEN owned THEN $8 END, CASE WHEN owned THEN now() + $9 * interval '1 millisecond' END,
+              priority, run_at
        FROM v ORDER BY ord
        ON CONFLICT (id) DO UPDATE SET
          state = excluded.state, attempt = excluded.attempt, record = excluded.record,
          ready_lane = excluded.ready_lane, ready_seq = excluded.ready_seq, finished_seq = excluded.finished_seq,
-         owner = excluded.owner, lease_expires_at = excluded.lease_expires_at
+         owner = excluded.owner, lease_expires_at = excluded.lease_expires_at, priority = excluded.priority,
+         run_at = excluded.run_at
        WHERE (j.owner IS NULL OR j.owner = $8) AND j.attempt <= excluded.attempt
        RETURNING j.id`,
-      [columns.id, columns.type, columns.state, columns.attempt, columns.record, columns.lane, columns.owned, me, leaseMs],
+      [
+        columns.id, columns.type, columns.state, columns.attempt, columns.record, columns.lane, columns.owned, me, leaseMs,
+        columns.priority, columns.runAt,
+      ],
     );
     return new Set(result.rows.map((row) => row.id));
   }
@@ -315,15 +330,25 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
         }
       }
       if (admitted.length > 0) {
+        // A queued job waits in the lane of new jobs; a scheduled one in the due index until its time.
         await client.query(
-          `INSERT INTO ${table} (id, type, state, attempt, record, ready_lane, ready_seq)
-           SELECT id, type, 'queued', 0, record, 1, nextval('${schema}.ready_order')
-           FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS v(id, type, record, ord) ORDER BY ord`,
-          [admitted.map((r) => r.id), admitted.map((r) => r.type), admitted.map((r) => JSON.stringify(r))],
+          `INSERT INTO ${table} (id, type, state, attempt, record, priority, run_at, ready_lane, ready_seq)
+           SELECT id, type, state, 0, record, priority, run_at,
+                  CASE WHEN state = 'queued' THEN 1 END,
+                  CASE WHEN state = 'queued' THEN nextval('${schema}.ready_order') END
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::smallint[], $6::bigint[])
+                WITH ORDINALITY AS v(id, type, state, record, priority, run_at, ord)
+           ORDER BY ord`,
+          [
+            admitted.map((r) => r.id), admitted.map((r) => r.type), admitted.map((r) => r.state),
+            admitted.map((r) => JSON.stringify(r)), admitted.map((r) => r.priority), admitted.map(runAtOf),
+          ],
         );
         const types: Record<string, number> = {};
-        for (const { type } of admitted) types[type] = (types[type] ?? 0) + 1;
-        await client.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ kind: 'ready', from: me, types })]);
+        for (const { type, state } of admitted) if (state === 'queued') types[type] = (types[type] ?? 0) + 1;
+        if (Object.keys(types).length > 0) {
+          await client.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ kind: 'ready', from: me, types })]);
+        }
       }
       return decided;
     });
@@ -334,15 +359,18 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     const result = await pool.query<{ state: JobState; record: JobRecord }>(
       `WITH orphaned AS (
          SELECT id FROM ${table}
-         WHERE state IN ('queued', 'running', 'backoff') AND ready_lane IS NULL
+         WHERE ((state IN ('queued', 'running', 'backoff') AND ready_lane IS NULL)
+                OR (state = 'scheduled' AND run_at IS NULL))
            AND (owner IS NULL OR (owner <> $1 AND lease_expires_at < now()))
          ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED
        )
        UPDATE ${table} j SET
-         owner = CASE WHEN j.state = 'queued' THEN NULL ELSE $1 END,
-         lease_expires_at = CASE WHEN j.state = 'queued' THEN NULL ELSE now() + $2 * interval '1 millisecond' END,
+         owner = CASE WHEN j.state IN ('queued', 'scheduled') THEN NULL ELSE $1 END,
+         lease_expires_at = CASE WHEN j.state IN ('queued', 'scheduled') THEN NULL
+                                 ELSE now() + $2 * interval '1 millisecond' END,
          ready_lane = CASE WHEN j.state = 'queued' THEN 1 END,
-         ready_seq = CASE WHEN j.state = 'queued' THEN nextval('${schema}.ready_order') END
+         ready_seq = CASE WHEN j.state = 'queued' THEN nextval('${schema}.ready_order') END,
+         run_at = CASE WHEN j.state = 'scheduled' THEN (j.record->>'next_run_at')::bigint END
        FROM orphaned WHERE j.id = orphaned.id
        RETURNING j.state, j.record`,
       [me, leaseMs, TAKEOVER_BATCH],
@@ -351,7 +379,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     const restore: JobRecord[] = [];
     for (const { state, record } of result.rows) {
       if (state === 'queued') requeued[record.type] = (requeued[record.type] ?? 0) + 1;
-      else restore.push(record);
+      else if (state !== 'scheduled') restore.push(record); // a scheduled one is due again, for any due timer
     }
     if (Object.keys(requeued).length > 0) {
       notify({ kind: 'ready', from: me, types: requeued });
@@ -362,20 +390,20 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
 
   /** Claims with no per-type limit: one statement. */
   async function claimInOrder(limit: number): Promise<JobRecord[]> {
-    const result = await pool.query<{ record: JobRecord; lane: number; seq: string }>(
+    const result = await pool.query<{ record: JobRecord; priority: number; lane: number; seq: string }>(
       `WITH picked AS (
-         SELECT id, ready_lane, ready_seq FROM ${table} WHERE ready_lane IS NOT NULL
-         ORDER BY ready_lane, ready_seq LIMIT $1 FOR UPDATE SKIP LOCKED
+         SELECT id, priority, ready_lane, ready_seq FROM ${table} WHERE ready_lane IS NOT NULL
+         ORDER BY priority DESC, ready_lane, ready_seq LIMIT $1 FOR UPDATE SKIP LOCKED
        )
        UPDATE ${table} j SET ready_lane = NULL, ready_seq = NULL, owner = $2,
          lease_expires_at = now() + $3 * interval '1 millisecond'
        FROM picked WHERE j.id = picked.id
-       RETURNING j.record, picked.ready_lane AS lane, picked.ready_seq AS seq`,
+       RETURNING j.record, picked.priority, picked.ready_lane AS lane, picked.ready_seq AS seq`,
       [limit, me, leaseMs],
     );
-    // RETURNING keeps no order: claim order is the lanes', then the places in them.
+    // RETURNING keeps no order: claim order is priority, then the lanes, then the places in them.
     return result.rows
-      .sort((a, b) => a.lane - b.lane || Number(BigInt(a.seq) - BigInt(b.seq)))
+      .sort((a, b) => b.priority - a.priority || a.lane - b.lane || Number(BigInt(a.seq) - BigInt(b.seq)))
       .map((row) => row.record);
   }
 
@@ -402,7 +430,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
         const rows = await client.query<{ id: string; type: string; record: JobRecord }>(
           `SELECT id, type, record FROM ${table}
            WHERE ready_lane IS NOT NULL AND NOT (type = ANY($2::text[])) AND NOT (id = ANY($3::text[]))
-           ORDER BY ready_lane, ready_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+           ORDER BY priority DESC, ready_lane, ready_seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
           [limit - picked.length, exhausted, [...picked.map((p) => p.id), ...skipped]],
         );
         for (const row of rows.rows) {
@@ -612,6 +640,65 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       const byType: Record<string, Record<JobState, number>> = {};
       for (const { type, state, n } of result.rows) (byType[type] ??= zeroCounts())[state] = Number(n);
       return byType;
+    },
+
+    // Written at once, outside the group commit: schedules change seldom, and an operator's change is stored
+    // when its request is answered.
+    async saveSchedule(row: ScheduleRow) {
+      await pool.query(
+        `INSERT INTO ${schema}.schedules (name, row) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET row = excluded.row`,
+        [row.name, JSON.stringify(row)],
+      );
+    },
+
+    async deleteSchedule(name) {
+      await pool.query(`DELETE FROM ${schema}.schedules WHERE name = $1`, [name]);
+    },
+
+    async schedules() {
+      const result = await pool.query<{ row: ScheduleRow }>(`SELECT row FROM ${schema}.schedules ORDER BY name`);
+      return result.rows.map(({ row }) => row);
+    },
+
+    async oldestWaiting() {
+      // The head of each lane of each priority, through the ready index.
+      const result = await readQuery<{ priority: number; record: JobRecord }>(
+        `SELECT DISTINCT ON (priority, ready_lane) priority, record FROM ${table}
+         WHERE ready_lane IS NOT NULL ORDER BY priority DESC, ready_lane, ready_seq`,
+      );
+      const oldest: OldestWaiting[] = [];
+      for (const { priority, record } of result.rows) {
+        const since = readySince(record);
+        const last = oldest.at(-1);
+        if (last?.priority === priority) last.since = Math.min(last.since, since);
+        else oldest.push({ priority, since });
+      }
+      return oldest;
+    },
+
+    async nextDueAt() {
+      const result = await readQuery<{ at: string | null }>(`SELECT min(run_at) AS at FROM ${table} WHERE run_at IS NOT NULL`);
+      const at = result.rows[0]?.at;
+      return at === null || at === undefined ? null : Number(at);
+    },
+
+    async takeDue(now, limit) {
+      await commit();
+      // Handed out once across the cluster: out of the due index, and this instance's under a lease until the
+      // engine saves it as queued (a takeover puts it back in the index if this instance dies first).
+      const result = await pool.query<{ record: JobRecord; due: string; seq: string }>(
+        `WITH due AS (
+           SELECT id, run_at, seq FROM ${table} WHERE run_at IS NOT NULL AND run_at <= $1
+           ORDER BY run_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
+         )
+         UPDATE ${table} j SET run_at = NULL, owner = $3, lease_expires_at = now() + $4 * interval '1 millisecond'
+         FROM due WHERE j.id = due.id
+         RETURNING j.record, due.run_at AS due, due.seq`,
+        [now, limit, me, leaseMs],
+      );
+      return result.rows
+        .sort((a, b) => Number(BigInt(a.due) - BigInt(b.due)) || Number(BigInt(a.seq) - BigInt(b.seq)))
+        .map(({ record }) => record);
     },
 
     async unfinished(states = UNFINISHED_STATES) {

@@ -29,6 +29,8 @@ describe('config', () => {
       webhookSecret: null,
       retryAfterMaxMs: 3_600_000,
       resultMaxBytes: 65_536,
+      scheduledLimit: 1_000_000,
+      maxDelayMs: 31_536_000_000,
       access: { tokens: [], allowUnauthenticated: false },
       corsOrigins: [],
       environment: {},
@@ -44,7 +46,7 @@ describe('config', () => {
       FAILURE_RATE: '1', JOB_RETENTION: '0', MAX_RETRIES_LIMIT: '7', MAX_BODY_BYTES: '1024',
       SHUTDOWN_TIMEOUT_MS: '10', LOG_LEVEL: 'warn', STORE: 'sqlite:/var/lib/jobs/q.db', DURABILITY: 'full',
       DEFAULT_JOB_TYPE: 'mail.send', TASKS_DIR: '/srv/tasks', JOB_TYPES_FILE: '/etc/jobs/types.json',
-      WEBHOOK_SECRET: 'whsec_c2VjcmV0', RETRY_AFTER_MAX_MS: '60000', RESULT_MAX_BYTES: '0',
+      WEBHOOK_SECRET: 'whsec_c2VjcmV0', RETRY_AFTER_MAX_MS: '60000', RESULT_MAX_BYTES: '0', SCHEDULED_LIMIT: '5', MAX_DELAY_MS: '60000',
       API_TOKEN: 'a-secret-of-16-chars', ALLOW_UNAUTHENTICATED: 'true',
       CORS_ORIGINS: 'https://ops.example.com, http://localhost:3000', PG_SCHEMA: 'queue_2', PG_POOL_SIZE: '3',
       PG_CONNECT_TIMEOUT_MS: '0', PG_POLL_MS: '10', LEASE_MS: '100',
@@ -72,6 +74,8 @@ describe('config', () => {
       webhookSecret: 'whsec_c2VjcmV0',
       retryAfterMaxMs: 60_000,
       resultMaxBytes: 0,
+      scheduledLimit: 5,
+      maxDelayMs: 60_000,
       access: {
         tokens: [
           {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics, type RejectionReason } from '../../src/metrics.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
+import type { JobState } from '../../src/engine/job-record.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { makeQueue } from '../helpers/queue.js';
 import { startService, type Service } from './support.js';
@@ -46,13 +47,13 @@ function histogram(name: string, bounds: number[], values: number[]): Record<str
 
 interface Expected {
   submitted: number;
-  rejected: Record<'queue_full' | 'duplicate' | 'validation' | 'shutting_down', number>;
+  rejected: Record<RejectionReason, number>;
   finished: Record<'done' | 'failed' | 'cancelled', number>;
   attempts: Record<'success' | 'failure' | 'timeout' | 'cancelled' | 'interrupted', number>;
   durations: number[];
   waits: number[];
   manualRetries: number;
-  states: Record<'queued' | 'running' | 'backoff' | 'done' | 'failed' | 'cancelled', number>;
+  states: Record<JobState, number>;
   busy: number;
   workers: number;
   capacity: number;
@@ -80,9 +81,9 @@ function expectedJobSamples(e: Expected): Record<string, number> {
   };
 }
 
-const none = { queue_full: 0, duplicate: 0, validation: 0, shutting_down: 0 };
+const none = { queue_full: 0, scheduled_full: 0, duplicate: 0, validation: 0, shutting_down: 0 };
 const noAttempts = { success: 0, failure: 0, timeout: 0, cancelled: 0, interrupted: 0 };
-const noStates = { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
+const noStates = { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
 
 describe('GET /metrics', () => {
   let service: Service;
@@ -186,7 +187,7 @@ describe('GET /metrics', () => {
     expect(jobSamples(reply.text)).to.deep.equal(
       expectedJobSamples({
         submitted: 9, // ok1 ok2 bad flaky q1 q2 w1 w2 w3, and not the retry
-        rejected: { queue_full: 1, duplicate: 1, validation: 2, shutting_down: 1 },
+        rejected: { queue_full: 1, scheduled_full: 0, duplicate: 1, validation: 2, shutting_down: 1 },
         finished: { done: 4, failed: 1, cancelled: 3 },
         attempts: { success: 4, failure: 2, timeout: 0, cancelled: 1, interrupted: 0 },
         // In the order they ended: ok1, bad, flaky, q1, q2, flaky, ok2.
@@ -194,7 +195,7 @@ describe('GET /metrics', () => {
         // In the order they started: ok1, ok2, bad, flaky, q1, q2, flaky (retried), w1, w2.
         waits: [0, 0, 0, 0, 0, 0.3, 0.1, 0, 0],
         manualRetries: 1,
-        states: { queued: 0, running: 2, backoff: 0, done: 4, failed: 1, cancelled: 2 },
+        states: { scheduled: 0, queued: 0, running: 2, backoff: 0, done: 4, failed: 1, cancelled: 2 },
         busy: 2,
         workers: 2,
         capacity: 4,
@@ -229,6 +230,7 @@ describe('GET /metrics', () => {
     const rejected = samples((await service.get('/metrics')).text, (name) => name === 'jobs_rejected_total');
     expect(rejected).to.deep.equal({
       'jobs_rejected_total{reason="queue_full"}': 1,
+      'jobs_rejected_total{reason="scheduled_full"}': 0,
       'jobs_rejected_total{reason="duplicate"}': 0,
       'jobs_rejected_total{reason="validation"}': 0,
       'jobs_rejected_total{reason="shutting_down"}': 1,
@@ -245,6 +247,7 @@ describe('GET /metrics', () => {
     const rejected = samples((await service.get('/metrics')).text, (name) => name === 'jobs_rejected_total');
     expect(rejected).to.deep.equal({
       'jobs_rejected_total{reason="queue_full"}': 1,
+      'jobs_rejected_total{reason="scheduled_full"}': 0,
       'jobs_rejected_total{reason="duplicate"}': 1,
       'jobs_rejected_total{reason="validation"}': 1,
       'jobs_rejected_total{reason="shutting_down"}': 0,

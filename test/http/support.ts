@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
+import { createSchedules } from '../../src/engine/schedules.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import type { JobState } from '../../src/engine/job-record.js';
 import type { JobQueue } from '../../src/engine/job-queue.types.js';
@@ -128,6 +129,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       jobTimeoutMs: 0,
       jobRetention: config.jobRetention,
       expectedWorkMs: 4000,
+      scheduledLimit: config.scheduledLimit,
+      maxDelayMs: config.maxDelayMs,
     },
     {
       processor: work.processor,
@@ -138,7 +141,9 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     },
   );
   const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
-  const app = createApp({ queue, config, logger: options.logger ?? pino({ level: 'silent' }) });
+  // On the test's clock, over the test's store.
+  const schedules = createSchedules({ queue: realQueue, store: storage.store, now: clock.now });
+  const app = createApp({ queue, config, logger: options.logger ?? pino({ level: 'silent' }), schedules });
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -189,6 +194,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       }),
     async stop() {
       // Aborts whatever is still pending, which also clears the backoff timers.
+      schedules.stop();
       await realQueue.drain(0);
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
@@ -205,6 +211,8 @@ export function view(fields: { id: string } & Partial<Record<string, unknown>>) 
     state: 'queued',
     payload: null,
     max_retries: 3,
+    priority: 0,
+    next_run_at: null,
     attempts: 0,
     last_error: null,
     result: null,

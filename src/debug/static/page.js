@@ -4,13 +4,15 @@
 // Data: /machines/job(.mmd), /machines/supervisor(.mmd) and /types once; /debug/status every second (counts,
 // per type too, workers, queue, lifecycle); /jobs pages once (and once per type chosen in the type filter), then
 // /events (SSE) keeps the job list live, and each reconnect of it reloads the list and the status; for the
-// selected job, /jobs/:id, /jobs/:id/history and /debug/jobs/:id/path, and its `event: progress` messages.
+// selected job, /jobs/:id, /jobs/:id/history and /debug/jobs/:id/path, and its `event: progress` messages;
+// /schedules every 5 s.
 /* global mermaid */
 import { fetchJobs, getJson, getText, showError } from './api.js';
 import { createBadge } from './badge.js';
 import { collectDescriptions, createRenderer, decorate } from './chart.js';
 import { jobs, renderList, replaceJobs, setupList, sortByCreation, upsert, view } from './list.js';
 import { progressArrived, refreshSelected, scheduleSelected, selectJob, setupSelected } from './selected.js';
+import { setupSchedules } from './schedules.js';
 
 const $ = (selector) => document.querySelector(selector);
 const charts = { job: '', supervisor: '' }; // the generated Mermaid texts
@@ -180,6 +182,7 @@ async function start() {
   // The chart first: it needs only the status, while the list may take many pages.
   await refreshStatus();
   setInterval(refreshStatus, 1000);
+  setupSchedules();
   await loadJobs();
   document.body.dataset.ready = 'true';
 }

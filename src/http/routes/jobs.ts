@@ -22,8 +22,8 @@ export interface JobRoutesDeps {
 
 /** How one submission was admitted; a refusal is thrown as a `ServiceError` instead. */
 export type Admission =
-  /** A new job: 202. */
-  | { status: 202; id: string }
+  /** A new job: 202, `queued`, or `scheduled` for later. */
+  | { status: 202; id: string; state: 'queued' | 'scheduled' }
   /** An identical resubmit of a known job (a client retrying after a lost response): 200, nothing created. */
   | { status: 200; id: string; existing: JobView };
 
@@ -64,7 +64,7 @@ export async function submitOne(
     if (!isSameSubmission(existing, error.submitted)) throw errors.duplicateJob(existing.id, jobView(existing));
     return { status: 200, id: existing.id, existing: jobView(existing) };
   }
-  return { status: 202, id: record.id };
+  return { status: 202, id: record.id, state: record.state === 'scheduled' ? 'scheduled' : 'queued' };
 }
 
 /**
@@ -84,7 +84,7 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
       return;
     }
     ctx.set('Location', `/jobs/${encodeURIComponent(admission.id)}`);
-    ctx.body = { status: 'queued', id: admission.id };
+    ctx.body = { status: admission.state, id: admission.id };
   };
 
   /**
@@ -142,6 +142,7 @@ function isSameSubmission(existing: JobRecord, submitted: ResolvedSubmission): b
   return (
     existing.type === submitted.type &&
     existing.max_retries === submitted.max_retries &&
+    existing.priority === submitted.priority &&
     jsonEqual(existing.payload, submitted.payload)
   );
 }

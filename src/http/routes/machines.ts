@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { jobChart, supervisorChart } from '../../chart/charts.js';
+import { jobChart, scheduleChart, supervisorChart } from '../../chart/charts.js';
 import { toMermaid } from '../../chart/mermaid.js';
 
 /**
@@ -9,7 +9,7 @@ import { toMermaid } from '../../chart/mermaid.js';
  * the README's diagram holds.
  */
 export function machineRoutes(router: Router): void {
-  const charts = { job: jobChart, supervisor: supervisorChart };
+  const charts = { job: jobChart, supervisor: supervisorChart, schedule: scheduleChart };
   for (const [name, machine] of Object.entries(charts)) {
     // Computed once: the machines do not change while the process runs.
     const definition = machine.toJSON();
