@@ -313,7 +313,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       // backlog far larger than QUEUE_SIZE (restored jobs) would make each admission read all of it.
       const waiting = await client.query<{ n: string }>(
         `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE state IN ('queued', 'backoff') LIMIT $1) AS w`,
-        [Math.max(...batch.map(({ limit }) => limit))],
+        // (A scheduled job's limit is infinite: it takes no place in QUEUE_SIZE.)
+        [Math.max(0, ...batch.map(({ limit }) => (Number.isFinite(limit) ? limit : 0)))],
       );
       let waitingNow = Number(waiting.rows[0]!.n);
       const admitted: JobRecord[] = [];

@@ -157,6 +157,30 @@ describe('job queue on the postgres store: several instances', function () {
     ]);
   });
 
+  it('runs a job scheduled through an instance that is gone when it comes due, and by priority among the ready', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    const b = await instance(schema, { pollMs: 50 });
+    const dueAt = Date.now() + 300;
+    await a.queue.submit({ id: 'later', payload: null, delay_ms: 300 });
+    a.queue.pause();
+    await a.queue.drain(0);
+    await a.store.close();
+    await until(() => b.work.calls.length === 1, 3000, 'the scheduled job running on b');
+    expect(Date.now()).to.be.at.least(dueAt);
+    expect((await b.queue.get('later'))!.history.map((t) => [t.from, t.to, t.event])).to.deep.equal([
+      [null, 'scheduled', 'SUBMIT'],
+      ['scheduled', 'queued', 'DUE'],
+      ['queued', 'running', 'SLOT_GRANTED'],
+    ]);
+    // b's one worker is busy: what waits is claimed by priority, whoever submitted it.
+    await b.queue.submit({ id: 'low', payload: null, priority: -5 });
+    await b.queue.submit({ id: 'high', payload: null, priority: 7 });
+    b.work.latest('later').resolve();
+    await until(() => b.work.calls.length === 2, 3000, 'the next job running');
+    expect(b.work.calls.map((call) => call.job.id)).to.deep.equal(['later', 'high']);
+  });
+
   it('takes over the jobs of an instance whose lease ran out: the running attempt is interrupted and retried', async () => {
     const schema = freshSchema();
     // The dead instance: a store handle that claimed a job and started it, then stopped renewing.
