@@ -4,11 +4,11 @@
  *
  * Middleware, outermost first:
  * 1. `requestLog`      one info line per request, with the final status (and the token's name);
- * 2. `requestMetrics`  `http_request_duration_seconds`, by method, route pattern and final status;
+ * 2. `requestMetrics`  `jobsvc_http_request_duration_seconds`, by method, route pattern and final status;
  * 3. `securityHeaders` CSP, X-Content-Type-Options, Referrer-Policy and the rest of helmet's set; then CORS,
  *                      only for the origins CORS_ORIGINS lists;
  * 4. `errorMiddleware` the one place that renders errors as `{"error":{"code","message","details"}}`;
- * 5. `admissionRejections` counts refused submissions and retries in `jobs_rejected_total`;
+ * 5. `admissionRejections` counts refused submissions and retries in `jobsvc_jobs_rejected_total`;
  * 6. the router        first `authorize` (the access tokens' scopes, `access.ts`), then health, jobs, operations
  *                      (cancel, retry), stats, metrics, OpenAPI, history, events (SSE), machines and debug-page
  *                      routes;
