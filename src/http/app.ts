@@ -22,7 +22,6 @@ import type { JobQueue } from '../engine/job-queue.types.js';
 import { createMetrics, type ServiceMetrics } from '../metrics.js';
 import { authorize } from './access.js';
 import { errorMiddleware } from './error-middleware.js';
-import { openApiDocument } from './openapi.js';
 import { admissionRejections, countBatchItemRejection, requestMetrics } from './request-metrics.js';
 import { requestLog } from './request-log.js';
 import { routeFallback } from './route-fallback.js';
@@ -82,7 +81,7 @@ export function createApp(options: AppOptions): Koa {
   statsRoutes(router, { queue });
   typeRoutes(router, { queue, defaultType: queue.defaultType });
   metricsRoutes(router, { metrics });
-  openapiRoutes(router, { document: openApiDocument(config) });
+  openapiRoutes(router);
   historyRoutes(router, { queue });
   machineRoutes(router);
   debugRoutes(router, { queue });
