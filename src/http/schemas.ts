@@ -52,7 +52,13 @@ const payloadSchema = z
   .refine((payload) => !nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH), {
     error: `Must nest at most ${MAX_PAYLOAD_DEPTH} arrays or objects deep.`,
   })
-  .default(null);
+  .default(null)
+  .meta({
+    description: 'Any JSON value, kept as sent; null when left out.',
+    // The default is said in words: client generators (openapi-typescript) make a property with a `default`
+    // keyword required in a component schema, and the body `{"id":"job-1"}` would not type-check.
+    override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => void delete jsonSchema.default,
+  });
 
 /** Messages of the object-level issues: an unknown key, or a value that is not an object at all. */
 const objectIssue = (allowed: string[]) => (issue: { code?: string }) =>
