@@ -8,12 +8,13 @@ import { documentRoute, jsonReply, textReply } from '../route-docs.js';
  * XState's `toJSON()` of a machine, as much as a client needs to walk its states and transitions. The objects
  * are loose: what XState adds in a later version is not a break.
  */
-const action = z.looseObject({ type: z.string(), params: z.unknown().optional() });
+/** An action: its name, or `{"type","params"}` when the chart gives it parameters. */
+const action = z.union([z.string(), z.looseObject({ type: z.string(), params: z.unknown().optional() })]);
 const transition = z
   .looseObject({
     eventType: z.string().nullable().meta({ description: 'The event; null for an initial transition.' }),
     source: z.string().meta({ description: 'The state it leaves, as `#machine.state.path`.' }),
-    target: z.array(z.string()).meta({ description: 'The states it enters; empty for a self-transition.' }),
+    target: z.array(z.string()).optional().meta({ description: 'The states it enters; absent for a targetless transition.' }),
     actions: z.array(action),
     reenter: z.boolean().optional(),
     guard: z.string().optional().meta({ description: 'The guard, by name.' }),
