@@ -90,8 +90,11 @@ function operation(key: string, method: string, path: string, doc: RouteDoc): Zo
   };
 }
 
-/** The document of the routes `router` has documented. */
-export function openApiDocument(router: Router) {
+/**
+ * The document of the routes `router` has documented, as JSON to serve. (Typed as a plain object: zod-openapi's
+ * own type of it lives in a chunk of its build that a declaration file cannot name.)
+ */
+export function openApiDocument(router: Router): object {
   const paths: ZodOpenApiPathsObject = {};
   for (const [key, doc] of routeDocs(router)) {
     const [method, routerPath] = key.split(' ') as [string, string];
