@@ -1,6 +1,6 @@
 /**
  * The document as a promise to clients, checked with random requests (fast-check): to every operation of the
- * live document, random path parameters, query strings, headers and bodies, valid and not. Each answer must be
+ * live document, random path parameters, query strings, headers (tokens among them) and bodies, valid and not. Each answer must be
  * a status the operation documents (the `default` is for 500, which must never happen), with the headers it
  * marks required, and a body that validates (ajv, JSON Schema 2020-12) against the documented schema of its
  * media type.
@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { SCOPES, sha256Hex } from '../../src/tokens.js';
 import { startService, type Service } from '../http/support.js';
 
 type Schema = Record<string, unknown>;
@@ -39,6 +40,23 @@ const text = fc.oneof(
 );
 /** Valid header values: visible ASCII and spaces, no leading or trailing space. */
 const headerValue = fc.string({ unit: fc.constantFrom(...'abcXYZ019 ;=/,*"-+._'), maxLength: 24 }).map((value) => value.trim());
+/** The service has tokens, so that 401 and 403 are reached too: one with every scope, one that may only read. */
+const EVERY_SCOPE = 'jst_contract-every-scope-0123456789';
+const READ_ONLY = 'jst_contract-read-only-0123456789';
+const access = {
+  tokens: [
+    { name: 'every-scope', sha256: sha256Hex(EVERY_SCOPE), scopes: [...SCOPES] },
+    { name: 'read-only', sha256: sha256Hex(READ_ONLY), scopes: ['read' as const] },
+  ],
+  allowUnauthenticated: false,
+};
+/** Mostly the token with every scope, so that most requests get past the access check. */
+const authorization = fc.oneof(
+  { arbitrary: fc.constant(`Bearer ${EVERY_SCOPE}`), weight: 8 },
+  { arbitrary: fc.constant(`Bearer ${READ_ONLY}`), weight: 1 },
+  { arbitrary: fc.constant(''), weight: 1 },
+);
+
 /** Mostly JSON, so that most bodies get past the media-type check to the schemas. */
 const contentType = fc.oneof(
   { arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8'), weight: 8 },
@@ -89,8 +107,8 @@ function sampleOf(path: string, method: string, operation: Operation): fc.Arbitr
       .map((values) => names.reduce((built, name, index) => built.replace(`{${name}}`, encodeURIComponent(values[index]!)), path)),
     query: fc.array(fc.tuple(documented.length > 0 ? fc.oneof(fc.constantFrom(...documented), text) : text, text), { maxLength: 3 }),
     headers: fc.record(
-      { 'content-type': contentType, accept: headerValue, authorization: headerValue, 'x-random': headerValue },
-      { requiredKeys: method === 'post' ? ['content-type'] : [] },
+      { 'content-type': contentType, accept: headerValue, authorization: fc.oneof({ arbitrary: authorization, weight: 9 }, { arbitrary: headerValue, weight: 1 }), 'x-random': headerValue },
+      { requiredKeys: method === 'post' ? ['content-type', 'authorization'] : ['authorization'] },
     ),
     body: method === 'post' ? fc.option(body, { nil: undefined }) : fc.constant(undefined),
   });
@@ -107,10 +125,11 @@ describe('random requests to every operation (fast-check)', function () {
   let ajv: Ajv2020;
   before(async () => {
     // Room for about a dozen admissions: the runs see 202s first, then 429s once the queue is full.
-    service = await startService({ config: { workers: 1, queueSize: 12 } });
-    await service.post('/jobs', { id: 'job-1' });
-    await service.post('/jobs', { id: 'job-2' });
-    document = (await service.get('/openapi.json')).body as Document;
+    service = await startService({ config: { workers: 1, queueSize: 12, access } });
+    const auth = { authorization: `Bearer ${EVERY_SCOPE}` };
+    await service.post('/jobs', { id: 'job-1' }, auth);
+    await service.post('/jobs', { id: 'job-2' }, auth);
+    document = (await service.request('GET', '/openapi.json', { headers: auth })).body as Document;
     // The document's OpenAPI keywords (discriminator, the operations around the schemas) are not JSON Schema.
     ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats.default(ajv);
