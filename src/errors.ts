@@ -65,12 +65,13 @@ export const errors = {
       { capacity, retry_after_seconds: retryAfterSeconds },
       { 'Retry-After': String(retryAfterSeconds) },
     ),
-  scheduledFull: (limit: number) =>
+  scheduledFull: (limit: number, retryAfterSeconds: number) =>
     new ServiceError(
       'scheduled_full',
-      `${limit} jobs are scheduled for later already (SCHEDULED_LIMIT); submit this one when more have come due, ` +
-        'or without run_at and delay_ms to run it now.',
-      { scheduled_limit: limit },
+      `${limit} jobs are scheduled for later already (SCHEDULED_LIMIT); submit this one when more have come due ` +
+        `(the next in about ${retryAfterSeconds} s), or without run_at and delay_ms to run it now.`,
+      { scheduled_limit: limit, retry_after_seconds: retryAfterSeconds },
+      { 'Retry-After': String(retryAfterSeconds) },
     ),
   duplicateJob: (id: string, existing: unknown) =>
     new ServiceError(

@@ -575,9 +575,12 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const limit = options.scheduledLimit ?? DEFAULT_SCHEDULED_LIMIT;
     if ((await store.counts()).scheduled >= limit) {
       rejected++;
-      throw errors.scheduledFull(limit);
+      // Room comes when the next scheduled job comes due.
+      const nextDue = (await store.nextDueAt()) ?? now();
+      throw errors.scheduledFull(limit, Math.max(1, Math.ceil((nextDue - now()) / 1000)));
     }
   }
+
 
   return {
     async submit(input) {

@@ -34,7 +34,7 @@ export interface SchedulesDeps {
   now?: () => number;
   /** A fire, a write or a catch-up that failed. */
   onError?: (error: unknown, schedule: string) => void;
-  /** A fire submitted its job (the `jobs_schedule_fires_total` metric). */
+  /** A fire submitted its job (the `jobsvc_jobs_schedule_fires_total` metric). */
   onFire?: (schedule: string) => void;
 }
 

@@ -4,11 +4,11 @@
  *
  * Middleware, outermost first:
  * 1. `requestLog`      one info line per request, with the final status (and the token's name);
- * 2. `requestMetrics`  `http_request_duration_seconds`, by method, route pattern and final status;
+ * 2. `requestMetrics`  `jobsvc_http_request_duration_seconds`, by method, route pattern and final status;
  * 3. `securityHeaders` CSP, X-Content-Type-Options, Referrer-Policy and the rest of helmet's set; then CORS,
  *                      only for the origins CORS_ORIGINS lists;
  * 4. `errorMiddleware` the one place that renders errors as `{"error":{"code","message","details"}}`;
- * 5. `admissionRejections` counts refused submissions and retries in `jobs_rejected_total`;
+ * 5. `admissionRejections` counts refused submissions and retries in `jobsvc_jobs_rejected_total`;
  * 6. the router        first `authorize` (the access tokens' scopes, `access.ts`), then health, jobs, operations
  *                      (cancel, retry), stats, metrics, OpenAPI, history, events (SSE), machines and debug-page
  *                      routes;
@@ -22,7 +22,6 @@ import type { JobQueue } from '../engine/job-queue.types.js';
 import { createMetrics, type ServiceMetrics } from '../metrics.js';
 import { authorize } from './access.js';
 import { errorMiddleware } from './error-middleware.js';
-import { openApiDocument } from './openapi.js';
 import { admissionRejections, countBatchItemRejection, requestMetrics } from './request-metrics.js';
 import { requestLog } from './request-log.js';
 import { routeFallback } from './route-fallback.js';
@@ -87,7 +86,7 @@ export function createApp(options: AppOptions): Koa {
   statsRoutes(router, { queue });
   typeRoutes(router, { queue, defaultType: queue.defaultType });
   metricsRoutes(router, { metrics });
-  openapiRoutes(router, { document: openApiDocument(config) });
+  openapiRoutes(router);
   historyRoutes(router, { queue });
   const schedules = options.schedules ?? createSchedules({ queue, store: createMemoryStore({ retention: 0 }) });
   scheduleRoutes(router, { schedules, maxBodyBytes: config.maxBodyBytes, maxRetriesLimit: config.maxRetriesLimit });

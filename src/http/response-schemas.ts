@@ -1,16 +1,14 @@
 /**
  * The shapes the API answers with, as zod schemas: the source of the OpenAPI document's response schemas
- * (`openapi.ts`) and of the types the routes build (`JobView`). The shapes it accepts are in `schemas.ts`.
+ * (each route's `documentRoute`) and of the types the routes build (`JobView`). The shapes it accepts are in
+ * `schemas.ts`, the error bodies in `error-schemas.ts`.
  *
  * The objects are strict, so that a test parsing a real response with them fails on a field the document does
  * not know.
  */
 import { z } from 'zod';
-import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import { JOB_STATES } from '../engine/job-record.js';
 import { PRIORITY_MAX, PRIORITY_MIN } from '../engine/job-fields.js';
-
-const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 
 const jobState = z.enum(JOB_STATES);
 /** Times are ISO-8601 UTC with milliseconds, as `Date.prototype.toISOString` writes them. */
@@ -47,19 +45,21 @@ export const jobViewSchema = z
         'Present only while a cancel waits for the running attempt to stop; the job then becomes cancelled.',
     }),
   })
-  .meta({ description: 'A job: its record without the history, times in ISO-8601 UTC.' });
+  .meta({ id: 'Job', description: 'A job: its record without the history, times in ISO-8601 UTC.' });
 
 /** `POST /jobs` 202. */
-export const queuedReplySchema = z.strictObject({
-  status: z.enum(['queued', 'scheduled']).meta({ description: '`scheduled` for a job submitted to run later.' }),
-  id: z.string(),
-});
+export const queuedReplySchema = z
+  .strictObject({
+    status: z.enum(['queued', 'scheduled']).meta({ description: '`scheduled` for a job submitted to run later.' }),
+    id: z.string(),
+  })
+  .meta({ id: 'Queued' });
 
 /** `GET /jobs`. */
 export const jobPageSchema = z.strictObject({
   jobs: z.array(jobViewSchema).meta({ description: 'Newest first.' }),
   next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last.' }),
-});
+}).meta({ id: 'JobPage' });
 
 const perState = z.strictObject(Object.fromEntries(JOB_STATES.map((state) => [state, count])) as Record<
   (typeof JOB_STATES)[number],
@@ -91,10 +91,14 @@ export const statsSchema = z.strictObject({
     manual_retries: count.meta({ description: 'Operator retries of failed or cancelled jobs.' }),
     rejected: count.meta({ description: 'Admissions refused with queue_full or scheduled_full.' }),
   }),
-});
+}).meta({ id: 'Stats' });
 
 /** `GET /debug/status`. */
-export const debugStatusSchema = statsSchema.extend({ lifecycle: z.enum(['accepting', 'draining', 'stopped']) });
+export const debugStatusSchema = statsSchema.extend({
+  lifecycle: z.enum(['accepting', 'pausing', 'draining', 'stopped']).meta({
+    description: 'The supervisor: accepting jobs; pausing (a durable shutdown parking its running jobs); draining; stopped.',
+  }),
+}).meta({ id: 'DebugStatus' });
 
 /** A transition as `GET /jobs/:id/history` and `GET /events` show it. */
 export const transitionViewSchema = z.strictObject({
@@ -110,7 +114,7 @@ export const transitionViewSchema = z.strictObject({
   delay_source: z.enum(['backoff', 'retry_after']).nullable().meta({
     description: "What chose delay_ms: the backoff formula, or the HTTP target's Retry-After.",
   }),
-});
+}).meta({ id: 'Transition' });
 
 /** `GET /types`: each job type, where it runs, its effective options and its jobs per state. */
 export const typesSchema = z.strictObject({
@@ -130,13 +134,13 @@ export const typesSchema = z.strictObject({
     }),
   ),
   default_type: z.string().meta({ description: 'The type of a submission that names none (DEFAULT_JOB_TYPE).' }),
-});
+}).meta({ id: 'JobTypes' });
 
 /** `GET /jobs/:id/history`. */
 export const historySchema = z.strictObject({
   id: z.string(),
   transitions: z.array(transitionViewSchema.omit({ id: true })).meta({ description: 'Oldest first, the latest 50.' }),
-});
+}).meta({ id: 'History' });
 
 /** `GET /debug/jobs/:id/path`. */
 export const jobPathSchema = z.strictObject({
@@ -153,27 +157,7 @@ export const jobPathSchema = z.strictObject({
       description: 'history: the whole history; attempts: its cut start rebuilt from the attempt count; shown: the kept part only.',
     }),
   }),
-});
+}).meta({ id: 'JobPath' });
 
 /** `GET /readyz`. */
-export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'draining']) });
-
-/** Every error response: `{"error":{"code","message","details"}}`. */
-export const errorBodySchema = z.strictObject({
-  error: z.strictObject({
-    code: z.enum(ERROR_CODES),
-    message: z.string(),
-    details: z.unknown().optional().meta({ description: 'Per code: e.g. {"state"} for not_cancellable.' }),
-  }),
-});
-
-/** `POST /jobs/batch`: one result per item, in order. */
-export const batchReplySchema = z.strictObject({
-  results: z.array(
-    z.strictObject({
-      id: z.string().nullable().meta({ description: 'The id sent or generated; null when there is none.' }),
-      status: z.int().meta({ description: 'The status POST /jobs would have answered with.' }),
-      error: errorBodySchema.shape.error.optional(),
-    }),
-  ),
-});
+export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'draining']) }).meta({ id: 'Readiness' });

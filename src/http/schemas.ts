@@ -25,6 +25,8 @@ const codePoints = (text: string) => [...text].length;
 
 export const jobIdSchema = z
   .string({ error: 'Must be a string.' })
+  // JSON Schema counts code points, as the checks below do; zod's own .min/.max would count UTF-16 units.
+  .meta({ minLength: 1, maxLength: ID_MAX_CODE_POINTS })
   .refine((id) => codePoints(id) >= 1 && codePoints(id) <= ID_MAX_CODE_POINTS, {
     error: `Must be 1–${ID_MAX_CODE_POINTS} characters (Unicode code points).`,
   })
@@ -51,7 +53,13 @@ export const payloadSchema = z
   .refine((payload) => !nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH), {
     error: `Must nest at most ${MAX_PAYLOAD_DEPTH} arrays or objects deep.`,
   })
-  .default(null);
+  .default(null)
+  .meta({
+    description: 'Any JSON value, kept as sent; null when left out.',
+    // The default is said in words: client generators (openapi-typescript) make a property with a `default`
+    // keyword required in a component schema, and the body `{"id":"job-1"}` would not type-check.
+    override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => void delete jsonSchema.default,
+  });
 
 /** Messages of the object-level issues: an unknown key, or a value that is not an object at all. */
 const objectIssue = (allowed: string[]) => (issue: { code?: string }) =>
@@ -68,48 +76,64 @@ const delayMessage = 'Must be an integer number of milliseconds, 0 or more.';
  */
 export function submissionSchema(maxRetriesLimit: number) {
   const retries = `Must be an integer from 0 to ${maxRetriesLimit}.`;
-  return z.strictObject(
-    {
-      id: jobIdSchema.optional(),
-      type: jobTypeNameSchema.optional(),
-      payload: payloadSchema,
-      max_retries: z
-        .number({ error: retries })
-        .int({ error: retries })
-        .min(0, { error: retries })
-        .max(maxRetriesLimit, { error: retries })
-        .optional(),
-      priority: z
-        .number({ error: priorityMessage })
-        .int({ error: priorityMessage })
-        .min(PRIORITY_MIN, { error: priorityMessage })
-        .max(PRIORITY_MAX, { error: priorityMessage })
-        .optional(),
-      run_at: z.iso
-        .datetime({ offset: true, error: runAtMessage })
-        .transform((text) => Date.parse(text))
-        .optional(),
-      delay_ms: z.number({ error: delayMessage }).int({ error: delayMessage }).min(0, { error: delayMessage }).optional(),
-    },
-    { error: objectIssue(['id', 'type', 'payload', 'max_retries', 'priority', 'run_at', 'delay_ms']) },
-  );
+  return z
+    .strictObject(
+      {
+        id: jobIdSchema.optional(),
+        type: jobTypeNameSchema.optional(),
+        payload: payloadSchema,
+        max_retries: z
+          .number({ error: retries })
+          .int({ error: retries })
+          .min(0, { error: retries })
+          .max(maxRetriesLimit, { error: retries })
+          .optional(),
+        priority: z
+          .number({ error: priorityMessage })
+          .int({ error: priorityMessage })
+          .min(PRIORITY_MIN, { error: priorityMessage })
+          .max(PRIORITY_MAX, { error: priorityMessage })
+          .optional(),
+        run_at: z.iso
+          .datetime({ offset: true, error: runAtMessage })
+          .transform((text) => Date.parse(text))
+          .optional(),
+        delay_ms: z.number({ error: delayMessage }).int({ error: delayMessage }).min(0, { error: delayMessage }).optional(),
+      },
+      { error: objectIssue(['id', 'type', 'payload', 'max_retries', 'priority', 'run_at', 'delay_ms']) },
+    )
+    .meta({ id: 'Submission', description: 'A job to run; only what has no default is needed (nothing at all).' });
 }
 
 export type Submission = z.output<ReturnType<typeof submissionSchema>>;
 
-const limitMessage = `Must be an integer from 1 to ${MAX_LIST_LIMIT}.`;
+/**
+ * A numeric query parameter: digits only (no sign, space, exponent or hex, which `Number` would take), from
+ * `min` to `max`. The document shows it as what a client sends, an integer with its bounds and default,
+ * rather than as the string the server receives.
+ */
+export function queryInteger({ min, max, default: fallback }: { min: number; max: number; default: number }) {
+  const message = `Must be an integer from ${min} to ${max}.`;
+  return z
+    .string({ error: message })
+    .regex(/^\d+$/, { error: message })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: message }).max(max, { error: message }))
+    .default(fallback)
+    .meta({
+      override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => {
+        for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
+        Object.assign(jsonSchema, { type: 'integer', minimum: min, maximum: max, default: fallback });
+      },
+    });
+}
 
 /** The query of `GET /jobs`. Values arrive as strings (an array when repeated, which is refused). */
 export const listQuerySchema = z.strictObject(
   {
     state: z.enum(JOB_STATES, { error: `Must be one of ${JOB_STATES.join(', ')}.` }).optional(),
     type: z.string({ error: 'Must be a single job type.' }).optional(),
-    limit: z
-      .string({ error: limitMessage })
-      .regex(/^\d+$/, { error: limitMessage })
-      .transform(Number)
-      .pipe(z.number().min(1, { error: limitMessage }).max(MAX_LIST_LIMIT, { error: limitMessage }))
-      .default(DEFAULT_LIST_LIMIT),
+    limit: queryInteger({ min: 1, max: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT }),
     cursor: z.string({ error: 'Must be a single cursor string.' }).optional(),
   },
   { error: objectIssue(['state', 'type', 'limit', 'cursor']) },
@@ -126,7 +150,16 @@ const batchJobsMessage = `Must be an array of at most ${MAX_BATCH_JOBS} jobs.`;
  */
 export const batchSchema = z.strictObject(
   {
-    jobs: z.array(z.unknown(), { error: batchJobsMessage }).max(MAX_BATCH_JOBS, { error: batchJobsMessage }),
+    jobs: z
+      .array(
+        z.unknown().meta({
+          description:
+            'Any JSON value: each item is decided on its own as a Submission (POST /jobs), so a bad item gets its ' +
+            'own 400 in the results rather than failing the batch.',
+        }),
+        { error: batchJobsMessage },
+      )
+      .max(MAX_BATCH_JOBS, { error: batchJobsMessage }),
   },
   { error: objectIssue(['jobs']) },
 );

@@ -45,7 +45,7 @@ describe('job queue: priorities', () => {
     expect(unhandled).to.deep.equal([]);
   });
 
-  it('exports the oldest wait per priority as jobs_oldest_waiting_seconds', async () => {
+  it('exports the oldest wait per priority as jobsvc_jobs_oldest_waiting_seconds', async () => {
     const { queue } = makeQueue(manualProcessor().processor, { workers: 1, queueSize: 10 });
     const metrics = createMetrics(queue);
     await queue.submit({ id: 'busy', payload: null });
@@ -54,7 +54,7 @@ describe('job queue: priorities', () => {
     await queue.submit({ id: 'b', payload: null, priority: -1 });
     await clock.tickAsync(500);
     const text = await metrics.registry.metrics();
-    const lines = text.split('\n').filter((line) => line.startsWith('jobs_oldest_waiting_seconds'));
-    expect(lines).to.deep.equal(['jobs_oldest_waiting_seconds{priority="3"} 3', 'jobs_oldest_waiting_seconds{priority="-1"} 0.5']);
+    const lines = text.split('\n').filter((line) => line.startsWith('jobsvc_jobs_oldest_waiting_seconds'));
+    expect(lines).to.deep.equal(['jobsvc_jobs_oldest_waiting_seconds{priority="3"} 3', 'jobsvc_jobs_oldest_waiting_seconds{priority="-1"} 0.5']);
   });
 });

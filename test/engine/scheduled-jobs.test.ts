@@ -157,10 +157,11 @@ describe('job queue: scheduled jobs', () => {
       expect([error.status, error.code, error.message, error.details]).to.deep.equal([
         429,
         'scheduled_full',
-        '2 jobs are scheduled for later already (SCHEDULED_LIMIT); submit this one when more have come due, or ' +
-          'without run_at and delay_ms to run it now.',
-        { scheduled_limit: 2 },
+        '2 jobs are scheduled for later already (SCHEDULED_LIMIT); submit this one when more have come due (the ' +
+          'next in about 1 s), or without run_at and delay_ms to run it now.',
+        { scheduled_limit: 2, retry_after_seconds: 1 },
       ]);
+      expect(error.headers).to.deep.equal({ 'Retry-After': '1' });
       expect((await queue.submit({ id: 'now', payload: null })).state).to.equal('running');
       await clock.tickAsync(10);
       expect((await queue.submit({ id: 'c', payload: null, delay_ms: 10 })).state).to.equal('scheduled');

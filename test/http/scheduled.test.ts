@@ -37,20 +37,21 @@ describe('POST /jobs for later, and with a priority', () => {
   it('is 429 scheduled_full beyond SCHEDULED_LIMIT', async () => {
     await service.post('/jobs', { id: 'a', delay_ms: 1000 });
     const reply = await service.post('/jobs', { id: 'b', delay_ms: 1000 });
-    expect([reply.status, reply.body]).to.deep.equal([
+    expect([reply.status, reply.headers.get('retry-after'), reply.body]).to.deep.equal([
       429,
+      '1',
       {
         error: {
           code: 'scheduled_full',
           message:
-            '1 jobs are scheduled for later already (SCHEDULED_LIMIT); submit this one when more have come due, ' +
-            'or without run_at and delay_ms to run it now.',
-          details: { scheduled_limit: 1 },
+            '1 jobs are scheduled for later already (SCHEDULED_LIMIT); submit this one when more have come due ' +
+            '(the next in about 1 s), or without run_at and delay_ms to run it now.',
+          details: { scheduled_limit: 1, retry_after_seconds: 1 },
         },
       },
     ]);
     const metrics = (await service.get('/metrics')).text.split('\n');
-    expect(metrics).to.include('jobs_rejected_total{reason="scheduled_full"} 1');
+    expect(metrics).to.include('jobsvc_jobs_rejected_total{reason="scheduled_full"} 1');
     expect((await service.queue.stats()).totals.rejected).to.equal(1);
   });
 

@@ -48,12 +48,12 @@ describe('routes: job types', () => {
   it('counts an unknown type among the rejected submissions, as validation', async () => {
     await post('/jobs', { type: 'sms', payload: null });
     const metrics = await (await fetch(service.url('/metrics'))).text();
-    expect(metrics.split('\n').filter((line) => line.startsWith('jobs_rejected_total{'))).to.deep.equal([
-      'jobs_rejected_total{reason="queue_full"} 0',
-      'jobs_rejected_total{reason="scheduled_full"} 0',
-      'jobs_rejected_total{reason="duplicate"} 0',
-      'jobs_rejected_total{reason="validation"} 1',
-      'jobs_rejected_total{reason="shutting_down"} 0',
+    expect(metrics.split('\n').filter((line) => line.startsWith('jobsvc_jobs_rejected_total{'))).to.deep.equal([
+      'jobsvc_jobs_rejected_total{reason="queue_full"} 0',
+      'jobsvc_jobs_rejected_total{reason="scheduled_full"} 0',
+      'jobsvc_jobs_rejected_total{reason="duplicate"} 0',
+      'jobsvc_jobs_rejected_total{reason="validation"} 1',
+      'jobsvc_jobs_rejected_total{reason="shutting_down"} 0',
     ]);
   });
 

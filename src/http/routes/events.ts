@@ -22,6 +22,7 @@ import type { JobQueue, ProgressEvent } from '../../engine/job-queue.types.js';
 import { jobIdSchema } from '../schemas.js';
 import { validate } from '../validate.js';
 import { iso } from '../job-view.js';
+import { documentRoute, errorReply, textReply } from '../route-docs.js';
 
 /** How often a heartbeat comment is sent, in ms: 15 s. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -103,6 +104,19 @@ export function eventRoutes(router: Router, deps: EventRoutesDeps): void {
   const heartbeatMs = deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const maxBufferBytes = deps.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
 
+  documentRoute(router, 'GET /events', {
+    tag: 'debug',
+    summary: 'Job transitions and progress, as server-sent events.',
+    description:
+      'Each transition is `event: transition` with a Transition as its data; the progress running attempts ' +
+      'report is `event: progress` with `{"id","type","progress","at"}` (at most 10/s per job). The stream never ' +
+      'ends by itself; a comment line is sent every 15 s.',
+    requestParams: { query: eventsQuerySchema },
+    responses: {
+      '200': textReply('The stream.', 'text/event-stream; charset=utf-8'),
+      '400': errorReply('`validation_failed`: a bad job or state.', ['validation_failed']),
+    },
+  });
   router.get('/events', (ctx) => {
     const filter = validate(eventsQuerySchema, ctx.query, 'query');
     // For the request log; Koa itself sends nothing from here on.

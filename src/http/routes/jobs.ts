@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { DuplicateJobError, errors, ServiceError } from '../../errors.js';
 import type { JobRecord } from '../../engine/job-record.js';
@@ -10,7 +10,10 @@ import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
 import { jsonEqual } from '../json-equal.js';
 import { jobView, requireJob, type JobView } from '../job-view.js';
-import { batchSchema, listQuerySchema, submissionSchema, type Submission } from '../schemas.js';
+import { batchReplySchema } from '../error-schemas.js';
+import { jobPageSchema, jobViewSchema, queuedReplySchema } from '../response-schemas.js';
+import { bodyRefusals, documentRoute, errorReply, jobIdParams, jobNotFound, jsonReply, retryAfterHeader, storageUnavailable, unavailableOrDraining } from '../route-docs.js';
+import { batchSchema, listQuerySchema, MAX_BATCH_JOBS, submissionSchema, type Submission } from '../schemas.js';
 import { validate } from '../validate.js';
 
 export interface JobRoutesDeps {
@@ -123,15 +126,70 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
 
   const parseBody = jsonBody(config.maxBodyBytes);
   // Each admission waits for the signals read in the same poll phase as its request (a SIGTERM goes first).
+  documentRoute(router, 'POST /jobs/batch', {
+    tag: 'jobs',
+    summary: `Submit up to ${MAX_BATCH_JOBS} jobs; each is decided on its own.`,
+    requestBody: { required: true, content: { 'application/json': { schema: batchSchema } } },
+    responses: {
+      '200': jsonReply('One result per item, in order: the status and error POST /jobs would have answered with.', batchReplySchema),
+      '400': errorReply('`invalid_json`, or `validation_failed` for the envelope.', ['invalid_json', 'validation_failed']),
+      ...bodyRefusals,
+      '503': unavailableOrDraining,
+    },
+  });
   router.post('/jobs/batch', parseBody, afterPendingSignals, submitBatch);
+  const submitDoc = (summary: string) => ({
+    tag: 'jobs' as const,
+    summary,
+    requestBody: { required: true, content: { 'application/json': { schema } } },
+    responses: {
+      '200': jsonReply('An identical resubmit of a known job: nothing is created.', jobViewSchema),
+      '202': jsonReply('Admitted.', queuedReplySchema, z.object({ Location: z.string().meta({ description: 'The job: /jobs/{id}.' }) })),
+      '400': errorReply(
+        '`invalid_json`; `validation_failed` with the messages of each field in `details`; `unknown_job_type` with ' +
+          '`details.known_types`.',
+        ['invalid_json', 'validation_failed', 'unknown_job_type'],
+      ),
+      '409': errorReply(
+        '`duplicate_job`: the id is known with another type, payload, max_retries or priority; `details` is that job.',
+        ['duplicate_job'],
+      ),
+      ...bodyRefusals,
+      '429': errorReply(
+        '`queue_full`: WORKERS + QUEUE_SIZE jobs are unfinished. `scheduled_full`: SCHEDULED_LIMIT jobs wait for ' +
+          'their time already (`Retry-After`: until the next comes due).',
+        ['queue_full', 'scheduled_full'],
+        z.object({ 'Retry-After': retryAfterHeader }),
+      ),
+      '503': unavailableOrDraining,
+    },
+  });
+  documentRoute(router, 'POST /jobs', submitDoc('Submit a job.'));
   router.post('/jobs', parseBody, afterPendingSignals, submit);
+  documentRoute(router, 'POST /enqueue', submitDoc("Submit a job (the original service's path)."));
   router.post('/enqueue', parseBody, afterPendingSignals, submit);
 
+  documentRoute(router, 'GET /jobs', {
+    tag: 'jobs',
+    summary: 'List jobs, newest first.',
+    requestParams: { query: listQuerySchema },
+    responses: {
+      '200': jsonReply('A page.', jobPageSchema),
+      '400': errorReply('`validation_failed`: a bad state, type, limit or cursor.', ['validation_failed']),
+      '503': storageUnavailable,
+    },
+  });
   router.get('/jobs', async (ctx) => {
     const page = await queue.list(validate(listQuerySchema, ctx.query, 'query'));
     ctx.body = { jobs: page.jobs.map(jobView), next_cursor: page.next_cursor };
   });
 
+  documentRoute(router, 'GET /jobs/:id', {
+    tag: 'jobs',
+    summary: 'A job.',
+    requestParams: { path: jobIdParams },
+    responses: { '200': jsonReply('The job.', jobViewSchema), '404': jobNotFound, '503': storageUnavailable },
+  });
   router.get('/jobs/:id', async (ctx) => {
     ctx.body = jobView(await requireJob(queue, ctx.params.id!));
   });
