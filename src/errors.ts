@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   not_retryable: 409,
   shutting_down: 503,
   storage_unavailable: 503,
+  too_many_streams: 503,
   not_found: 404,
   method_not_allowed: 405,
   internal: 500,
@@ -88,6 +89,13 @@ export const errors = {
       'The job store cannot write right now (e.g. the disk is full); the request was not carried out. Retry shortly.',
       { reason },
       { 'Retry-After': '1' },
+    ),
+  tooManyStreams: (maxStreams: number) =>
+    new ServiceError(
+      'too_many_streams',
+      `Too many event streams are open (the limit, MAX_EVENT_STREAMS, is ${maxStreams}); retry in a few seconds.`,
+      { max_streams: maxStreams },
+      { 'Retry-After': '5' },
     ),
   /**
    * No token, or one the service does not know. RFC 6750's challenge: a client that sent no token is told the

@@ -21,6 +21,7 @@ import type { Config } from '../config.js';
 import type { JobQueue } from '../engine/job-queue.types.js';
 import { createMetrics, type ServiceMetrics } from '../metrics.js';
 import { authorize } from './access.js';
+import { createEventHub, type EventHub, type EventHubOptions } from './event-hub.js';
 import { errorMiddleware } from './error-middleware.js';
 import { openApiDocument } from './openapi.js';
 import { admissionRejections, countBatchItemRejection, requestMetrics } from './request-metrics.js';
@@ -28,7 +29,7 @@ import { requestLog } from './request-log.js';
 import { routeFallback } from './route-fallback.js';
 import { corsFor, securityHeaders } from './security-headers.js';
 import { debugRoutes } from './routes/debug.js';
-import { createEventStreams, eventRoutes, type EventStreamOptions, type EventStreams } from './routes/events.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -46,15 +47,15 @@ export interface AppOptions {
   config: Readonly<Config>;
   /** Receives the request lines and the details of unexpected errors. */
   logger: Logger;
-  /** The `GET /events` heartbeat and per-client buffer limit; the defaults suit production. */
-  events?: EventStreamOptions;
+  /** The `GET /events` heartbeat and buffer bounds; the defaults suit production. The cap is MAX_EVENT_STREAMS. */
+  events?: Omit<EventHubOptions, 'maxStreams'>;
   /** The Prometheus metrics. Default: new ones over `queue`, in a registry of this app's own. */
   metrics?: ServiceMetrics;
   /** How long a cancel waits for a running attempt to stop, in ms. Default 1000; tests shorten it. */
   cancelWaitMs?: number;
 }
 
-const eventStreams = new WeakMap<Koa, EventStreams>();
+const eventHubs = new WeakMap<Koa, EventHub>();
 const routers = new WeakMap<Koa, Router>();
 
 /** The router of an app made by `createApp`: what the OpenAPI test compares the document with. */
@@ -67,7 +68,7 @@ export function appRouter(app: Koa): Router | undefined {
  * graceful shutdown calls this right after `server.close()`; otherwise the server waits for them.
  */
 export function closeEventStreams(app: Koa): void {
-  eventStreams.get(app)?.closeAll();
+  eventHubs.get(app)?.closeAll();
 }
 
 export function createApp(options: AppOptions): Koa {
@@ -86,11 +87,11 @@ export function createApp(options: AppOptions): Koa {
   historyRoutes(router, { queue });
   machineRoutes(router);
   debugRoutes(router, { queue });
-  const streams = createEventStreams();
-  eventRoutes(router, { queue, streams, ...options.events });
+  const hub = createEventHub(queue, { maxStreams: config.http.maxEventStreams, ...options.events });
+  eventRoutes(router, { hub });
 
   const app = new Koa();
-  eventStreams.set(app, streams);
+  eventHubs.set(app, hub);
   routers.set(app, router);
   app.use(requestLog(logger));
   app.use(requestMetrics(metrics));
