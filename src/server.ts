@@ -25,10 +25,12 @@
  * Start: the store is opened first (a `StoreOpenError` when its file is locked by another instance or
  * corrupt), and the unfinished jobs it holds are taken back (`queue.recover`) before the server listens.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { closeEventStreams, createApp } from './http/app.js';
+import { clientErrorLogger } from './http/client-errors.js';
+import { createHttpServer } from './http/http-server.js';
 import { isFinished, type Transition } from './engine/job-record.js';
 import { createJobQueue } from './engine/job-queue.js';
 import type { DrainResult, JobQueue } from './engine/job-queue.types.js';
@@ -152,8 +154,9 @@ async function run(
   let server: Server | undefined;
   let address: AddressInfo | undefined;
   if (deps.listen !== false) {
-    app = createApp({ queue, config, logger, metrics });
-    server = createServer(app.callback());
+    const onClientError = clientErrorLogger(logger);
+    app = createApp({ queue, config, logger, metrics, onClientError });
+    server = createHttpServer(app.callback(), config.http, onClientError);
     await listen(server, config.port, config.host);
     address = server.address() as AddressInfo;
     logger.info(

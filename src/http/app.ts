@@ -21,6 +21,7 @@ import type { Config } from '../config.js';
 import type { JobQueue } from '../engine/job-queue.types.js';
 import { createMetrics, type ServiceMetrics } from '../metrics.js';
 import { authorize } from './access.js';
+import { clientErrorLogger, isClientProtocolError } from './client-errors.js';
 import { createEventHub, type EventHub, type EventHubOptions } from './event-hub.js';
 import { errorMiddleware } from './error-middleware.js';
 import { openApiDocument } from './openapi.js';
@@ -53,6 +54,11 @@ export interface AppOptions {
   metrics?: ServiceMetrics;
   /** How long a cancel waits for a running attempt to stop, in ms. Default 1000; tests shorten it. */
   cancelWaitMs?: number;
+  /**
+   * Logs the client protocol errors Koa reports (a body cut off, a bad chunk); the server's `clientError`s go to
+   * the same one, so that one rate limit covers both. Default: a `clientErrorLogger` of `logger`.
+   */
+  onClientError?: (error: unknown, where: string) => void;
 }
 
 const eventHubs = new WeakMap<Koa, EventHub>();
@@ -103,7 +109,11 @@ export function createApp(options: AppOptions): Koa {
   app.use(router.routes());
   app.use(routeFallback(router));
   // Errors Koa catches outside the middleware (e.g. a socket error while responding) go to our logger rather
-  // than to Koa's default console.error.
-  app.on('error', (error: unknown) => logger.error({ err: error }, 'error outside the request middleware'));
+  // than to Koa's default console.error; those a client caused are not the service's errors.
+  const onClientError = options.onClientError ?? clientErrorLogger(logger);
+  app.on('error', (error: unknown) => {
+    if (isClientProtocolError(error)) onClientError(error, 'request');
+    else logger.error({ err: error }, 'error outside the request middleware');
+  });
   return app;
 }

@@ -14,6 +14,8 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
+import { clientErrorLogger } from '../../src/http/client-errors.js';
+import { createHttpServer } from '../../src/http/http-server.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import type { JobState } from '../../src/engine/job-record.js';
 import type { JobQueue } from '../../src/engine/job-queue.types.js';
@@ -138,8 +140,11 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     },
   );
   const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
-  const app = createApp({ queue, config, logger: options.logger ?? pino({ level: 'silent' }) });
-  const server: Server = app.listen(0, '127.0.0.1');
+  const logger = options.logger ?? pino({ level: 'silent' });
+  // As the service does (server.ts): its server, with its limits and its one client error log.
+  const onClientError = clientErrorLogger(logger);
+  const app = createApp({ queue, config, logger, onClientError });
+  const server: Server = createHttpServer(app.callback(), config.http, onClientError).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
