@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   storage_unavailable: 503,
   too_many_streams: 503,
   not_found: 404,
+  host_not_allowed: 421,
   method_not_allowed: 405,
   internal: 500,
 } as const;
@@ -52,6 +53,20 @@ export const errors = {
     new ServiceError(
       'unsupported_media_type',
       `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}.`,
+    ),
+  /** A state-changing request a cross-site HTML form could have sent (`request-guards.ts`). */
+  formWriteRefused: (method: string) =>
+    new ServiceError(
+      'unsupported_media_type',
+      `A ${method} must send Content-Type: application/json (with or without a body) or an X-Requested-With ` +
+        'header, which a cross-site form cannot send; got neither.',
+    ),
+  hostNotAllowed: (host: string, allowed: string[]) =>
+    new ServiceError(
+      'host_not_allowed',
+      `This service does not answer to the host ${host ? JSON.stringify(host) : '(none)'}; it answers to ${allowed.join(', ')}. ` +
+        'Set ALLOWED_HOSTS to the names clients use.',
+      { host, allowed },
     ),
   unknownJobType: (type: string, known: string[]) =>
     new ServiceError('unknown_job_type', `No job type ${JSON.stringify(type)}; known types: ${known.join(', ')}.`, {

@@ -8,8 +8,10 @@
  * 3. `securityHeaders` CSP, X-Content-Type-Options, Referrer-Policy and the rest of helmet's set; then CORS,
  *                      only for the origins CORS_ORIGINS lists;
  * 4. `errorMiddleware` the one place that renders errors as `{"error":{"code","message","details"}}`;
+ *    then `hostCheck`: the `Host` a request names, against DNS rebinding (`request-guards.ts`);
  * 5. `admissionRejections` counts refused submissions and retries in `jobs_rejected_total`;
- * 6. the router        first `authorize` (the access tokens' scopes, `access.ts`), then health, jobs, operations
+ * 6. the router        first `authorize` (the access tokens' scopes, `access.ts`), then `refuseFormWrites` (a
+ *                      state-changing request a cross-site form could send), then health, jobs, operations
  *                      (cancel, retry), stats, metrics, OpenAPI, history, events (SSE), machines and debug-page
  *                      routes;
  * 7. `routeFallback`   reached only when no route matched: 404 `not_found`, or 405 with `Allow`.
@@ -27,6 +29,7 @@ import { errorMiddleware } from './error-middleware.js';
 import { openApiDocument } from './openapi.js';
 import { admissionRejections, countBatchItemRejection, requestMetrics } from './request-metrics.js';
 import { requestLog } from './request-log.js';
+import { hostCheck, refuseFormWrites } from './request-guards.js';
 import { routeFallback } from './route-fallback.js';
 import { corsFor, securityHeaders } from './security-headers.js';
 import { debugRoutes } from './routes/debug.js';
@@ -82,6 +85,7 @@ export function createApp(options: AppOptions): Koa {
   const router = new Router();
   // Before every route, so that it runs first for each of them.
   router.use(authorize(router, config.access));
+  router.use(refuseFormWrites);
   healthRoutes(router, { queue });
   const metrics = options.metrics ?? createMetrics(queue);
   jobRoutes(router, { queue, config, onBatchItemRefused: (error) => countBatchItemRejection(metrics, error) });
@@ -105,6 +109,8 @@ export function createApp(options: AppOptions): Koa {
   const cors = corsFor(config.corsOrigins);
   if (cors) app.use(cors);
   app.use(errorMiddleware(logger));
+  const checkHost = hostCheck(config);
+  if (checkHost) app.use(checkHost);
   app.use(admissionRejections(metrics));
   app.use(router.routes());
   app.use(routeFallback(router));
