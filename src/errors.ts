@@ -54,6 +54,16 @@ export const errors = {
       'unsupported_media_type',
       `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}.`,
     ),
+  unsupportedCharset: (charset: string) =>
+    new ServiceError(
+      'unsupported_media_type',
+      `The body must be UTF-8, but Content-Type declares charset ${JSON.stringify(charset)}; send UTF-8, with charset=utf-8 or no charset.`,
+    ),
+  unsupportedEncoding: (encoding: string) =>
+    new ServiceError(
+      'unsupported_media_type',
+      `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the body as it is, or gzip, deflate or br.`,
+    ),
   /** A state-changing request a cross-site HTML form could have sent (`request-guards.ts`). */
   formWriteRefused: (method: string) =>
     new ServiceError(
