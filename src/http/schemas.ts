@@ -130,8 +130,12 @@ export const listQuerySchema = z.strictObject(
       .pipe(z.number().min(1, { error: limitMessage }).max(MAX_LIST_LIMIT, { error: limitMessage }))
       .default(DEFAULT_LIST_LIMIT),
     cursor: z.string({ error: 'Must be a single cursor string.' }).optional(),
+    include_payload: z
+      .enum(['true', 'false'], { error: 'Must be true or false.' })
+      .transform((value) => value === 'true')
+      .default(true),
   },
-  { error: objectIssue(['state', 'type', 'limit', 'cursor']) },
+  { error: objectIssue(['state', 'type', 'limit', 'cursor', 'include_payload']) },
 );
 
 /** The most jobs one `POST /jobs/batch` may carry. */

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Config } from '../../config.js';
 import { DuplicateJobError, errors, ServiceError } from '../../errors.js';
 import type { JobRecord } from '../../engine/job-record.js';
-import type { JobQueue, ResolvedSubmission } from '../../engine/job-queue.types.js';
+import type { JobQueue, ListQuery, ResolvedSubmission } from '../../engine/job-queue.types.js';
 import { afterPendingSignals } from '../after-pending-signals.js';
 import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
@@ -15,7 +15,7 @@ import { validate } from '../validate.js';
 
 export interface JobRoutesDeps {
   queue: JobQueue;
-  config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit'>>;
+  config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit' | 'http'>>;
   /** Told of each refused item of a batch (for the metrics); a refused single submission is thrown instead. */
   onBatchItemRefused?: (error: ServiceError) => void;
 }
@@ -128,13 +128,49 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   router.post('/enqueue', parseBody, afterPendingSignals, submit);
 
   router.get('/jobs', async (ctx) => {
-    const page = await queue.list(validate(listQuerySchema, ctx.query, 'query'));
-    ctx.body = { jobs: page.jobs.map(jobView), next_cursor: page.next_cursor };
+    const { include_payload: includePayload, ...query } = validate(listQuerySchema, ctx.query, 'query');
+    const { jobs, next_cursor } = await pageWithinBytes(queue, query, config.http.listMaxBytes, includePayload);
+    ctx.type = 'application/json';
+    ctx.body = `{"jobs":[${jobs.join(',')}],"next_cursor":${JSON.stringify(next_cursor)}}`;
   });
 
   router.get('/jobs/:id', async (ctx) => {
     ctx.body = jobView(await requireJob(queue, ctx.params.id!));
   });
+}
+
+/**
+ * A page of `GET /jobs` as JSON texts, one per job, ending early once the next job would take the page past
+ * `maxBytes` (LIST_MAX_BYTES): one listing of 1000 jobs of 64 KB payloads would otherwise be a 65 MB body. A
+ * page always holds at least one job, so that paging moves on. A shortened page is listed again with the shorter
+ * limit, so that its jobs and its cursor come from one listing of the store, and the next page starts right
+ * after its last job (the cursor is the store's own).
+ */
+async function pageWithinBytes(
+  queue: JobQueue,
+  query: ListQuery,
+  maxBytes: number,
+  includePayload: boolean,
+): Promise<{ jobs: string[]; next_cursor: string | null }> {
+  const show = (record: JobRecord) => {
+    const view: Partial<JobView> = jobView(record);
+    if (!includePayload) delete view.payload;
+    return JSON.stringify(view);
+  };
+  let limit = query.limit;
+  for (;;) {
+    const page = await queue.list({ ...query, limit });
+    const texts: string[] = [];
+    let bytes = 0;
+    for (const record of page.jobs) {
+      const text = show(record);
+      bytes += Buffer.byteLength(text) + 1;
+      if (texts.length > 0 && bytes > maxBytes) break;
+      texts.push(text);
+    }
+    if (texts.length === page.jobs.length) return { jobs: texts, next_cursor: page.next_cursor };
+    limit = texts.length;
+  }
 }
 
 /** Both sides have had their defaults applied, so a missing type or max_retries compares as its default. */
