@@ -43,6 +43,7 @@ import { createSimulatedProcessor } from './processors/simulated.js';
 import { simulatedType } from './job-types/simulated-type.js';
 import type { JobStore } from './store/job-store.js';
 import { describeStore, openStore } from './store/open-store.js';
+import { watchStorage } from './store/storage-health.js';
 
 /**
  * After the drain, how long requests still in flight on open connections may take to finish before their
@@ -146,7 +147,8 @@ async function run(
   );
   queue.on('transition', (transition) => logTransition(logger, transition));
   // Before the restore, so that the metrics count the attempts a restart interrupted.
-  const metrics = createMetrics(queue);
+  const storage = watchStorage(store, logger);
+  const metrics = createMetrics(queue, storage);
   const restored = await queue.recover();
 
   const storeName = deps.store ? 'injected' : describeStore(config);
@@ -155,7 +157,7 @@ async function run(
   let address: AddressInfo | undefined;
   if (deps.listen !== false) {
     const onClientError = clientErrorLogger(logger);
-    app = createApp({ queue, config, logger, metrics, onClientError });
+    app = createApp({ queue, config, logger, metrics, onClientError, storage });
     server = createHttpServer(app.callback(), config.http, onClientError);
     await listen(server, config.port, config.host);
     address = server.address() as AddressInfo;

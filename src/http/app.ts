@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { JobQueue } from '../engine/job-queue.types.js';
 import { createMetrics, type ServiceMetrics } from '../metrics.js';
+import { ALWAYS_WRITABLE, type StorageHealth } from '../store/storage-health.js';
 import { authorize } from './access.js';
 import { clientErrorLogger, isClientProtocolError } from './client-errors.js';
 import { createEventHub, type EventHub, type EventHubOptions } from './event-hub.js';
@@ -62,6 +63,8 @@ export interface AppOptions {
    * the same one, so that one rate limit covers both. Default: a `clientErrorLogger` of `logger`.
    */
   onClientError?: (error: unknown, where: string) => void;
+  /** Whether the store can write, for `/readyz`. Default: always (a store whose writes cannot fail). */
+  storage?: StorageHealth;
 }
 
 const eventHubs = new WeakMap<Koa, EventHub>();
@@ -86,7 +89,7 @@ export function createApp(options: AppOptions): Koa {
   // Before every route, so that it runs first for each of them.
   router.use(authorize(router, config.access));
   router.use(refuseFormWrites);
-  healthRoutes(router, { queue });
+  healthRoutes(router, { queue, storage: options.storage ?? ALWAYS_WRITABLE });
   const metrics = options.metrics ?? createMetrics(queue);
   jobRoutes(router, { queue, config, onBatchItemRefused: (error) => countBatchItemRejection(metrics, error) });
   operationRoutes(router, { queue, cancelWaitMs: options.cancelWaitMs });
