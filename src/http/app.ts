@@ -106,7 +106,7 @@ export function createApp(options: AppOptions): Koa {
   const app = new Koa();
   eventHubs.set(app, hub);
   routers.set(app, router);
-  app.use(requestLog(logger));
+  app.use(requestLog(logger, config.logPayloads));
   app.use(requestMetrics(metrics));
   app.use(securityHeaders());
   const cors = corsFor(config.corsOrigins);
