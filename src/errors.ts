@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
+  rate_limited: 429,
   duplicate_job: 409,
   not_cancellable: 409,
   not_retryable: 409,
@@ -88,6 +89,13 @@ export const errors = {
       'queue_full',
       `The queue is full (${capacity} unfinished jobs); retry in about ${retryAfterSeconds} s.`,
       { capacity, retry_after_seconds: retryAfterSeconds },
+      { 'Retry-After': String(retryAfterSeconds) },
+    ),
+  rateLimited: (perSecond: number, retryAfterSeconds: number) =>
+    new ServiceError(
+      'rate_limited',
+      `Too many submissions: this client may submit ${perSecond} jobs a second (RATE_LIMIT_PER_S); retry in ${retryAfterSeconds} s.`,
+      { limit_per_second: perSecond, retry_after_seconds: retryAfterSeconds },
       { 'Retry-After': String(retryAfterSeconds) },
     ),
   duplicateJob: (id: string, existing: unknown) =>

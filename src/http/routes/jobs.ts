@@ -8,6 +8,7 @@ import type { JobQueue, ListQuery, ResolvedSubmission } from '../../engine/job-q
 import { afterPendingSignals } from '../after-pending-signals.js';
 import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
+import { submissionRateLimit } from '../rate-limit.js';
 import { jsonEqual } from '../json-equal.js';
 import { jobView, requireJob, type JobView } from '../job-view.js';
 import { batchSchema, listQuerySchema, submissionSchema, type Submission } from '../schemas.js';
@@ -15,7 +16,7 @@ import { validate } from '../validate.js';
 
 export interface JobRoutesDeps {
   queue: JobQueue;
-  config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit' | 'http'>>;
+  config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit' | 'http' | 'rateLimitPerS'>>;
   /** Told of each refused item of a batch (for the metrics); a refused single submission is thrown instead. */
   onBatchItemRefused?: (error: ServiceError) => void;
 }
@@ -122,10 +123,12 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   };
 
   const parseBody = jsonBody(config.maxBodyBytes);
+  const rateLimit = submissionRateLimit(config.rateLimitPerS);
+  const admit = rateLimit ? [parseBody, rateLimit] : [parseBody];
   // Each admission waits for the signals read in the same poll phase as its request (a SIGTERM goes first).
-  router.post('/jobs/batch', parseBody, afterPendingSignals, submitBatch);
-  router.post('/jobs', parseBody, afterPendingSignals, submit);
-  router.post('/enqueue', parseBody, afterPendingSignals, submit);
+  router.post('/jobs/batch', ...admit, afterPendingSignals, submitBatch);
+  router.post('/jobs', ...admit, afterPendingSignals, submit);
+  router.post('/enqueue', ...admit, afterPendingSignals, submit);
 
   router.get('/jobs', async (ctx) => {
     const { include_payload: includePayload, ...query } = validate(listQuerySchema, ctx.query, 'query');
