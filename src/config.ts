@@ -306,7 +306,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resultMaxBytes: v.RESULT_MAX_BYTES,
     access: { tokens, allowUnauthenticated: v.ALLOW_UNAUTHENTICATED === 'true' },
     corsOrigins: v.CORS_ORIGINS === '' ? [] : v.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
-    allowedHosts: v.ALLOWED_HOSTS === '' ? [] : v.ALLOWED_HOSTS.split(',').map((host) => host.trim().toLowerCase()),
+    // As `hostName` reads a Host header: lower-case, an IPv6 address without its brackets.
+    allowedHosts:
+      v.ALLOWED_HOSTS === ''
+        ? []
+        : v.ALLOWED_HOSTS.split(',').map((host) => host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')),
     http: {
       headersTimeoutMs: v.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: v.HTTP_REQUEST_TIMEOUT_MS,

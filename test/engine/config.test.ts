@@ -57,7 +57,7 @@ describe('config', () => {
       WEBHOOK_SECRET: 'whsec_c2VjcmV0', RETRY_AFTER_MAX_MS: '60000', RESULT_MAX_BYTES: '0',
       API_TOKEN: 'a-secret-of-16-chars', ALLOW_UNAUTHENTICATED: 'true',
       CORS_ORIGINS: 'https://ops.example.com, http://localhost:3000',
-      ALLOWED_HOSTS: 'Jobs.example.com, localhost', HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '3000',
+      ALLOWED_HOSTS: 'Jobs.example.com, localhost, [fd00::1]', HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '3000',
       HTTP_KEEP_ALIVE_TIMEOUT_MS: '4000', MAX_CONNECTIONS: '50', MAX_EVENT_STREAMS: '7', LIST_MAX_BYTES: '4096',
       RATE_LIMIT_PER_S: '20', LOG_PAYLOADS: 'true',
     };
@@ -94,7 +94,7 @@ describe('config', () => {
         allowUnauthenticated: true,
       },
       corsOrigins: ['https://ops.example.com', 'http://localhost:3000'],
-      allowedHosts: ['jobs.example.com', 'localhost'],
+      allowedHosts: ['jobs.example.com', 'localhost', 'fd00::1'],
       http: {
         headersTimeoutMs: 2000,
         requestTimeoutMs: 3000,
