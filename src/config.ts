@@ -186,6 +186,21 @@ export const VARIABLES = {
     ),
     schema: z.string().refine((value) => value.split(',').every((origin) => isOrigin(origin.trim()))),
   },
+  ALLOWED_HOSTS: {
+    ...optionalText(
+      'comma-separated host names (`jobs.example.com`) a request\'s `Host` must name, against DNS rebinding; unset: any host, or only loopback names while HOST is loopback',
+      'comma-separated host names, without port',
+    ),
+    schema: z.string().regex(/^[A-Za-z0-9.\-\[\]:]+(,\s*[A-Za-z0-9.\-\[\]:]+)*$/),
+  },
+  HTTP_HEADERS_TIMEOUT_MS: integer('a client must send its request headers within this time, or its connection is closed (408)', 1000, DAY_MS, 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: integer('a client must send its whole request, body included, within this time (408); at least HTTP_HEADERS_TIMEOUT_MS', 1000, DAY_MS, 30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer('an idle keep-alive connection is closed after this time', 1, DAY_MS, 5_000),
+  MAX_CONNECTIONS: integer('open connections the server accepts; it drops those beyond', 1, 1_000_000, 1024),
+  MAX_EVENT_STREAMS: integer('`GET /events` streams open at once; one more is refused with 503 `too_many_streams`', 1, 100_000, 100),
+  LIST_MAX_BYTES: integer('a `GET /jobs` page ends early, with its cursor, once its jobs pass this many bytes of JSON', 1024, 1024 * 1024 * 1024, 1_048_576),
+  RATE_LIMIT_PER_S: integer('submissions per second each access token (or, with no tokens, each client address) may make; beyond, 429 `rate_limited`; 0: no limit', 0, 1_000_000, 0),
+  LOG_PAYLOADS: oneOf('`true` writes job payloads into the debug log lines that carry them; otherwise they are never logged', ['true', 'false'], 'false'),
 } satisfies Record<string, VariableSpec<unknown>>;
 
 type Variables = typeof VARIABLES;
@@ -231,6 +246,23 @@ export interface Config {
   access: { tokens: readonly AccessToken[]; allowUnauthenticated: boolean };
   /** CORS_ORIGINS: the origins that get CORS headers; empty, CORS is off. */
   corsOrigins: readonly string[];
+  /** ALLOWED_HOSTS, lower-cased: the names a request's `Host` may carry; empty, see `hostCheck`. */
+  allowedHosts: readonly string[];
+  /** The HTTP server's own limits, set rather than left to Node's defaults. */
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+    /** MAX_EVENT_STREAMS. */
+    maxEventStreams: number;
+    /** LIST_MAX_BYTES: the JSON bytes of jobs after which a `GET /jobs` page ends. */
+    listMaxBytes: number;
+  };
+  /** RATE_LIMIT_PER_S: submissions a second per token (or client address); 0, no limit. */
+  rateLimitPerS: number;
+  /** LOG_PAYLOADS. */
+  logPayloads: boolean;
   /**
    * The environment as it was at start, for the `${NAME}` references of the types file's header values: they
    * are resolved from this copy, so nothing outside this module reads `process.env`.
@@ -281,6 +313,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         'ALLOW_UNAUTHENTICATED=true if anyone who can reach the port may use the service, or HOST=127.0.0.1.',
     );
   }
+  if (problems.length === 0 && v.HTTP_HEADERS_TIMEOUT_MS > v.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS=${v.HTTP_HEADERS_TIMEOUT_MS} is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (${v.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({
     port: v.PORT,
@@ -314,6 +351,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxDelayMs: v.MAX_DELAY_MS,
     access: { tokens, allowUnauthenticated: v.ALLOW_UNAUTHENTICATED === 'true' },
     corsOrigins: v.CORS_ORIGINS === '' ? [] : v.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
+    // As `hostName` reads a Host header: lower-case, an IPv6 address without its brackets.
+    allowedHosts:
+      v.ALLOWED_HOSTS === ''
+        ? []
+        : v.ALLOWED_HOSTS.split(',').map((host) => host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')),
+    http: {
+      headersTimeoutMs: v.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: v.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: v.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: v.MAX_CONNECTIONS,
+      maxEventStreams: v.MAX_EVENT_STREAMS,
+      listMaxBytes: v.LIST_MAX_BYTES,
+    },
+    rateLimitPerS: v.RATE_LIMIT_PER_S,
+    logPayloads: v.LOG_PAYLOADS === 'true',
     environment: Object.fromEntries(
       Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
     ),

@@ -24,6 +24,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { JOB_STATES, type Transition } from './engine/job-record.js';
 import type { JobQueue } from './engine/job-queue.types.js';
+import type { StorageHealth } from './store/storage-health.js';
 
 /** Why a job was not admitted: the `reason` label of `jobsvc_jobs_rejected_total`. */
 export const REJECTION_REASONS = ['queue_full', 'scheduled_full', 'duplicate', 'validation', 'shutting_down'] as const;
@@ -87,9 +88,22 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-export function createMetrics(queue: JobQueue): ServiceMetrics {
+export function createMetrics(queue: JobQueue, storage?: Pick<StorageHealth, 'failures'>): ServiceMetrics {
   const registry = new Registry();
   const registers = [registry];
+
+  // Why: a storage outage (a full disk) refuses every submission; alert on this rising. Read at each scrape.
+  if (storage) {
+    new Counter({
+      name: 'jobsvc_store_commit_failures_total',
+      help: 'Commits of the job store that failed (each retried until one succeeds).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(storage.failures);
+      },
+    });
+  }
 
   // Why: the arrival rate; with jobsvc_jobs_finished_total it gives the backlog's growth. Manual retries excluded.
   // Read from the engine's totals at each scrape, like jobsvc_jobs_finished_total, so both agree with /stats even

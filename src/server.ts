@@ -25,10 +25,12 @@
  * Start: the store is opened first (a `StoreOpenError` when its file is locked by another instance or
  * corrupt), and the unfinished jobs it holds are taken back (`queue.recover`) before the server listens.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { closeEventStreams, createApp } from './http/app.js';
+import { clientErrorLogger } from './http/client-errors.js';
+import { createHttpServer } from './http/http-server.js';
 import { isFinished, type Transition } from './engine/job-record.js';
 import { createSchedules } from './engine/schedules.js';
 import { createJobQueue } from './engine/job-queue.js';
@@ -42,6 +44,7 @@ import { createSimulatedProcessor } from './processors/simulated.js';
 import { simulatedType } from './job-types/simulated-type.js';
 import type { JobStore } from './store/job-store.js';
 import { describeStore, openStore } from './store/open-store.js';
+import { watchStorage } from './store/storage-health.js';
 
 /**
  * After the drain, how long requests still in flight on open connections may take to finish before their
@@ -160,7 +163,8 @@ async function run(
   );
   queue.on('transition', (transition) => logTransition(logger, transition));
   // Before the restore, so that the metrics count the attempts a restart interrupted.
-  const metrics = createMetrics(queue);
+  const storage = watchStorage(store, logger);
+  const metrics = createMetrics(queue, storage);
   onMetrics(metrics.countFencedWrite);
   const restored = await queue.recover();
   // After the recovery: a fire missed while the service was down is caught up now, through the queue.
@@ -177,8 +181,9 @@ async function run(
   let server: Server | undefined;
   let address: AddressInfo | undefined;
   if (deps.listen !== false) {
-    app = createApp({ queue, config, logger, metrics, schedules });
-    server = createServer(app.callback());
+    const onClientError = clientErrorLogger(logger);
+    app = createApp({ queue, config, logger, metrics, schedules, onClientError, storage });
+    server = createHttpServer(app.callback(), config.http, onClientError);
     await listen(server, config.port, config.host);
     address = server.address() as AddressInfo;
     logger.info(

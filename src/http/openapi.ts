@@ -57,6 +57,26 @@ const accessReplies = (scope: string): Record<string, ZodOpenApiResponseObject> 
   })),
 });
 
+/** 421: the `Host` check against DNS rebinding (`request-guards.ts`); every route but the health probes. */
+const hostNotAllowed = {
+  ...errorReply(
+    '`host_not_allowed`: the `Host` names neither ALLOWED_HOSTS nor, on loopback, a loopback name; `details` says which are.',
+    ['host_not_allowed'],
+  ),
+  id: 'HostNotAllowed',
+};
+const PROBES = new Set(['/healthz', '/readyz']);
+
+/** 415: a state-changing request without JSON or `X-Requested-With`, which a cross-site form could send. */
+const formWriteRefused = {
+  ...errorReply(
+    '`unsupported_media_type`: a state-changing request needs `Content-Type: application/json` or an ' +
+      '`X-Requested-With` header.',
+    ['unsupported_media_type'],
+  ),
+  id: 'FormWriteRefused',
+};
+
 /** A GET's responses for HEAD: the same statuses and headers, without a body. */
 function withoutBodies(responses: ZodOpenApiOperationObject['responses']): ZodOpenApiOperationObject['responses'] {
   return Object.fromEntries(
@@ -82,8 +102,10 @@ function operation(key: string, method: string, path: string, doc: RouteDoc): Zo
     // scope it needs is listed as the requirement's role, as OpenAPI 3.1 allows for a non-OAuth scheme.
     security: scoped ? [{ bearer: decision ? [decision] : [] }] : [],
     responses: {
+      ...(method === 'GET' ? {} : { '415': formWriteRefused }),
       ...declared.responses,
       ...(scoped ? accessReplies(decision ?? 'none') : {}),
+      ...(PROBES.has(path) ? {} : { '421': hostNotAllowed }),
       '405': methodNotAllowed,
       default: internal,
     },

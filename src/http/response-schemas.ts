@@ -160,4 +160,4 @@ export const jobPathSchema = z.strictObject({
 }).meta({ id: 'JobPath' });
 
 /** `GET /readyz`. */
-export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'draining']) }).meta({ id: 'Readiness' });
+export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'draining', 'storage_unavailable']) }).meta({ id: 'Readiness' });

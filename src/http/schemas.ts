@@ -21,6 +21,11 @@ export const MAX_PAYLOAD_DEPTH = 128;
 // \p{Cc}: C0 and C1 controls and DEL. \p{Cs}: a lone surrogate, which cannot be url-encoded into a Location.
 const CONTROL_OR_LONE_SURROGATE = /[\p{Cc}\p{Cs}]/u;
 
+// \p{Cf}: invisible formatting characters — bidirectional overrides and isolates (U+202A–202E, U+2066–2069), which
+// make an id display as another (`invoice-\u202Efdp.exe` shows as `invoice-exe.pdf`), zero-width spaces and
+// joiners, the byte order mark: two ids that look the same must not be two jobs.
+const INVISIBLE_FORMATTING = /\p{Cf}/u;
+
 const codePoints = (text: string) => [...text].length;
 
 export const jobIdSchema = z
@@ -32,6 +37,9 @@ export const jobIdSchema = z
   })
   .refine((id) => !CONTROL_OR_LONE_SURROGATE.test(id), {
     error: 'Must not contain control characters or unpaired surrogates.',
+  })
+  .refine((id) => !INVISIBLE_FORMATTING.test(id), {
+    error: 'Must not contain invisible formatting characters (bidirectional overrides, zero-width characters).',
   })
   // URL parsers resolve `.` and `..` (even as %2E) as path steps, so /jobs/.. could never reach the job.
   .refine((id) => id !== '.' && id !== '..', { error: 'Must not be "." or "..", which a URL path cannot hold.' });
@@ -48,10 +56,38 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+/**
+ * The path (keys and indexes) of the first number in `value` that is not finite, or undefined. `JSON.parse` reads
+ * `1e400` as Infinity, which JSON cannot write back (`JSON.stringify` makes it null): such a payload would be
+ * stored as something else than was sent. Iterative, like `nestsDeeperThan`; run after it, so depth is bounded.
+ */
+export function nonFiniteNumberPath(value: unknown): (string | number)[] | undefined {
+  const pending: [unknown, (string | number)[]][] = [[value, []]];
+  while (pending.length > 0) {
+    const [current, path] = pending.pop()!;
+    if (typeof current === 'number' && !Number.isFinite(current)) return path;
+    if (current === null || typeof current !== 'object') continue;
+    const entries = Array.isArray(current) ? current.map((item, index) => [index, item] as const) : Object.entries(current);
+    for (let i = entries.length - 1; i >= 0; i--) pending.push([entries[i]![1], [...path, entries[i]![0]]]);
+  }
+  return undefined;
+}
+
 export const payloadSchema = z
   .unknown()
-  .refine((payload) => !nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH), {
-    error: `Must nest at most ${MAX_PAYLOAD_DEPTH} arrays or objects deep.`,
+  .superRefine((payload, context) => {
+    if (nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH)) {
+      context.addIssue({ code: 'custom', message: `Must nest at most ${MAX_PAYLOAD_DEPTH} arrays or objects deep.` });
+      return;
+    }
+    const path = nonFiniteNumberPath(payload);
+    if (path) {
+      context.addIssue({
+        code: 'custom',
+        path,
+        message: 'Must be a finite number: this one is too large for JSON to carry (it would be stored as null).',
+      });
+    }
   })
   .default(null)
   .meta({
@@ -135,8 +171,12 @@ export const listQuerySchema = z.strictObject(
     type: z.string({ error: 'Must be a single job type.' }).optional(),
     limit: queryInteger({ min: 1, max: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT }),
     cursor: z.string({ error: 'Must be a single cursor string.' }).optional(),
+    include_payload: z
+      .enum(['true', 'false'], { error: 'Must be true or false.' })
+      .transform((value) => value === 'true')
+      .default(true),
   },
-  { error: objectIssue(['state', 'type', 'limit', 'cursor']) },
+  { error: objectIssue(['state', 'type', 'limit', 'cursor', 'include_payload']) },
 );
 
 /** The most jobs one `POST /jobs/batch` may carry. */

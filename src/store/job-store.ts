@@ -127,6 +127,11 @@ export interface JobStore {
    * back in its lane when it opens.
    */
   unfinished(states?: readonly JobState[]): Promise<JobRecord[]>;
+  /**
+   * Subscribes to the outcome of every commit: `null` after one that wrote, its error after one that failed.
+   * Only a store whose writes can fail has it. Returns the unsubscribe function.
+   */
+  onCommitOutcome?(listener: (error: unknown) => void): () => void;
   /** Flushes what is pending and releases the store (a durable store's file lock). */
   close(): Promise<void>;
   /**

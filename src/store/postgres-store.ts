@@ -141,6 +141,9 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   let listener: ClusterListener | undefined;
   const timers: NodeJS.Timeout[] = [];
   let lastRetention = 0;
+  /** Told the outcome of every commit, and of every poll (an idle instance notices an outage too). */
+  const outcomeListeners = new Set<(error: unknown) => void>();
+  const tellOutcome = (error: unknown) => outcomeListeners.forEach((listener) => listener(error));
   /** The connection that LISTENs on the schema's channel, once connected. */
   let listening: pg.Client | undefined;
   let retention: Promise<void> | undefined;
@@ -177,10 +180,12 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     const entries = [...writing];
     try {
       const written = await upsert(entries);
+      tellOutcome(null);
       if (written.size < entries.length && options.onFenced) {
         for (const [id] of entries) if (!written.has(id)) options.onFenced(id);
       }
     } catch (error) {
+      tellOutcome(error);
       // Put back what no later save replaced, ahead of it in save order.
       const retained = new Map(entries.filter(([id]) => !pending.has(id)));
       for (const [id, entry] of pending) retained.set(id, entry);
@@ -505,10 +510,12 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     polling = true;
     try {
       const orphans = await takeOver();
+      tellOutcome(null);
       if (orphans.length > 0) listener.takenOver(orphans);
       listener.poll();
-    } catch {
+    } catch (error) {
       // The database is out of reach: the next poll tries again.
+      tellOutcome(error);
     } finally {
       polling = false;
     }
@@ -571,6 +578,11 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   return {
     durable: true,
     shared,
+
+    onCommitOutcome(listener) {
+      outcomeListeners.add(listener);
+      return () => outcomeListeners.delete(listener);
+    },
     pool,
     retain,
 

@@ -362,9 +362,12 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
   /** Scheduled jobs handed out by `takeDue` and not saved since: handed out once. */
   const handedOut = new Set<string>();
 
+  const commitListeners = new Set<(error: unknown) => void>();
   const pending = createWriteBuffer<Pending>({
     write: writeBatch,
+    failed: (error) => commitListeners.forEach((listener) => listener(error)),
     written(entries) {
+      commitListeners.forEach((listener) => listener(null));
       buffered.clear();
       bufferedIn.clear();
       // A large transaction grew the WAL beyond its usual size: fold it into the database and cut it back now,
@@ -547,6 +550,11 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     durable: true,
     db,
 
+    onCommitOutcome(listener) {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
+    },
+
     save(record, from, ready) {
       if (closed) throw new Error(`job store ${path} is closed`);
       const previous = pending.get(record.id);
@@ -670,7 +678,14 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
         if (!/^\d{1,15}$/.test(cursor)) throw errors.validationFailed({ cursor: ['Not a cursor this server issued.'] });
         before = Number(cursor);
       }
-      commitBeforeRead();
+      let written = true;
+      try {
+        commitBeforeRead();
+      } catch {
+        // Writes fail (a full disk): list what the file has, each job as its buffered record shows it, rather
+        // than not at all. Jobs submitted since the outage began are not in the file yet, and not listed.
+        written = false;
+      }
       const rows = (
         type && state
           ? statements.pageOfTypeInState.all(type, state, before, limit + 1)
@@ -682,8 +697,15 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       ) as Row[];
       const more = rows.length > limit;
       if (more) rows.pop();
+      const fromFile = rows.map((row) => parseRecord(row.record));
+      const latest = (record: JobRecord) => {
+        const buffered = pending.get(record.id);
+        return buffered === undefined ? record : buffered.kind === 'put' ? buffered.record : undefined;
+      };
+      const matches = (record: JobRecord | undefined): record is JobRecord =>
+        record !== undefined && (state === undefined || record.state === state) && (type === undefined || record.type === type);
       return {
-        jobs: rows.map((row) => parseRecord(row.record)),
+        jobs: written ? fromFile : fromFile.map(latest).filter(matches),
         next_cursor: more ? String(rows[rows.length - 1]!.seq) : null,
       };
     },

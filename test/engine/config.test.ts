@@ -33,6 +33,17 @@ describe('config', () => {
       maxDelayMs: 31_536_000_000,
       access: { tokens: [], allowUnauthenticated: false },
       corsOrigins: [],
+      allowedHosts: [],
+      http: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 1024,
+        maxEventStreams: 100,
+        listMaxBytes: 1_048_576,
+      },
+      rateLimitPerS: 0,
+      logPayloads: false,
       environment: {},
     });
     expect(Object.isFrozen(config)).to.equal(true);
@@ -50,6 +61,9 @@ describe('config', () => {
       API_TOKEN: 'a-secret-of-16-chars', ALLOW_UNAUTHENTICATED: 'true',
       CORS_ORIGINS: 'https://ops.example.com, http://localhost:3000', PG_SCHEMA: 'queue_2', PG_POOL_SIZE: '3',
       PG_CONNECT_TIMEOUT_MS: '0', PG_POLL_MS: '10', LEASE_MS: '100',
+      ALLOWED_HOSTS: 'Jobs.example.com, localhost, [fd00::1]', HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '3000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '4000', MAX_CONNECTIONS: '50', MAX_EVENT_STREAMS: '7', LIST_MAX_BYTES: '4096',
+      RATE_LIMIT_PER_S: '20', LOG_PAYLOADS: 'true',
     };
     const config = loadConfig(env);
     expect(config).to.deep.equal({
@@ -87,6 +101,17 @@ describe('config', () => {
         allowUnauthenticated: true,
       },
       corsOrigins: ['https://ops.example.com', 'http://localhost:3000'],
+      allowedHosts: ['jobs.example.com', 'localhost', 'fd00::1'],
+      http: {
+        headersTimeoutMs: 2000,
+        requestTimeoutMs: 3000,
+        keepAliveTimeoutMs: 4000,
+        maxConnections: 50,
+        maxEventStreams: 7,
+        listMaxBytes: 4096,
+      },
+      rateLimitPerS: 20,
+      logPayloads: true,
       environment: env,
     });
   });
@@ -127,6 +152,12 @@ describe('config', () => {
   it('requires WORK_MIN_MS ≤ WORK_MAX_MS', () => {
     expect(problemsOf({ WORK_MIN_MS: '200', WORK_MAX_MS: '100' })).to.deep.equal([
       'WORK_MIN_MS=200 is invalid: expected at most WORK_MAX_MS (100)',
+    ]);
+  });
+
+  it('requires HTTP_HEADERS_TIMEOUT_MS ≤ HTTP_REQUEST_TIMEOUT_MS (Node refuses a server otherwise)', () => {
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).to.deep.equal([
+      'HTTP_HEADERS_TIMEOUT_MS=20000 is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (10000)',
     ]);
   });
 });

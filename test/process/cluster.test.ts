@@ -193,6 +193,18 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
         }
       }
     })();
+    /** Every readiness instance a reported while the load ran. */
+    const readiness = new Set<string>();
+    const probing = (async () => {
+      while (!stop) {
+        try {
+          readiness.add(((await (await fetch(instances[0]!.url('/readyz'))).json()) as { status: string }).status);
+        } catch {
+          readiness.add('unreachable');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
     const until = async (count: number) => {
       while (acknowledged.length < count) await new Promise((resolve) => setTimeout(resolve, 20));
     };
@@ -203,7 +215,9 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
     // Neither instance restarts: both take submissions again by themselves.
     await until(afterRestart + 300);
     stop = true;
-    await load;
+    await Promise.all([load, probing]);
+    // The outage showed on /readyz (503 storage_unavailable), and passed by itself.
+    expect([...readiness].sort()).to.deep.equal(['ready', 'storage_unavailable']);
     // The outage was seen: submissions in it were refused (503 storage_unavailable), not acknowledged.
     expect(refused, 'submissions refused during the restart').to.be.above(0);
     const client = new pg.Client({ connectionString: TEST_DATABASE_URL });

@@ -4,10 +4,11 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { DuplicateJobError, errors, ServiceError } from '../../errors.js';
 import type { JobRecord } from '../../engine/job-record.js';
-import type { JobQueue, ResolvedSubmission } from '../../engine/job-queue.types.js';
+import type { JobQueue, ListQuery, ResolvedSubmission } from '../../engine/job-queue.types.js';
 import { afterPendingSignals } from '../after-pending-signals.js';
 import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
+import { submissionRateLimit } from '../rate-limit.js';
 import { jsonEqual } from '../json-equal.js';
 import { jobView, requireJob, type JobView } from '../job-view.js';
 import { batchReplySchema } from '../error-schemas.js';
@@ -18,7 +19,7 @@ import { validate } from '../validate.js';
 
 export interface JobRoutesDeps {
   queue: JobQueue;
-  config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit'>>;
+  config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit' | 'http' | 'rateLimitPerS'>>;
   /** Told of each refused item of a batch (for the metrics); a refused single submission is thrown instead. */
   onBatchItemRefused?: (error: ServiceError) => void;
 }
@@ -125,6 +126,8 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   };
 
   const parseBody = jsonBody(config.maxBodyBytes);
+  const rateLimit = submissionRateLimit(config.rateLimitPerS);
+  const admit = rateLimit ? [parseBody, rateLimit] : [parseBody];
   // Each admission waits for the signals read in the same poll phase as its request (a SIGTERM goes first).
   documentRoute(router, 'POST /jobs/batch', {
     tag: 'jobs',
@@ -134,10 +137,15 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
       '200': jsonReply('One result per item, in order: the status and error POST /jobs would have answered with.', batchReplySchema),
       '400': errorReply('`invalid_json`, or `validation_failed` for the envelope.', ['invalid_json', 'validation_failed']),
       ...bodyRefusals,
+      '429': errorReply(
+        '`rate_limited`: this client passed RATE_LIMIT_PER_S (each item counts).',
+        ['rate_limited'],
+        z.object({ 'Retry-After': retryAfterHeader }),
+      ),
       '503': unavailableOrDraining,
     },
   });
-  router.post('/jobs/batch', parseBody, afterPendingSignals, submitBatch);
+  router.post('/jobs/batch', ...admit, afterPendingSignals, submitBatch);
   const submitDoc = (summary: string) => ({
     tag: 'jobs' as const,
     summary,
@@ -157,17 +165,18 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
       ...bodyRefusals,
       '429': errorReply(
         '`queue_full`: WORKERS + QUEUE_SIZE jobs are unfinished. `scheduled_full`: SCHEDULED_LIMIT jobs wait for ' +
-          'their time already (`Retry-After`: until the next comes due).',
-        ['queue_full', 'scheduled_full'],
+          'their time already (`Retry-After`: until the next comes due). `rate_limited`: this client passed ' +
+          'RATE_LIMIT_PER_S.',
+        ['queue_full', 'scheduled_full', 'rate_limited'],
         z.object({ 'Retry-After': retryAfterHeader }),
       ),
       '503': unavailableOrDraining,
     },
   });
   documentRoute(router, 'POST /jobs', submitDoc('Submit a job.'));
-  router.post('/jobs', parseBody, afterPendingSignals, submit);
+  router.post('/jobs', ...admit, afterPendingSignals, submit);
   documentRoute(router, 'POST /enqueue', submitDoc("Submit a job (the original service's path)."));
-  router.post('/enqueue', parseBody, afterPendingSignals, submit);
+  router.post('/enqueue', ...admit, afterPendingSignals, submit);
 
   documentRoute(router, 'GET /jobs', {
     tag: 'jobs',
@@ -180,8 +189,10 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
     },
   });
   router.get('/jobs', async (ctx) => {
-    const page = await queue.list(validate(listQuerySchema, ctx.query, 'query'));
-    ctx.body = { jobs: page.jobs.map(jobView), next_cursor: page.next_cursor };
+    const { include_payload: includePayload, ...query } = validate(listQuerySchema, ctx.query, 'query');
+    const { jobs, next_cursor } = await pageWithinBytes(queue, query, config.http.listMaxBytes, includePayload);
+    ctx.type = 'application/json';
+    ctx.body = `{"jobs":[${jobs.join(',')}],"next_cursor":${JSON.stringify(next_cursor)}}`;
   });
 
   documentRoute(router, 'GET /jobs/:id', {
@@ -193,6 +204,40 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   router.get('/jobs/:id', async (ctx) => {
     ctx.body = jobView(await requireJob(queue, ctx.params.id!));
   });
+}
+
+/**
+ * A page of `GET /jobs` as JSON texts, one per job, ending early once the next job would take the page past
+ * `maxBytes` (LIST_MAX_BYTES): one listing of 1000 jobs of 64 KB payloads would otherwise be a 65 MB body. A
+ * page always holds at least one job, so that paging moves on. A shortened page is listed again with the shorter
+ * limit, so that its jobs and its cursor come from one listing of the store, and the next page starts right
+ * after its last job (the cursor is the store's own).
+ */
+async function pageWithinBytes(
+  queue: JobQueue,
+  query: ListQuery,
+  maxBytes: number,
+  includePayload: boolean,
+): Promise<{ jobs: string[]; next_cursor: string | null }> {
+  const show = (record: JobRecord) => {
+    const view: Partial<JobView> = jobView(record);
+    if (!includePayload) delete view.payload;
+    return JSON.stringify(view);
+  };
+  let limit = query.limit;
+  for (;;) {
+    const page = await queue.list({ ...query, limit });
+    const texts: string[] = [];
+    let bytes = 0;
+    for (const record of page.jobs) {
+      const text = show(record);
+      bytes += Buffer.byteLength(text) + 1;
+      if (texts.length > 0 && bytes > maxBytes) break;
+      texts.push(text);
+    }
+    if (texts.length === page.jobs.length) return { jobs: texts, next_cursor: page.next_cursor };
+    limit = texts.length;
+  }
 }
 
 /** Both sides have had their defaults applied, so a missing type or max_retries compares as its default. */
