@@ -296,13 +296,26 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   /** Admissions of this tick, answered together by one transaction. */
   let admissions: { record: JobRecord; limit: number; resolve: (a: Admission) => void; reject: (e: Error) => void }[] = [];
 
+  /**
+   * One admission transaction at a time per instance: the submissions that arrive meanwhile wait for the next,
+   * which takes them all. (Several at once only queued on the advisory lock, each holding a connection of the
+   * pool that claims and commits then waited for.)
+   */
+  let admitting = false;
   function admitBatch() {
+    if (admitting || admissions.length === 0) return;
+    admitting = true;
     const batch = admissions;
     admissions = [];
-    admitAll(batch).catch((error: unknown) => {
-      const failure = errors.storageUnavailable(messageOf(error));
-      for (const { reject } of batch) reject(failure);
-    });
+    admitAll(batch)
+      .catch((error: unknown) => {
+        const failure = errors.storageUnavailable(messageOf(error));
+        for (const { reject } of batch) reject(failure);
+      })
+      .finally(() => {
+        admitting = false;
+        admitBatch();
+      });
   }
 
   async function admitAll(batch: typeof admissions) {
@@ -539,7 +552,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     admit(record, waitingLimit) {
       if (closed) return Promise.reject(new Error('job store is closed'));
       return new Promise((resolve, reject) => {
-        if (admissions.length === 0) setImmediate(admitBatch);
+        if (admissions.length === 0 && !admitting) setImmediate(admitBatch);
         admissions.push({ record, limit: waitingLimit, resolve, reject });
       });
     },
