@@ -579,6 +579,24 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     },
   };
 
+  /**
+   * The per-state counts of each type: one scan of the table (an index-only one when it is vacuumed). Callers
+   * that ask at once share it (`/stats` wants the totals and the per-type counts together).
+   */
+  let counting: Promise<Record<string, Record<JobState, number>>> | undefined;
+  function countsByType(): Promise<Record<string, Record<JobState, number>>> {
+    counting ??= readQuery<{ type: string; state: JobState; n: string }>(
+      `SELECT type, state, count(*) AS n FROM ${table} GROUP BY type, state`,
+    )
+      .then((result) => {
+        const byType: Record<string, Record<JobState, number>> = {};
+        for (const { type, state, n } of result.rows) (byType[type] ??= zeroCounts())[state] = Number(n);
+        return byType;
+      })
+      .finally(() => (counting = undefined));
+    return counting;
+  }
+
   const readQuery = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => {
     await commit();
     try {
@@ -651,22 +669,14 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     },
 
     async counts() {
-      const result = await readQuery<{ state: JobState; n: string }>(
-        `SELECT state, count(*) AS n FROM ${table} GROUP BY state`,
-      );
-      const counts = zeroCounts();
-      for (const { state, n } of result.rows) if ((JOB_STATES as readonly string[]).includes(state)) counts[state] = Number(n);
-      return counts;
+      const totals = zeroCounts();
+      for (const counts of Object.values(await countsByType())) {
+        for (const state of JOB_STATES) totals[state] += counts[state];
+      }
+      return totals;
     },
 
-    async countsByType() {
-      const result = await readQuery<{ type: string; state: JobState; n: string }>(
-        `SELECT type, state, count(*) AS n FROM ${table} GROUP BY type, state`,
-      );
-      const byType: Record<string, Record<JobState, number>> = {};
-      for (const { type, state, n } of result.rows) (byType[type] ??= zeroCounts())[state] = Number(n);
-      return byType;
-    },
+    countsByType,
 
     // Written at once, outside the group commit: schedules change seldom, and an operator's change is stored
     // when its request is answered.
@@ -687,10 +697,24 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     },
 
     async oldestWaiting() {
-      // The head of each lane of each priority, through the ready index.
+      // The head of each lane of each priority: the priorities found one by one down the ready index (a loose
+      // index scan), so the cost grows with the priorities in use, not with the jobs waiting.
       const result = await readQuery<{ priority: number; record: JobRecord }>(
-        `SELECT DISTINCT ON (priority, ready_lane) priority, record FROM ${table}
-         WHERE ready_lane IS NOT NULL ORDER BY priority DESC, ready_lane, ready_seq`,
+        `WITH RECURSIVE levels(priority) AS (
+           (SELECT priority FROM ${table} WHERE ready_lane IS NOT NULL ORDER BY priority DESC LIMIT 1)
+           UNION ALL
+           SELECT (SELECT j.priority FROM ${table} j WHERE j.ready_lane IS NOT NULL AND j.priority < levels.priority
+                   ORDER BY j.priority DESC LIMIT 1)
+           FROM levels WHERE levels.priority IS NOT NULL
+         )
+         SELECT levels.priority, head.record FROM levels
+         CROSS JOIN (VALUES (0), (1)) AS lanes(lane)
+         CROSS JOIN LATERAL (
+           SELECT record FROM ${table} j
+           WHERE j.priority = levels.priority AND j.ready_lane = lanes.lane ORDER BY j.ready_seq LIMIT 1
+         ) AS head
+         WHERE levels.priority IS NOT NULL
+         ORDER BY levels.priority DESC, lanes.lane`,
       );
       const oldest: OldestWaiting[] = [];
       for (const { priority, record } of result.rows) {

@@ -142,6 +142,8 @@ export function storeContract(name: string, subject: ContractSubject) {
         const { store, save } = await open();
         expect(await store.oldestWaiting()).to.deep.equal([]);
         save(record('q', 'queued', { priority: 2, created_at: 10, updated_at: 40 }), 'new'); // queued again at 40
+        // Behind q in its lane: only the head of a lane counts (its time is made earlier to tell which one is read).
+        save(record('q2', 'queued', { priority: 2, created_at: 11, updated_at: 20 }), 'new');
         save(record('r', 'backoff', { priority: 2, attempts: 1, updated_at: 5, next_retry_at: 30 }), 'retry'); // ready at 30
         save(record('low', 'queued', { priority: -3, created_at: 50, updated_at: 50 }), 'new');
         save(record('gone', 'queued', { priority: 9, updated_at: 1 }), 'new');
