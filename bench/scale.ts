@@ -30,6 +30,10 @@ export interface Scale {
   timerSample: number;
   /** Row 7: jobs per side of each round (HTTP target, then the no-op task module). */
   httpTargetJobs: number;
+  /** Row 8: jobs per side of each round on PostgreSQL (ours with 1 and 2 instances, pg-boss, graphile-worker). */
+  postgresJobs: number;
+  /** Row 8c: submit → start samples per side of each round. */
+  postgresLatencySamples: number;
 }
 
 export const SCALES: Record<Scale['name'], Scale> = {
@@ -50,6 +54,8 @@ export const SCALES: Record<Scale['name'], Scale> = {
     inProcess: false,
     timerSample: 20_000,
     httpTargetJobs: 20_000,
+    postgresJobs: 50_000,
+    postgresLatencySamples: 100,
   },
   smoke: {
     name: 'smoke',
@@ -68,6 +74,8 @@ export const SCALES: Record<Scale['name'], Scale> = {
     inProcess: true,
     timerSample: 200,
     httpTargetJobs: 500,
+    postgresJobs: 200,
+    postgresLatencySamples: 5,
   },
 };
 
