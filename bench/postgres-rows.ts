@@ -91,9 +91,10 @@ const peerRound = (script: string, args: (schema: string) => string[]) =>
 /**
  * Row 8c, ours: instance A (WORKERS=1) runs a job that blocks until it is aborted, so that it cannot start
  * anything else; then B starts, idle. Each probe is submitted to A and started on B, whose task module returns
- * the time it started (this machine's clock, as the bench reads it). Returns submit → start of each probe, in ms.
+ * the time it started (this machine's clock, as the bench reads it). Returns submit → start of each probe, and
+ * the part of it until A answered the submission (its admission written), in ms.
  */
-async function crossInstanceStarts(samples: number): Promise<number[]> {
+async function crossInstanceStarts(samples: number): Promise<{ starts: number[]; answers: number[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-probe-'));
   await mkdir(join(dir, 'tasks'));
   await writeFile(join(dir, 'tasks', 'probe.mjs'), 'export default async () => performance.timeOrigin + performance.now();\n');
@@ -112,18 +113,20 @@ async function crossInstanceStarts(samples: number): Promise<number[]> {
         await untilState(agent, a!.port, blocker, (job) => job.state === 'running');
         const [b] = await startCluster(schema, 1, { ...env, WORKERS: String(CONCURRENCY / 2) });
         services.push(b!);
-        const latencies: number[] = [];
+        const starts: number[] = [];
+        const answers: number[] = [];
         for (let i = 0; i < samples; i++) {
           const submitted = performance.timeOrigin + performance.now();
           const id = await submit(agent, a!.port, '{"type":"probe","max_retries":0}');
+          answers.push(performance.timeOrigin + performance.now() - submitted);
           const job = await untilState(agent, a!.port, id, (record) => record.state === 'done');
-          latencies.push((job.result as number) - submitted);
+          starts.push((job.result as number) - submitted);
           await new Promise((resolve) => setTimeout(resolve, PROBE_GAP_MS));
         }
         // Every probe ran on B: A's one worker never left the blocking job.
         const { totals } = await getJson<{ totals: { done: number } }>(agent, b!.port, '/stats');
         if (totals.done !== samples) throw new Error(`instance B ran ${totals.done} of ${samples} probes`);
-        return latencies;
+        return { starts, answers };
       } finally {
         await stopAll(services);
       }
@@ -182,9 +185,10 @@ export async function postgresRows(scale: Scale, log: (line: string) => void): P
   const boss: number[] = [];
   const graphile: number[] = [];
   const ourStarts: number[] = [];
+  const ourAnswers: number[] = [];
   const graphileStarts: number[] = [];
   const configs: Record<string, unknown> = {};
-  for (let round = 1; round <= scale.rounds; round++) {
+  for (let round = 1; round <= scale.postgresRounds; round++) {
     one.push(await oursThroughput(jobs, 1));
     two.push(await oursThroughput(jobs, 2));
     const bossRound = await peerRound('pgboss-run', (schema) => [DATABASE_URL, schema, String(jobs), String(CONCURRENCY)]);
@@ -196,13 +200,15 @@ export async function postgresRows(scale: Scale, log: (line: string) => void): P
       `row 8 round ${round}: 1 instance ${fmt(one.at(-1)!)} jobs/s, 2 instances ${fmt(two.at(-1)!)} jobs/s, ` +
         `pg-boss ${fmt(boss.at(-1)!)} jobs/s, graphile-worker ${fmt(graphile.at(-1)!)} jobs/s`,
     );
-    ourStarts.push(...(await crossInstanceStarts(scale.postgresLatencySamples)));
-    const probes = await inFreshSchema((schema) =>
+    const probes = await crossInstanceStarts(scale.postgresLatencySamples);
+    ourStarts.push(...probes.starts);
+    ourAnswers.push(...probes.answers);
+    const peerProbes = await inFreshSchema((schema) =>
       runScript<{ latencies_ms: number[] }>('graphile-run', [
         'latency', DATABASE_URL, schema, String(scale.postgresLatencySamples), String(CONCURRENCY),
       ]),
     );
-    graphileStarts.push(...probes.latencies_ms);
+    graphileStarts.push(...peerProbes.latencies_ms);
     log(
       `row 8c round ${round}: across instances p50 ${fmt(percentile(ourStarts, 50), 2)} ms, ` +
         `graphile-worker add → start p50 ${fmt(percentile(graphileStarts, 50), 2)} ms (so far)`,
@@ -245,12 +251,19 @@ export async function postgresRows(scale: Scale, log: (line: string) => void): P
     {
       id: '8c',
       title: titles.c,
-      ours: `p50 ${fmt(ours.p50_ms, 2)} ms, p99 ${fmt(ours.p99_ms, 2)} ms`,
+      ours: `p50 ${fmt(ours.p50_ms, 2)} ms, p99 ${fmt(ours.p99_ms, 2)} ms (A answered the POST at p50 ${fmt(percentile(ourAnswers, 50), 2)} ms)`,
       reference: `graphile-worker add → start p50 ${fmt(theirs.p50_ms, 2)} ms, p99 ${fmt(theirs.p99_ms, 2)} ms`,
       headline: `p50 ${fmt(ours.p50_ms, 2)} ms`,
       target: 'p50 ≤ 5 ms',
       met: ours.p50_ms <= 5,
-      data: { ours, graphile_worker: theirs, ours_ms: ourStarts, graphile_worker_ms: graphileStarts },
+      data: {
+        ours,
+        // How much of submit → start went by before A answered the POST (the admission written and announced).
+        ours_submit_answered_p50_ms: percentile(ourAnswers, 50),
+        graphile_worker: theirs,
+        ours_ms: ourStarts,
+        graphile_worker_ms: graphileStarts,
+      },
     },
   ];
 }

@@ -30,7 +30,11 @@ export interface Scale {
   timerSample: number;
   /** Row 7: jobs per side of each round (HTTP target, then the no-op task module). */
   httpTargetJobs: number;
-  /** Row 8: jobs per side of each round on PostgreSQL (ours with 1 and 2 instances, pg-boss, graphile-worker). */
+  /**
+   * Row 8: alternating rounds (fewer than row 1's: one round of ours with 50,000 jobs took minutes at the claim
+   * rate measured), and jobs per side of each round (ours with 1 and 2 instances, pg-boss, graphile-worker).
+   */
+  postgresRounds: number;
   postgresJobs: number;
   /** Row 8c: submit → start samples per side of each round. */
   postgresLatencySamples: number;
@@ -54,6 +58,7 @@ export const SCALES: Record<Scale['name'], Scale> = {
     inProcess: false,
     timerSample: 20_000,
     httpTargetJobs: 20_000,
+    postgresRounds: 2,
     postgresJobs: 50_000,
     postgresLatencySamples: 100,
   },
@@ -74,6 +79,7 @@ export const SCALES: Record<Scale['name'], Scale> = {
     inProcess: true,
     timerSample: 200,
     httpTargetJobs: 500,
+    postgresRounds: 1,
     postgresJobs: 200,
     postgresLatencySamples: 5,
   },
