@@ -233,7 +233,8 @@ export async function postgresRows(scale: Scale, log: (line: string) => void): P
       title: titles.a,
       ours: `${fmt(median(one))} jobs/s`,
       reference: `pg-boss ${fmt(median(boss))} jobs/s, graphile-worker ${fmt(median(graphile))} jobs/s (same rounds)`,
-      headline: `${fmt(vsPeer, 2)}× ${faster}`,
+      // Three significant digits, so that a ratio far below 1 does not print as 0.00.
+      headline: `${vsPeer.toPrecision(3)}× ${faster}`,
       target: '≥ 1.5× the faster peer',
       met: vsPeer >= 1.5,
       data: { one_instance_jobs_s: one, pg_boss_jobs_s: boss, graphile_worker_jobs_s: graphile, ratio: vsPeer, configs },
