@@ -31,8 +31,9 @@ export interface Scale {
   /** Row 7: jobs per side of each round (HTTP target, then the no-op task module). */
   httpTargetJobs: number;
   /**
-   * Row 8: alternating rounds (fewer than row 1's: one round of ours with 50,000 jobs took minutes at the claim
-   * rate measured), and jobs per side of each round (ours with 1 and 2 instances, pg-boss, graphile-worker).
+   * Row 8: alternating rounds (fewer than row 1's: one round of ours with 50,000 jobs took 17 minutes while
+   * claims waited on the admission's connections), and jobs per side of each round (ours with 1 and 2
+   * instances, pg-boss, graphile-worker).
    */
   postgresRounds: number;
   postgresJobs: number;
