@@ -12,6 +12,8 @@
  * 6. Timer accuracy: how late retries start against their `next_retry_at`, under the load of row 3.
  * 7. HTTP targets end to end: jobs of an HTTP target type against a no-op receiver on loopback, vs the same jobs
  *    as a no-op task module, alternating, in one service per round.
+ * 8. PostgreSQL: 1 and 2 instances vs pg-boss and graphile-worker on the same database, and submit → start
+ *    across instances (bench/postgres-rows.ts).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +24,7 @@ import { writeQueuedJobs } from './backlog-file.js';
 import { engineRound, type EngineRound } from './engine-run.js';
 import { getJson, inParallel, keepAliveAgent, median, percentile, send } from './http-client.js';
 import { memoryRun, queuedRun, type MemoryRun, type QueuedRun } from './memory-run.js';
+import { postgresRows } from './postgres-rows.js';
 import type { Scale } from './scale.js';
 
 export interface Row {
@@ -74,17 +77,17 @@ const SERVICE_ENV = {
 };
 
 /** How long a stopped service may take to drain before it is killed: nothing of it is measured by then. */
-const STOP_GRACE_MS = 500;
+export const STOP_GRACE_MS = 500;
 
-const fmt = (value: number, digits = 0) =>
+export const fmt = (value: number, digits = 0) =>
   Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
 
-interface RunningService {
+export interface RunningService {
   port: number;
   child: Child;
 }
 
-async function startService(env: Record<string, string> = {}): Promise<RunningService> {
+export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
   const port = await freePort();
   const child = spawnBounded(process.execPath, nodeArgs('src/main'), {
     ...SERVICE_ENV,
@@ -243,12 +246,16 @@ function latencySummary({ latencies, errors }: { latencies: number[]; errors: nu
 /**
  * Pushes `jobs` jobs through POST /jobs/batch, 1000 per request, 4 requests in flight, then polls /stats until
  * every one is done or failed (beyond the `finishedBefore` jobs the service had finished already). Returns the
- * wall time from the first request, in ms.
+ * wall time from the first request, in ms. Given several instances of one cluster, the requests go to them in
+ * turn, and the jobs finished are the sum of theirs (each instance counts the jobs it ran).
  */
-async function pushThroughBatches(port: number, jobs: number, item: string, finishedBefore = 0): Promise<number> {
-  const agent = keepAliveAgent(4);
-  const sizes: number[] = [];
-  for (let left = jobs; left > 0; left -= 1000) sizes.push(Math.min(1000, left));
+export async function pushThroughBatches(port: number | number[], jobs: number, item: string, finishedBefore = 0): Promise<number> {
+  const ports = Array.isArray(port) ? port : [port];
+  const agent = keepAliveAgent(4 * ports.length);
+  const requests: { size: number; port: number }[] = [];
+  for (let left = jobs; left > 0; left -= 1000) {
+    requests.push({ size: Math.min(1000, left), port: ports[requests.length % ports.length]! });
+  }
   const bodies = new Map<number, string>();
   const bodyOf = (size: number) => {
     let body = bodies.get(size);
@@ -256,7 +263,7 @@ async function pushThroughBatches(port: number, jobs: number, item: string, fini
     return body;
   };
   const started = performance.now();
-  await inParallel(sizes, 4, async (size) => {
+  await inParallel(requests, 4, async ({ size, port }) => {
     const reply = await send(agent, port, 'POST', '/jobs/batch', bodyOf(size));
     if (reply.status !== 200) throw new Error(`POST /jobs/batch: ${reply.status} ${reply.body.slice(0, 500)}`);
     const { results } = JSON.parse(reply.body) as { results: { status: number }[] };
@@ -264,8 +271,12 @@ async function pushThroughBatches(port: number, jobs: number, item: string, fini
     if (refused > 0) throw new Error(`POST /jobs/batch refused ${refused} of ${size} jobs`);
   });
   for (;;) {
-    const stats = await getJson<{ totals: { done: number; failed: number } }>(agent, port, '/stats');
-    if (stats.totals.done + stats.totals.failed >= finishedBefore + jobs) break;
+    let finished = 0;
+    for (const each of ports) {
+      const { totals } = await getJson<{ totals: { done: number; failed: number } }>(agent, each, '/stats');
+      finished += totals.done + totals.failed;
+    }
+    if (finished >= finishedBefore + jobs) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const wallMs = performance.now() - started;
@@ -530,6 +541,9 @@ export async function runBench({ scale, resultsPath, only, log = () => {} }: Ben
   // ── Row 7: HTTP targets vs a no-op task module, the same service, alternating sides ──
   if (runs('7')) rows.push(await httpTargetRow(scale, log));
 
+  // ── Row 8: the PostgreSQL store, 1 and 2 instances, vs pg-boss and graphile-worker, alternating ──
+  if (runs('8')) rows.push(...(await postgresRows(scale, log)));
+
   // ── Row 4: memory ──
   if (runs('4')) {
     log('row 4: memory');
@@ -680,7 +694,7 @@ async function httpTargetRow(scale: Scale, log: (line: string) => void): Promise
   };
 }
 
-function skippedRow(id: string, title: string, target: string, reason: string): Row {
+export function skippedRow(id: string, title: string, target: string, reason: string): Row {
   return { id, title, ours: 'skipped', reference: '', headline: 'skipped', target, met: null, skipped: reason, data: {} };
 }
 

@@ -30,6 +30,15 @@ export interface Scale {
   timerSample: number;
   /** Row 7: jobs per side of each round (HTTP target, then the no-op task module). */
   httpTargetJobs: number;
+  /**
+   * Row 8: alternating rounds (fewer than row 1's: one round of ours with 50,000 jobs took 17 minutes while
+   * claims waited on the admission's connections), and jobs per side of each round (ours with 1 and 2
+   * instances, pg-boss, graphile-worker).
+   */
+  postgresRounds: number;
+  postgresJobs: number;
+  /** Row 8c: submit → start samples per side of each round. */
+  postgresLatencySamples: number;
 }
 
 export const SCALES: Record<Scale['name'], Scale> = {
@@ -50,6 +59,9 @@ export const SCALES: Record<Scale['name'], Scale> = {
     inProcess: false,
     timerSample: 20_000,
     httpTargetJobs: 20_000,
+    postgresRounds: 2,
+    postgresJobs: 50_000,
+    postgresLatencySamples: 100,
   },
   smoke: {
     name: 'smoke',
@@ -68,6 +80,9 @@ export const SCALES: Record<Scale['name'], Scale> = {
     inProcess: true,
     timerSample: 200,
     httpTargetJobs: 500,
+    postgresRounds: 1,
+    postgresJobs: 200,
+    postgresLatencySamples: 5,
   },
 };
 
