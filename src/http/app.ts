@@ -10,8 +10,8 @@
  * 4. `errorMiddleware` the one place that renders errors as `{"error":{"code","message","details"}}`;
  * 5. `admissionRejections` counts refused submissions and retries in `jobs_rejected_total`;
  * 6. the router        first `authorize` (the access tokens' scopes, `access.ts`), then health, jobs, operations
- *                      (cancel, retry), stats, metrics, OpenAPI, history, events (SSE), machines and debug-page
- *                      routes;
+ *                      (cancel, retry), the console's (bulk actions, dispatch pause, series, failures), stats,
+ *                      metrics, OpenAPI, history, events (SSE), machines and debug-page routes;
  * 7. `routeFallback`   reached only when no route matched: 404 `not_found`, or 405 with `Allow`.
  */
 import Router from '@koa/router';
@@ -27,6 +27,8 @@ import { admissionRejections, countBatchItemRejection, requestMetrics } from './
 import { requestLog } from './request-log.js';
 import { routeFallback } from './route-fallback.js';
 import { corsFor, securityHeaders } from './security-headers.js';
+import { createThroughputSeries, type ThroughputSeries } from '../console/throughput-series.js';
+import { consoleRoutes } from './routes/console.js';
 import { debugRoutes } from './routes/debug.js';
 import { createEventStreams, eventRoutes, type EventStreamOptions, type EventStreams } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -52,10 +54,13 @@ export interface AppOptions {
   metrics?: ServiceMetrics;
   /** How long a cancel waits for a running attempt to stop, in ms. Default 1000; tests shorten it. */
   cancelWaitMs?: number;
+  /** The clock of `GET /stats/series` (epoch ms). Default Date.now; tests pass the queue's. */
+  now?: () => number;
 }
 
 const eventStreams = new WeakMap<Koa, EventStreams>();
 const routers = new WeakMap<Koa, Router>();
+const seriesOfApp = new WeakMap<Koa, ThroughputSeries>();
 
 /** The router of an app made by `createApp`: what the OpenAPI test compares the document with. */
 export function appRouter(app: Koa): Router | undefined {
@@ -68,6 +73,8 @@ export function appRouter(app: Koa): Router | undefined {
  */
 export function closeEventStreams(app: Koa): void {
   eventStreams.get(app)?.closeAll();
+  // The throughput series listens to the queue; a closed service has nothing more to count.
+  seriesOfApp.get(app)?.stop();
 }
 
 export function createApp(options: AppOptions): Koa {
@@ -79,6 +86,8 @@ export function createApp(options: AppOptions): Koa {
   const metrics = options.metrics ?? createMetrics(queue);
   jobRoutes(router, { queue, config, onBatchItemRefused: (error) => countBatchItemRejection(metrics, error) });
   operationRoutes(router, { queue, cancelWaitMs: options.cancelWaitMs });
+  const series = createThroughputSeries(queue, options.now);
+  consoleRoutes(router, { queue, series, maxBodyBytes: config.maxBodyBytes });
   statsRoutes(router, { queue });
   typeRoutes(router, { queue, defaultType: queue.defaultType });
   metricsRoutes(router, { metrics });
@@ -91,6 +100,7 @@ export function createApp(options: AppOptions): Koa {
 
   const app = new Koa();
   eventStreams.set(app, streams);
+  seriesOfApp.set(app, series);
   routers.set(app, router);
   app.use(requestLog(logger));
   app.use(requestMetrics(metrics));

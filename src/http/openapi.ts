@@ -28,15 +28,16 @@ import {
   typesSchema,
 } from './response-schemas.js';
 import { OPEN, ROUTE_SCOPES, routeKey } from './access.js';
+import { CONSOLE_COMPONENTS, consoleOperations } from './console-openapi.js';
 import { batchSchema, jobIdSchema, listQuerySchema, MAX_BATCH_JOBS, submissionSchema } from './schemas.js';
 
 /** The API's version: the package's (a test keeps the two equal). */
 export const API_VERSION = '0.1.0';
 
-type JsonSchema = Record<string, unknown>;
+export type JsonSchema = Record<string, unknown>;
 
 /** A response: JSON with a registered schema, other content, or none. */
-interface Reply {
+export interface Reply {
   description: string;
   json?: z.ZodType;
   /** A non-JSON body: its media type, and a JSON Schema for it when it has one. */
@@ -44,7 +45,7 @@ interface Reply {
   headers?: Record<string, { description: string; schema: JsonSchema }>;
 }
 
-interface Operation {
+export interface Operation {
   method: 'get' | 'post';
   /** As the router writes it: `/jobs/:id`. */
   path: string;
@@ -76,6 +77,7 @@ const COMPONENTS: [string, z.ZodType][] = [
   ['JobPath', jobPathSchema],
   ['Readiness', readinessSchema],
   ['Error', errorBodySchema],
+  ...CONSOLE_COMPONENTS,
 ];
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -319,6 +321,7 @@ function operations(): Operation[] {
       params: idParam,
       responses: { '200': { description: 'The path.', json: jobPathSchema }, '404': notFound },
     },
+    ...consoleOperations({ err }),
     {
       method: 'get',
       path: '/openapi.json',

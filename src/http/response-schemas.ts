@@ -81,7 +81,10 @@ export const statsSchema = z.strictObject({
 });
 
 /** `GET /debug/status`. */
-export const debugStatusSchema = statsSchema.extend({ lifecycle: z.enum(['accepting', 'draining', 'stopped']) });
+export const debugStatusSchema = statsSchema.extend({
+  lifecycle: z.enum(['accepting', 'draining', 'stopped']),
+  dispatch: z.enum(['running', 'paused']).meta({ description: 'paused: an operator holds dispatch (POST /admin/pause).' }),
+});
 
 /** A transition as `GET /jobs/:id/history` and `GET /events` show it. */
 export const transitionViewSchema = z.strictObject({

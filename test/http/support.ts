@@ -138,7 +138,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     },
   );
   const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
-  const app = createApp({ queue, config, logger: options.logger ?? pino({ level: 'silent' }) });
+  const app = createApp({ queue, config, logger: options.logger ?? pino({ level: 'silent' }), now: clock.now });
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -12,6 +12,7 @@ import { jsonEqual } from '../json-equal.js';
 import { jobView, requireJob, type JobView } from '../job-view.js';
 import { batchSchema, listQuerySchema, submissionSchema, type Submission } from '../schemas.js';
 import { validate } from '../validate.js';
+import { searchJobs } from '../../console/job-search.js';
 
 export interface JobRoutesDeps {
   queue: JobQueue;
@@ -70,7 +71,9 @@ export async function submitOne(
 /**
  * `POST /jobs` and `POST /enqueue` (one handler): 202 `{"status":"queued","id"}` with `Location`.
  * `POST /jobs/batch`: up to 1000 submissions in one body, each decided on its own (see `submitBatch`).
- * `GET /jobs/:id`: the job, or 404. `GET /jobs?state=&limit=&cursor=`: a page, newest first.
+ * `GET /jobs/:id`: the job, or 404. `GET /jobs?state=&type=&limit=&cursor=`: a page, newest first; with
+ * `id_prefix`, `created_after`, `created_before` or `last_error` a search (`console/job-search.ts`), whose
+ * page may be short while `next_cursor` is not null.
  */
 export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }: JobRoutesDeps): void {
   const schema = submissionSchema(config.maxRetriesLimit);
@@ -128,7 +131,7 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   router.post('/enqueue', parseBody, afterPendingSignals, submit);
 
   router.get('/jobs', async (ctx) => {
-    const page = await queue.list(validate(listQuerySchema, ctx.query, 'query'));
+    const page = await searchJobs((query) => queue.list(query), validate(listQuerySchema, ctx.query, 'query'));
     ctx.body = { jobs: page.jobs.map(jobView), next_cursor: page.next_cursor };
   });
 
