@@ -110,9 +110,30 @@ export function createRenderer(container, { hover = {}, onShown = () => {} } = {
   };
 }
 
+/**
+ * The scale a chart is drawn at: Mermaid writes its text at 16 px, and 0.75 keeps it at 12 px, the least that
+ * reads at a glance; a chart wider than its panel scrolls rather than shrinks.
+ */
+export const CHART_SCALE = 0.75;
+
+/**
+ * Sizes the SVG to its own width at CHART_SCALE, instead of the panel's width that Mermaid gives it; with
+ * `data-fit="true"` on the container (the "whole chart" toggle), to the panel's width.
+ */
+export function scaleToText(container) {
+  const svg = container.querySelector('svg');
+  const width = svg?.viewBox?.baseVal?.width;
+  if (!width) return;
+  svg.removeAttribute('width');
+  svg.style.maxWidth = 'none';
+  const fit = container.dataset.fit === 'true';
+  svg.style.width = fit ? '100%' : `${Math.round(width * CHART_SCALE)}px`;
+}
+
 /** Puts a rendered SVG in place, with each state's description as hover text and the used edges marked. */
 function put(container, svg, hover) {
   container.innerHTML = svg;
+  scaleToText(container);
   // Mermaid names the state groups `<svg id>-state-<state id>-<n>`.
   for (const group of container.querySelectorAll('g[id*="-state-"]')) {
     const match = /-state-(.+)-\d+$/.exec(group.id);
@@ -125,6 +146,10 @@ function put(container, svg, hover) {
     group.prepend(title);
   }
   for (const label of container.querySelectorAll('.edgeLabel')) {
-    if (/×\d+\s*$/.test(label.textContent)) label.classList.add('used');
+    if (!/×\d+\s*$/.test(label.textContent)) continue;
+    label.classList.add('used');
+    // The edge itself, drawn bold: its label and its path share Mermaid's `data-id` (edge0, edge1, …).
+    const edgeId = label.querySelector('[data-id]')?.getAttribute('data-id');
+    if (edgeId) container.querySelector(`path[data-id="${edgeId}"]`)?.classList.add('used-edge');
   }
 }
