@@ -177,6 +177,27 @@ describe('the console in chromium', function () {
     expect(pageErrors).to.deep.equal([]);
   });
 
+  it('searches by time range on the server, from the local-time inputs', async () => {
+    await boot();
+    await submit({ id: 'early-1', payload: {} });
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await submit({ id: 'late-1', payload: {} });
+    await submit({ id: 'late-2', payload: {} });
+    await openPage();
+    const lateAt = (await getJson('/jobs/late-1')).created_at as string;
+    // The input's value: late-1's second, in the browser's local time.
+    const local = await page.evaluate((iso) => {
+      const at = new Date(Date.parse(iso));
+      const parts = [at.getMonth() + 1, at.getDate(), at.getHours(), at.getMinutes(), at.getSeconds()].map((n) => String(n).padStart(2, '0'));
+      return `${at.getFullYear()}-${parts[0]}-${parts[1]}T${parts[2]}:${parts[3]}:${parts[4]}`;
+    }, lateAt);
+    await page.fill('#created-after', local);
+    await page.waitForFunction(() => document.querySelectorAll('#job-list tbody tr').length === 2);
+    expect(await page.$$eval('#job-list tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.id))).to.deep.equal(['late-2', 'late-1']);
+    expect(requested.some((path) => path.includes('created_after='))).to.equal(true);
+    expect(await page.evaluate(() => location.hash)).to.equal(`#/jobs?after=${encodeURIComponent(local)}`);
+  });
+
   it('groups failures by message and links each group to its failed jobs', async () => {
     await boot();
     for (const id of ['bad-x-1', 'bad-y-2', 'bad-x-3']) await submit({ id, payload: {}, max_retries: 0 });
@@ -212,6 +233,14 @@ describe('the console in chromium', function () {
     );
     expect(smallest).to.be.at.least(12);
     expect(await page.$eval('#job-chart path.used-edge', (path) => getComputedStyle(path).strokeWidth)).to.equal('3.5px');
+    // The supervisor chart's labels (its self-loops among them) do not overlap one another.
+    const overlaps = await page.$$eval('#supervisor-chart .edgeLabel', (labels) => {
+      const boxes = labels.map((label) => ({ text: label.textContent, box: label.getBoundingClientRect() })).filter(({ box }) => box.width > 0);
+      return boxes.flatMap((a, i) =>
+        boxes.slice(i + 1).filter((b) => a.box.left < b.box.right && b.box.left < a.box.right && a.box.top < b.box.bottom && b.box.top < a.box.bottom).map((b) => `${a.text} / ${b.text}`),
+      );
+    });
+    expect(overlaps).to.deep.equal([]);
     // A large payload is cut, and shown whole on demand.
     expect(await page.textContent('.show-all')).to.match(/^show all \(\d+ more characters\)$/);
     const inView = await page.evaluate(() =>

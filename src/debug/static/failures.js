@@ -11,7 +11,7 @@ let typeOf = () => '';
 function groupRow(group, type) {
   const li = document.createElement('li');
   const link = document.createElement('a');
-  link.href = urlOf({ state: 'failed', type, error: group.message, search: '', page: 0, cursor: null, selected: null });
+  link.href = urlOf({ state: 'failed', type, error: group.message, page: 0, cursor: null, selected: null });
   link.textContent = group.message;
   link.title = `latest: ${group.latest_id} at ${new Date(Date.parse(group.latest_at)).toLocaleString()}`;
   const count = document.createElement('span');

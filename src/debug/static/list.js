@@ -13,7 +13,9 @@ export const PAGE_SIZE = 50;
 const REFRESH_MS = 1000;
 
 /** What the list shows: filters, the page (its number, and the cursor it starts at), the selection. */
-export const view = { page: 0, cursor: null, state: '', type: '', search: '', error: '', selected: null, paused: false };
+export const view = {
+  page: 0, cursor: null, state: '', type: '', search: '', error: '', after: '', before: '', selected: null, paused: false,
+};
 /** The cursors of the pages before this one, to go back. */
 let earlier = [];
 /** The latest page: its jobs by id (updated by the stream), their order, and the cursor after it. */
@@ -37,6 +39,9 @@ export function listQuery() {
   if (view.type) query.set('type', view.type);
   if (view.search) query.set('id_prefix', view.search);
   if (view.error) query.set('last_error', view.error);
+  // The time range's inputs are in local time (datetime-local); the service takes ISO-8601 with a zone.
+  if (view.after) query.set('created_after', new Date(view.after).toISOString());
+  if (view.before) query.set('created_before', new Date(view.before).toISOString());
   if (view.cursor) query.set('cursor', view.cursor);
   return query;
 }
@@ -119,7 +124,7 @@ function drawList() {
 /** "N shown of M": M is the service's count for the filter, or "a search" for an id prefix or an error. */
 function showTotal() {
   let total = '…';
-  if (view.search || view.error) total = 'a search';
+  if (view.search || view.error || view.after || view.before) total = 'a search';
   else if (counts) {
     const perState = view.type ? (counts.types?.[view.type] ?? {}) : counts.states;
     const states = view.state ? [view.state] : Object.keys(counts.states);
@@ -258,6 +263,12 @@ export function setupList({ onSelect, onViewChange }) {
     view.search = event.target.value.trim();
     filterChanged();
   });
+  for (const key of ['after', 'before']) {
+    $(`#created-${key}`).addEventListener('change', (event) => {
+      view[key] = event.target.value;
+      filterChanged();
+    });
+  }
   elements.prev.addEventListener('click', () => turnPage(-1));
   elements.next.addEventListener('click', () => turnPage(1));
 }

@@ -141,6 +141,8 @@ function showFilters() {
   $('#state-filter').value = view.state;
   $('#type-filter').value = view.type;
   $('#search').value = view.search;
+  $('#created-after').value = view.after;
+  $('#created-before').value = view.before;
   $('#error-filter').hidden = !view.error;
   $('#error-filter').textContent = view.error ? `error: ${view.error} ✕` : '';
   const caption = 'live count per state';

@@ -1,13 +1,15 @@
-// The view in the URL: `#/jobs/<id>?state=&type=&q=&error=&page=&cursor=`, so that a link opens the same view
+// The view in the URL: `#/jobs/<id>?state=&type=&q=&error=&after=&before=&page=&cursor=`, so that a link opens the same view
 // and a reload comes back to it. Only the fragment is used: the page itself stays at /debug.
 
 /** The keys of the list's filters kept in the URL, as the view names them. */
-const KEYS = { state: 'state', type: 'type', search: 'q', error: 'error', page: 'page', cursor: 'cursor' };
+const KEYS = {
+  state: 'state', type: 'type', search: 'q', error: 'error', after: 'after', before: 'before', page: 'page', cursor: 'cursor',
+};
 
 /** The view a URL fragment describes: `{ selected, state, type, search, error, page, cursor }`. */
 export function readUrlState(hash = location.hash) {
   const match = /^#\/jobs(?:\/([^?]*))?(?:\?(.*))?$/.exec(hash);
-  const state = { selected: null, state: '', type: '', search: '', error: '', page: 0, cursor: null };
+  const state = { selected: null, state: '', type: '', search: '', error: '', after: '', before: '', page: 0, cursor: null };
   if (!match) return state;
   if (match[1]) state.selected = decodeURIComponent(match[1]);
   const query = new URLSearchParams(match[2] ?? '');
