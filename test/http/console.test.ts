@@ -3,6 +3,7 @@
  * prefix, time range and error, and the failures grouped by message. Whole bodies are compared.
  */
 import { expect } from 'chai';
+import { errors } from '../../src/errors.js';
 import { iso, startService, T0, view, type Service } from './support.js';
 
 const validationFailed = (details: Record<string, string[]>) => ({
@@ -51,12 +52,27 @@ describe('console routes', () => {
   describe('POST /jobs/retry-all', () => {
     it('retries the failed jobs newest first until the capacity is reached, and counts what is left', async () => {
       service = await startService({ config: { workers: 1, queueSize: 1 } });
-      for (const id of ['f1', 'f2', 'f3']) await failed(id, 'boom');
+      for (const id of ['f0', 'f1', 'f2', 'f3']) await failed(id, 'boom');
       const reply = await service.post('/jobs/retry-all', {});
-      expect([reply.status, reply.body]).to.deep.equal([200, { retried: 2, skipped: 0, remaining: 1, stopped_by: 'queue_full' }]);
+      expect([reply.status, reply.body]).to.deep.equal([200, { retried: 2, skipped: 0, remaining: 2, stopped_by: 'queue_full' }]);
+      // It stopped at the first refusal rather than asking again for every job left.
+      expect(((await service.get('/stats')).body as { totals: { rejected: number } }).totals.rejected).to.equal(1);
       expect(((await service.get('/jobs/f3')).body as { state: string }).state).to.equal('running');
       expect(((await service.get('/jobs/f2')).body as { state: string }).state).to.equal('queued');
       expect(((await service.get('/jobs/f1')).body as { state: string }).state).to.equal('failed');
+    });
+
+    it('skips a job that moved on between the listing and its retry', async () => {
+      service = await startService({
+        config: { workers: 1, queueSize: 3 },
+        wrapQueue: (queue) => ({
+          ...queue,
+          retry: (id) => (id === 'f2' ? Promise.reject(errors.notRetryable(id, 'queued')) : queue.retry(id)),
+        }),
+      });
+      for (const id of ['f1', 'f2', 'f3']) await failed(id, 'boom');
+      const reply = await service.post('/jobs/retry-all', { state: 'failed' });
+      expect(reply.body).to.deep.equal({ retried: 2, skipped: 1, remaining: 1, stopped_by: null });
     });
 
     it('retries only the type asked for, and answers 400 for a state it cannot retry', async () => {
@@ -122,11 +138,11 @@ describe('console routes', () => {
   describe('GET /stats/failures and GET /jobs?last_error=', () => {
     it('groups the failed jobs by message, most first, and lists one group', async () => {
       service = await startService({ config: { workers: 1, queueSize: 5 } });
-      await failed('a', 'boom');
+      await failed('a', 'timeout');
       service.clock.advance(1000);
-      await failed('b', 'timeout');
+      await failed('b', 'boom');
       service.clock.advance(1000);
-      await failed('c', 'boom');
+      await failed('c', 'timeout');
       const reply = await service.get('/stats/failures?top=5');
       expect([reply.status, reply.body]).to.deep.equal([
         200,
@@ -134,12 +150,12 @@ describe('console routes', () => {
           scanned: 3,
           complete: true,
           groups: [
-            { message: 'boom', count: 2, latest_id: 'c', latest_at: iso(T0 + 2000) },
-            { message: 'timeout', count: 1, latest_id: 'b', latest_at: iso(T0 + 1000) },
+            { message: 'timeout', count: 2, latest_id: 'c', latest_at: iso(T0 + 2000) },
+            { message: 'boom', count: 1, latest_id: 'b', latest_at: iso(T0 + 1000) },
           ],
         },
       ]);
-      const listed = (await service.get('/jobs?state=failed&last_error=boom')).body as { jobs: { id: string }[] };
+      const listed = (await service.get('/jobs?state=failed&last_error=timeout')).body as { jobs: { id: string }[] };
       expect(listed.jobs.map((job) => job.id)).to.deep.equal(['c', 'a']);
       const bad = await service.get('/stats/failures?top=0');
       expect([bad.status, bad.body]).to.deep.equal([400, validationFailed({ top: ['Must be an integer from 1 to 100.'] })]);
