@@ -4,6 +4,14 @@
  */
 import { expect } from 'chai';
 import { errors } from '../../src/errors.js';
+import {
+  cancelAllReplySchema,
+  dispatchReplySchema,
+  failuresSchema,
+  retryAllReplySchema,
+  seriesSchema,
+} from '../../src/http/console-schemas.js';
+import { debugStatusSchema } from '../../src/http/response-schemas.js';
 import { iso, startService, T0, view, type Service } from './support.js';
 
 const validationFailed = (details: Record<string, string[]>) => ({
@@ -180,5 +188,17 @@ describe('console routes', () => {
         [1],
       ]);
     });
+  });
+
+  it('answers with the shapes the OpenAPI document publishes', async () => {
+    service = await startService({ config: { workers: 1, queueSize: 3 } });
+    await failed('f1', 'boom');
+    dispatchReplySchema.parse((await service.post('/admin/pause', {})).body);
+    debugStatusSchema.parse((await service.get('/debug/status')).body);
+    dispatchReplySchema.parse((await service.post('/admin/resume', {})).body);
+    retryAllReplySchema.parse((await service.post('/jobs/retry-all', {})).body);
+    cancelAllReplySchema.parse((await service.post('/jobs/cancel-all', {})).body);
+    seriesSchema.parse((await service.get('/stats/series')).body);
+    failuresSchema.parse((await service.get('/stats/failures')).body);
   });
 });

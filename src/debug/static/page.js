@@ -25,6 +25,8 @@ let status = null;
 let statusAt = 0;
 let reachable = false;
 let selectedPath = null;
+/** The supervisor chart waits for the job chart's first render: the two would share the main thread. */
+let jobChartShown = false;
 let badge;
 let renderers;
 
@@ -48,6 +50,7 @@ function drawCharts() {
   if (!charts.job || !status) return;
   const current = selectedPath?.current ?? null;
   renderers.job.request(decorate(charts.job, { counts: chartCounts(), path: selectedPath, current }), statusAt, { current });
+  if (!jobChartShown) return;
   // A service that does not answer is in no state the supervisor chart could highlight.
   renderers.supervisor.request(decorate(charts.supervisor, { current: reachable ? status.lifecycle : null }), statusAt);
 }
@@ -93,6 +96,10 @@ function showJobChart(at, { current }) {
     if (node) centreOn(chart, node);
   }
   chart.dataset.current = current ?? '';
+  if (!jobChartShown) {
+    jobChartShown = true;
+    drawCharts();
+  }
 }
 
 /** Scrolls the chart's panel (and only it) so that `node` is in the middle. */
