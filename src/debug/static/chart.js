@@ -46,12 +46,13 @@ export function decorate(base, { counts = {}, path = null, current = null } = {}
   }
   out.splice(1, 0, ...header);
   if (path) {
-    out.push('  classDef visited fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px');
+    // Light fills carry dark text of their own, so that they read in the dark theme too.
+    out.push('  classDef visited fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px,color:#111827');
     const visited = path.visited.filter((id) => id !== current);
     if (visited.length > 0) out.push(`  class ${visited.join(',')} visited`);
   }
   if (current) {
-    out.push('  classDef current fill:#fde047,stroke:#a16207,stroke-width:4px');
+    out.push('  classDef current fill:#fde047,stroke:#a16207,stroke-width:4px,color:#111827');
     out.push(`  class ${current} current`);
   }
   return out.join('\n') + '\n';
