@@ -34,7 +34,6 @@ mermaid.initialize({
   startOnLoad: false,
   securityLevel: 'strict',
   theme: dark ? 'dark' : 'default',
-  fontSize: 14,
   flowchart: { htmlLabels: false },
 });
 
