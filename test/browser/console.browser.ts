@@ -127,6 +127,10 @@ describe('the console in chromium', function () {
     expect(await page.isVisible('#confirm')).to.equal(true);
     expect(await page.textContent('#confirm-text')).to.equal('Retry all 3 failed jobs?');
     await page.screenshot({ path: 'docs/console-bulk-confirm.png' });
+    // Escape closes the confirmation without acting; the button asks again.
+    await page.keyboard.press('Escape');
+    expect(await page.isVisible('#confirm')).to.equal(false);
+    await page.click('#retry-all');
     await page.click('#confirm-yes');
     await waitText('#action-result', 'retried 3 · skipped 0 · 0 still failed');
     expect(await page.isVisible('#confirm')).to.equal(false);
@@ -164,6 +168,10 @@ describe('the console in chromium', function () {
     await waitText('#selected-state', 'failed');
     const expected = { selected: 'bad-2', state: 'failed', search: 'BAD', rows: ['bad-3', 'bad-2', 'bad-1'], hash: '#/jobs/bad-2?state=failed&q=BAD' };
     expect(await view()).to.deep.equal(expected);
+    // "/" goes to the search from anywhere on the page.
+    await page.click('#selected-details');
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('search');
     // Selecting another job changes the URL; a reload shows that one.
     await page.click('#job-list tbody tr[data-id="bad-3"]');
     await waitText('#selected-id', 'bad-3');

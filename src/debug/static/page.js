@@ -221,7 +221,19 @@ async function start() {
   await loadPage({ user: true });
   if (view.selected) await selectJob(view.selected).catch(showError);
   addEventListener('hashchange', () => applyUrl().catch(showError));
+  addEventListener('keydown', shortcut);
   document.body.dataset.ready = 'true';
+}
+
+/** Keys that work anywhere but in a text field: "/" goes to the search, Escape closes a confirmation. */
+function shortcut(event) {
+  const typing = event.target.closest?.('input, select, textarea');
+  if (event.key === '/' && !typing) {
+    event.preventDefault();
+    $('#search').focus();
+  } else if (event.key === 'Escape' && !$('#confirm').hidden) {
+    $('#confirm-no').click();
+  }
 }
 
 function legendRow([id, text]) {
