@@ -1,6 +1,6 @@
 /**
  * The floor of the HTTP submit benchmark: the least a Koa 3 service can do for `POST /jobs` — @koa/router,
- * koa-bodyparser and the service's own zod schema, storing each submission in a Map. The service is measured
+ * the service's own JSON body reader and zod schema, storing each submission in a Map. The service is measured
  * against it; what the service spends beyond it is the engine plus the service's own middleware.
  *
  * Run: `PORT=8081 node --import tsx bench/floor-app.ts`.
@@ -8,14 +8,14 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import Koa from 'koa';
-import bodyParser from 'koa-bodyparser';
+import { jsonBody } from '../src/http/json-body.js';
 import { submissionSchema } from '../src/http/schemas.js';
 
 const schema = submissionSchema(20);
 const jobs = new Map<string, unknown>();
 
 const router = new Router();
-router.post('/jobs', (ctx) => {
+router.post('/jobs', jsonBody(65_536), (ctx) => {
   const parsed = schema.safeParse(ctx.request.body);
   if (!parsed.success) {
     ctx.status = 400;
@@ -30,6 +30,5 @@ router.post('/jobs', (ctx) => {
 });
 
 const app = new Koa();
-app.use(bodyParser({ enableTypes: ['json'] }));
 app.use(router.routes());
 app.listen(Number(process.env.PORT ?? 8081), '127.0.0.1');

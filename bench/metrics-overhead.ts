@@ -63,7 +63,7 @@ async function round(withMetrics: boolean): Promise<Round> {
   if (withMetrics) {
     // The metrics saw every job: a check that the listener really ran.
     const text = await metrics!.registry.metrics();
-    if (!text.includes(`jobs_finished_total{state="done"} ${JOBS}`)) throw new Error('metrics missed jobs');
+    if (!text.includes(`jobsvc_jobs_finished_total{state="done"} ${JOBS}`)) throw new Error('metrics missed jobs');
   }
   await queue.drain(1000);
   return {

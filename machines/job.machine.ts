@@ -1,6 +1,8 @@
 /**
  * The job machine: one actor per job.
  *
+ *   scheduled ──(runs now) or DUE──► queued;  scheduled ──CANCEL──► cancelled
+ *
  *   queued ──SLOT_GRANTED──► running ──ATTEMPT_SUCCEEDED──► done
  *                              │ ▲
  *      ATTEMPT_FAILED,         │ │ SLOT_GRANTED
@@ -12,6 +14,12 @@
  *   failed, cancelled ──RETRY──► queued
  *
  * States (the top-level ones are the public job states):
+ * - `scheduled`  submitted with a later `run_at` or `delay_ms`: waits in the store, as its row, until
+ *                `next_run_at`, with no actor and no timer of its own. The engine keeps one timer for the
+ *                earliest due time and restores each due job's actor for DUE. It holds no place in the capacity
+ *                (SCHEDULED_LIMIT bounds these instead): DUE takes one (`admitDue`), over the capacity if need
+ *                be, since an admitted job is never dropped. A job submitted to run now (`runsNow`) passes
+ *                through to `queued` at once; its admission records it there.
  * - `queued`     admitted; waits in the store's ready lane for a worker slot, as its stored record: the actor
  *                is released, and restored from the record when the job is claimed. A new job is counted as
  *                waiting by its admission; one that comes back (RETRY, RESTORED) announces itself
@@ -26,10 +34,10 @@
  * - `failed`     a permanent error, or the last allowed attempt failed. Rests until an operator's RETRY.
  * - `cancelled`  an operator's CANCEL. Rests until an operator's RETRY.
  *
- * Events: SLOT_GRANTED (supervisor); ATTEMPT_SUCCEEDED, ATTEMPT_FAILED (the attempt); CANCEL, RETRY
+ * Events: DUE (the engine's due timer); SLOT_GRANTED (supervisor); ATTEMPT_SUCCEEDED, ATTEMPT_FAILED (the attempt); CANCEL, RETRY
  * (operator); RESTORED (a restart found the job in its store: a queued job queues again, a backoff re-arms
  * its timer for what is left until `next_retry_at`, and a running one lost its attempt to the restart).
- * Guards: `isPermanentError` (skips retries), `hasRetriesLeft` (retries since the last RETRY ≤ max_retries).
+ * Guards: `runsNow` (no `next_run_at`), `isPermanentError` (skips retries), `hasRetriesLeft` (retries since the last RETRY ≤ max_retries).
  * Delays: `retryDelay`, the time left until the absolute `next_retry_at`, so a restart re-arms it right. The
  * delay itself is chosen on entering `backoff` (`scheduleRetry`): the one a `RetryLaterError` asks for (an HTTP
  * target's `Retry-After`), else the backoff formula with the options of the job's type.
@@ -56,6 +64,7 @@ export type JobContext = JobFields;
 export type { DelaySource, JobInput, ResultError };
 
 export type JobEvent =
+  | { type: 'DUE' }
   | { type: 'SLOT_GRANTED' }
   | AttemptOutcome
   | { type: 'CANCEL' }
@@ -75,6 +84,11 @@ export interface SlotHooks {
   releaseSlot(finished: boolean, type: string): void;
   /** Frees the place of a job that finished without holding a slot. */
   releasePlace(): void;
+  /**
+   * A scheduled job came due: it takes a place in the capacity (over it if need be: an admitted job is never
+   * dropped) and waits for a slot in the lane of new jobs.
+   */
+  admitDue(id: string, type: string): void;
 }
 
 export interface JobMachineDeps {
@@ -117,6 +131,9 @@ function errorMessage(error: unknown): string {
 /** Attempts since the latest operator RETRY, the first of them included: the retry budget counts these. */
 const retriesUsed = (context: JobContext) => context.attempts - context.attempts_at_retry;
 
+/** Cancelled while scheduled: the job never took a place in the capacity (DUE clears `next_run_at`). */
+const heldNoPlace = (context: JobContext) => context.next_run_at !== null;
+
 const isAttemptOutcome = (event: { type: string }) =>
   event.type === 'ATTEMPT_SUCCEEDED' || event.type === 'ATTEMPT_FAILED';
 
@@ -133,6 +150,7 @@ export function createJobMachine(deps: JobMachineDeps) {
       retryDelay: ({ context }) => Math.max(0, (context.next_retry_at ?? 0) - deps.now()),
     },
     guards: {
+      runsNow: ({ context }) => context.next_run_at === null,
       isPermanentError: ({ event }) => event.type === 'ATTEMPT_FAILED' && isPermanent(event.error),
       hasRetriesLeft: ({ context }) => retriesUsed(context) <= context.max_retries,
     },
@@ -152,8 +170,11 @@ export function createJobMachine(deps: JobMachineDeps) {
       /** On finishing: gives back the slot and the place, or only the place when no attempt was running. */
       leaveQueue: ({ context, event }) => {
         if (isAttemptOutcome(event)) deps.slots.releaseSlot(true, context.type);
-        else deps.slots.releasePlace();
+        else if (!heldNoPlace(context)) deps.slots.releasePlace();
       },
+      /** A scheduled job came due: it takes its place and waits in the lane of new jobs. */
+      admitDue: ({ context }) => deps.slots.admitDue(context.id, context.type),
+      becomeDue: assign(() => ({ next_run_at: null, updated_at: deps.now() })),
       runAttempt: ({ context, self }) =>
         deps.attempts.start(
           {
@@ -195,6 +216,8 @@ export function createJobMachine(deps: JobMachineDeps) {
       }),
       reopen: assign(({ context }) => ({
         attempts_at_retry: context.attempts,
+        // A job cancelled while scheduled runs now when retried.
+        next_run_at: null,
         finished_at: null,
         updated_at: deps.now(),
       })),
@@ -204,8 +227,17 @@ export function createJobMachine(deps: JobMachineDeps) {
     id: 'job',
     description: 'One background job, from admission to its outcome.',
     context: ({ input }) => initialJobFields(input, deps.now()),
-    initial: 'queued',
+    initial: 'scheduled',
     states: {
+      scheduled: {
+        description: 'Submitted to run later; waits in the store until next_run_at, when it is queued.',
+        // Recorded by the admission (no actor lives in this state but for the one event that moves it on).
+        always: { guard: 'runsNow', target: 'queued' },
+        on: {
+          DUE: { target: 'queued', actions: ['becomeDue', 'admitDue'] },
+          CANCEL: 'cancelled',
+        },
+      },
       queued: {
         description: 'Admitted; waits in the ready lane for a worker slot.',
         // A new job is counted as waiting by its admission; a retried or restored one announces itself.

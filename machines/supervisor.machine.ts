@@ -34,7 +34,9 @@
  * - `READMIT`         jobs found unfinished at start take their places back, capacity or not: an admitted job
  *                     is never dropped, even when the queue was made smaller between two runs. Queued ones
  *                     come with their type, and wait.
- * - `JOB_READY`       a job queued again (an operator's RETRY) or at the end of its backoff waits for a slot.
+ * - `JOB_READY`       a job queued again (an operator's RETRY) or at the end of its backoff waits for a slot;
+ *                     with a shared store, `count` jobs another instance made ready (a guess that a claim
+ *                     corrects: what it does not find comes back as a short claim).
  * - `JOB_WITHDRAWN`   a waiting job left its lane without a slot (cancelled while it waited).
  * - `CLAIMED`         a claim of `requested` slots took jobs of these types; the slots it did not fill come
  *                     back. Sent for every claim when types have limits, else only for a claim that fell short
@@ -100,7 +102,7 @@ export interface SupervisorContext extends SupervisorInput {
 export type SupervisorEvent =
   | { type: 'ADMIT'; jobType?: string }
   | { type: 'READMIT'; count: number; jobType?: string }
-  | { type: 'JOB_READY'; jobType: string }
+  | { type: 'JOB_READY'; jobType: string; count?: number }
   | { type: 'JOB_WITHDRAWN'; jobType: string }
   | { type: 'CLAIMED'; requested: number; jobTypes: readonly string[]; failed?: boolean }
   | { type: 'DISPATCH' }
@@ -141,7 +143,7 @@ export const supervisorMachine = setup({
   actions: {
     countWaiting: ({ context, event }) => {
       if (event.type === 'JOB_READY') {
-        context.ready.add(event.jobType);
+        context.ready.add(event.jobType, event.count ?? 1);
       } else if (event.type === 'ADMIT' && event.jobType !== undefined) {
         context.ready.add(event.jobType);
       } else if (event.type === 'READMIT' && event.jobType !== undefined) {

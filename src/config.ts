@@ -69,17 +69,21 @@ const DAY_MS = 86_400_000;
 function storeLocation(description: string, fallback: string): VariableSpec<string> {
   return {
     description,
-    schema: z.string().regex(/^(memory|sqlite:.+)$/),
-    allowed: '`memory` or `sqlite:<path>`',
+    schema: z.string().regex(/^(memory|sqlite:.+|postgres(ql)?:\/\/.+)$/),
+    allowed: '`memory`, `sqlite:<path>` or `postgres://user[:password]@host[:port]/database`',
     default: fallback,
   };
 }
 
-/** Where job records live: in memory (lost on exit), or in a SQLite file. */
-export type StoreLocation = { kind: 'memory' } | { kind: 'sqlite'; path: string };
+/** Where job records live: in memory (lost on exit), in a SQLite file, or in PostgreSQL (shared by instances). */
+export type StoreLocation = { kind: 'memory' } | { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
 const toStoreLocation = (value: string): StoreLocation =>
-  value === 'memory' ? { kind: 'memory' } : { kind: 'sqlite', path: value.slice('sqlite:'.length) };
+  value === 'memory'
+    ? { kind: 'memory' }
+    : value.startsWith('sqlite:')
+      ? { kind: 'sqlite', path: value.slice('sqlite:'.length) }
+      : { kind: 'postgres', url: value };
 
 const DURABILITIES = ['normal', 'full'] as const;
 
@@ -92,6 +96,13 @@ export const VARIABLES = {
   ),
   WORKERS: integer('jobs running at once', 1, 1024, 4),
   QUEUE_SIZE: integer('jobs that may wait beyond the running ones; capacity is WORKERS + QUEUE_SIZE', 0, 1_000_000, 64),
+  SCHEDULED_LIMIT: integer(
+    'jobs scheduled for later (`run_at`, `delay_ms`) at once, beyond QUEUE_SIZE; one more is 429 `scheduled_full`',
+    0,
+    100_000_000,
+    1_000_000,
+  ),
+  MAX_DELAY_MS: integer('the longest `delay_ms` (and furthest `run_at`) a submission may ask for', 0, 10 * 365 * DAY_MS, 365 * DAY_MS),
   BACKOFF_BASE_MS: integer('delay before retry 1, doubled for each further retry', 0, DAY_MS, 100),
   BACKOFF_MAX_MS: integer('cap on the doubled delay', 0, DAY_MS, 30_000),
   BACKOFF_JITTER_MS: integer('upper bound of the uniform jitter added to each delay', 0, DAY_MS, 100),
@@ -101,8 +112,27 @@ export const VARIABLES = {
   FAILURE_RATE: fraction('simulated processor: probability that an attempt fails', 0.2),
   JOB_RETENTION: integer('finished job records kept; the oldest finished go first', 0, 10_000_000, 10_000),
   STORE: storeLocation(
-    'where job records live: a SQLite file (its directory is created), or `memory` (nothing survives a restart)',
+    'where job records live: a SQLite file (its directory is created), `memory` (nothing survives a restart), or PostgreSQL, shared by several instances',
     'sqlite:./data/jobs.db',
+  ),
+  PG_SCHEMA: {
+    ...text('PostgreSQL store: the schema that holds its tables (created when missing)', 'jobs'),
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
+    allowed: 'a lower-case identifier (`^[a-z_][a-z0-9_]{0,62}$`)',
+  },
+  PG_POOL_SIZE: integer('PostgreSQL store: connections in the pool, besides the one that listens', 1, 1000, 10),
+  PG_CONNECT_TIMEOUT_MS: integer('PostgreSQL store: how long to wait for the database at start before exit 2', 0, DAY_MS, 10_000),
+  PG_POLL_MS: integer(
+    'PostgreSQL store: how often an instance looks for work no notification announced, and for jobs of dead instances',
+    10,
+    DAY_MS,
+    1000,
+  ),
+  LEASE_MS: integer(
+    'PostgreSQL store: how long a claimed job stays an instance\'s without renewal; after it, another takes it over',
+    100,
+    DAY_MS,
+    30_000,
   ),
   DURABILITY: oneOf(
     'SQLite commits: `normal` survives a crash of the process, `full` also a power loss (an fsync per commit)',
@@ -156,6 +186,21 @@ export const VARIABLES = {
     ),
     schema: z.string().refine((value) => value.split(',').every((origin) => isOrigin(origin.trim()))),
   },
+  ALLOWED_HOSTS: {
+    ...optionalText(
+      'comma-separated host names (`jobs.example.com`) a request\'s `Host` must name, against DNS rebinding; unset: any host, or only loopback names while HOST is loopback',
+      'comma-separated host names, without port',
+    ),
+    schema: z.string().regex(/^[A-Za-z0-9.\-\[\]:]+(,\s*[A-Za-z0-9.\-\[\]:]+)*$/),
+  },
+  HTTP_HEADERS_TIMEOUT_MS: integer('a client must send its request headers within this time, or its connection is closed (408)', 1000, DAY_MS, 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: integer('a client must send its whole request, body included, within this time (408); at least HTTP_HEADERS_TIMEOUT_MS', 1000, DAY_MS, 30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer('an idle keep-alive connection is closed after this time', 1, DAY_MS, 5_000),
+  MAX_CONNECTIONS: integer('open connections the server accepts; it drops those beyond', 1, 1_000_000, 1024),
+  MAX_EVENT_STREAMS: integer('`GET /events` streams open at once; one more is refused with 503 `too_many_streams`', 1, 100_000, 100),
+  LIST_MAX_BYTES: integer('a `GET /jobs` page ends early, with its cursor, once its jobs pass this many bytes of JSON', 1024, 1024 * 1024 * 1024, 1_048_576),
+  RATE_LIMIT_PER_S: integer('submissions per second each access token (or, with no tokens, each client address) may make; beyond, 429 `rate_limited`; 0: no limit', 0, 1_000_000, 0),
+  LOG_PAYLOADS: oneOf('`true` writes job payloads into the debug log lines that carry them; otherwise they are never logged', ['true', 'false'], 'false'),
 } satisfies Record<string, VariableSpec<unknown>>;
 
 type Variables = typeof VARIABLES;
@@ -172,6 +217,8 @@ export interface Config {
   jobRetention: number;
   /** STORE: where job records live. */
   store: StoreLocation;
+  /** The PostgreSQL store's settings (PG_SCHEMA, PG_POOL_SIZE, PG_CONNECT_TIMEOUT_MS, PG_POLL_MS, LEASE_MS). */
+  postgres: { schema: string; poolSize: number; connectTimeoutMs: number; pollMs: number; leaseMs: number };
   /** DURABILITY: `normal` (synchronous=NORMAL) or `full` (synchronous=FULL); used by the SQLite store only. */
   durability: (typeof DURABILITIES)[number];
   maxRetriesLimit: number;
@@ -188,6 +235,10 @@ export interface Config {
   webhookSecret: string | null;
   retryAfterMaxMs: number;
   resultMaxBytes: number;
+  /** SCHEDULED_LIMIT: the most jobs scheduled for later at once. */
+  scheduledLimit: number;
+  /** MAX_DELAY_MS: the longest delay a submission may ask for, in ms. */
+  maxDelayMs: number;
   /**
    * Who may call which route: the tokens of AUTH_TOKENS_FILE and API_TOKEN (hashes only). No tokens: every route
    * is open, as it was before tokens existed, and only loopback may be listened on unless `allowUnauthenticated`.
@@ -195,6 +246,23 @@ export interface Config {
   access: { tokens: readonly AccessToken[]; allowUnauthenticated: boolean };
   /** CORS_ORIGINS: the origins that get CORS headers; empty, CORS is off. */
   corsOrigins: readonly string[];
+  /** ALLOWED_HOSTS, lower-cased: the names a request's `Host` may carry; empty, see `hostCheck`. */
+  allowedHosts: readonly string[];
+  /** The HTTP server's own limits, set rather than left to Node's defaults. */
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+    /** MAX_EVENT_STREAMS. */
+    maxEventStreams: number;
+    /** LIST_MAX_BYTES: the JSON bytes of jobs after which a `GET /jobs` page ends. */
+    listMaxBytes: number;
+  };
+  /** RATE_LIMIT_PER_S: submissions a second per token (or client address); 0, no limit. */
+  rateLimitPerS: number;
+  /** LOG_PAYLOADS. */
+  logPayloads: boolean;
   /**
    * The environment as it was at start, for the `${NAME}` references of the types file's header values: they
    * are resolved from this copy, so nothing outside this module reads `process.env`.
@@ -245,6 +313,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         'ALLOW_UNAUTHENTICATED=true if anyone who can reach the port may use the service, or HOST=127.0.0.1.',
     );
   }
+  if (problems.length === 0 && v.HTTP_HEADERS_TIMEOUT_MS > v.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS=${v.HTTP_HEADERS_TIMEOUT_MS} is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (${v.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({
     port: v.PORT,
@@ -256,6 +329,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     work: { minMs: v.WORK_MIN_MS, maxMs: v.WORK_MAX_MS, failureRate: v.FAILURE_RATE },
     jobRetention: v.JOB_RETENTION,
     store: toStoreLocation(v.STORE),
+    postgres: {
+      schema: v.PG_SCHEMA,
+      poolSize: v.PG_POOL_SIZE,
+      connectTimeoutMs: v.PG_CONNECT_TIMEOUT_MS,
+      pollMs: v.PG_POLL_MS,
+      leaseMs: v.LEASE_MS,
+    },
     durability: v.DURABILITY,
     maxRetriesLimit: v.MAX_RETRIES_LIMIT,
     maxBodyBytes: v.MAX_BODY_BYTES,
@@ -267,8 +347,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookSecret: v.WEBHOOK_SECRET || null,
     retryAfterMaxMs: v.RETRY_AFTER_MAX_MS,
     resultMaxBytes: v.RESULT_MAX_BYTES,
+    scheduledLimit: v.SCHEDULED_LIMIT,
+    maxDelayMs: v.MAX_DELAY_MS,
     access: { tokens, allowUnauthenticated: v.ALLOW_UNAUTHENTICATED === 'true' },
     corsOrigins: v.CORS_ORIGINS === '' ? [] : v.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
+    // As `hostName` reads a Host header: lower-case, an IPv6 address without its brackets.
+    allowedHosts:
+      v.ALLOWED_HOSTS === ''
+        ? []
+        : v.ALLOWED_HOSTS.split(',').map((host) => host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')),
+    http: {
+      headersTimeoutMs: v.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: v.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: v.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: v.MAX_CONNECTIONS,
+      maxEventStreams: v.MAX_EVENT_STREAMS,
+      listMaxBytes: v.LIST_MAX_BYTES,
+    },
+    rateLimitPerS: v.RATE_LIMIT_PER_S,
+    logPayloads: v.LOG_PAYLOADS === 'true',
     environment: Object.fromEntries(
       Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
     ),

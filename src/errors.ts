@@ -13,12 +13,16 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
+  scheduled_full: 429,
+  rate_limited: 429,
   duplicate_job: 409,
   not_cancellable: 409,
   not_retryable: 409,
   shutting_down: 503,
   storage_unavailable: 503,
+  too_many_streams: 503,
   not_found: 404,
+  host_not_allowed: 421,
   method_not_allowed: 405,
   internal: 500,
 } as const;
@@ -52,6 +56,30 @@ export const errors = {
       'unsupported_media_type',
       `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}.`,
     ),
+  unsupportedCharset: (charset: string) =>
+    new ServiceError(
+      'unsupported_media_type',
+      `The body must be UTF-8, but Content-Type declares charset ${JSON.stringify(charset)}; send UTF-8, with charset=utf-8 or no charset.`,
+    ),
+  unsupportedEncoding: (encoding: string) =>
+    new ServiceError(
+      'unsupported_media_type',
+      `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the body as it is, or gzip, deflate or br.`,
+    ),
+  /** A state-changing request a cross-site HTML form could have sent (`request-guards.ts`). */
+  formWriteRefused: (method: string) =>
+    new ServiceError(
+      'unsupported_media_type',
+      `A ${method} must send Content-Type: application/json (with or without a body) or an X-Requested-With ` +
+        'header, which a cross-site form cannot send; got neither.',
+    ),
+  hostNotAllowed: (host: string, allowed: string[]) =>
+    new ServiceError(
+      'host_not_allowed',
+      `This service does not answer to the host ${host ? JSON.stringify(host) : '(none)'}; it answers to ${allowed.join(', ')}. ` +
+        'Set ALLOWED_HOSTS to the names clients use.',
+      { host, allowed },
+    ),
   unknownJobType: (type: string, known: string[]) =>
     new ServiceError('unknown_job_type', `No job type ${JSON.stringify(type)}; known types: ${known.join(', ')}.`, {
       type,
@@ -64,12 +92,29 @@ export const errors = {
       { capacity, retry_after_seconds: retryAfterSeconds },
       { 'Retry-After': String(retryAfterSeconds) },
     ),
+  scheduledFull: (limit: number, retryAfterSeconds: number) =>
+    new ServiceError(
+      'scheduled_full',
+      `${limit} jobs are scheduled for later already (SCHEDULED_LIMIT); submit this one when more have come due ` +
+        `(the next in about ${retryAfterSeconds} s), or without run_at and delay_ms to run it now.`,
+      { scheduled_limit: limit, retry_after_seconds: retryAfterSeconds },
+      { 'Retry-After': String(retryAfterSeconds) },
+    ),
+  rateLimited: (perSecond: number, retryAfterSeconds: number) =>
+    new ServiceError(
+      'rate_limited',
+      `Too many submissions: this client may submit ${perSecond} jobs a second (RATE_LIMIT_PER_S); retry in ${retryAfterSeconds} s.`,
+      { limit_per_second: perSecond, retry_after_seconds: retryAfterSeconds },
+      { 'Retry-After': String(retryAfterSeconds) },
+    ),
   duplicateJob: (id: string, existing: unknown) =>
     new ServiceError(
       'duplicate_job',
-      `A job with id ${JSON.stringify(id)} already exists with a different type, payload or max_retries.`,
+      `A job with id ${JSON.stringify(id)} already exists with a different type, payload, max_retries or priority.`,
       existing,
     ),
+  scheduleNotFound: (name: string) =>
+    new ServiceError('not_found', `No schedule ${JSON.stringify(name)}; GET /schedules lists them.`),
   notCancellable: (id: string, state: string) =>
     new ServiceError('not_cancellable', `Job ${JSON.stringify(id)} is ${state} and can no longer be cancelled.`, {
       state,
@@ -88,6 +133,13 @@ export const errors = {
       'The job store cannot write right now (e.g. the disk is full); the request was not carried out. Retry shortly.',
       { reason },
       { 'Retry-After': '1' },
+    ),
+  tooManyStreams: (maxStreams: number) =>
+    new ServiceError(
+      'too_many_streams',
+      `Too many event streams are open (the limit, MAX_EVENT_STREAMS, is ${maxStreams}); retry in a few seconds.`,
+      { max_streams: maxStreams },
+      { 'Retry-After': '5' },
     ),
   /**
    * No token, or one the service does not know. RFC 6750's challenge: a client that sent no token is told the

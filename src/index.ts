@@ -98,7 +98,7 @@ export async function createJobService<const Tasks extends AnyTasks>(
     PORT: String(options.http?.port ?? 8080),
     ...options.settings,
   });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logPayloads);
   const definitions: JobTypeDefinition[] = names.map((name) => {
     jobTypeNameSchema.parse(name);
     const { handler, options: own } = options.types[name]!;

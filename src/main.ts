@@ -28,7 +28,7 @@ try {
   process.exit(2);
 }
 
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, undefined, config.logPayloads);
 // Said at every start, so that an open service on a network is a choice someone can see in the log.
 if (config.access.tokens.length === 0 && !isLoopback(config.host)) {
   logger.warn(

@@ -11,7 +11,10 @@
  *   (`observeRequest`) through `src/http/request-metrics.ts`.
  *
  * Every job metric carries a `type` label: job types come from configuration, so its cardinality is bounded.
- * `jobs_rejected_total` has none, because a refused submission may name a type that does not exist.
+ * `jobsvc_jobs_rejected_total` has none, because a refused submission may name a type that does not exist.
+ *
+ * Every metric of the service's own is named `jobsvc_…` (METRIC_PREFIX), job metrics `jobsvc_jobs_…`; a test
+ * checks the prefix and `.ci/run` checks the exposition with `promtool check metrics`.
  *
  * Each `createMetrics` has its own `Registry`, so two apps in one process (the tests) never share counters. The
  * default process metrics (CPU, memory, event loop, GC) describe the process, not an app: they live in one
@@ -21,12 +24,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { JOB_STATES, type Transition } from './engine/job-record.js';
 import type { JobQueue } from './engine/job-queue.types.js';
+import type { StorageHealth } from './store/storage-health.js';
 
-/** Why a job was not admitted: the `reason` label of `jobs_rejected_total`. */
-export const REJECTION_REASONS = ['queue_full', 'duplicate', 'validation', 'shutting_down'] as const;
+/** Why a job was not admitted: the `reason` label of `jobsvc_jobs_rejected_total`. */
+export const REJECTION_REASONS = ['queue_full', 'scheduled_full', 'duplicate', 'validation', 'shutting_down'] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
-/** How an attempt ended: the `outcome` label of `job_attempts_total`. */
+/** How an attempt ended: the `outcome` label of `jobsvc_jobs_attempts_total`. */
 export const ATTEMPT_OUTCOMES = ['success', 'failure', 'timeout', 'cancelled', 'interrupted'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
@@ -48,11 +52,29 @@ export interface ServiceMetrics {
   exposition(): Promise<string>;
   /** Counts a job not admitted: a refused submission, or a manual retry refused for capacity or a shutdown. */
   countRejection(reason: RejectionReason): void;
+  /** Counts a write of a job's record that changed nothing: another instance owns the job now (PostgreSQL). */
+  countFencedWrite(): void;
   /** Records one HTTP request; `route` is the router's path pattern (e.g. `/jobs/:id`), never the raw URL. */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** Counts a cron schedule's fire that submitted its job. */
+  countScheduleFire(schedule: string): void;
   /** Stops listening to the queue's transitions. */
   close(): void;
 }
+
+/** The prefix of every metric of the service's own (the process metrics keep prom-client's names). */
+export const METRIC_PREFIX = 'jobsvc_';
+
+/**
+ * prom-client's default gauges that carry a `_total` suffix, which Prometheus keeps for counters
+ * (`promtool check metrics` refuses them). prom-client can prefix its default metrics but not rename one, so
+ * they are dropped: each is the sum of its labelled sibling (`sum(nodejs_active_handles)`).
+ */
+export const DROPPED_PROCESS_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
 
 let processRegistry: Registry | undefined;
 
@@ -61,22 +83,36 @@ function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });
+    for (const name of DROPPED_PROCESS_METRICS) processRegistry.removeSingleMetric(name);
   }
   return processRegistry;
 }
 
-export function createMetrics(queue: JobQueue): ServiceMetrics {
+export function createMetrics(queue: JobQueue, storage?: Pick<StorageHealth, 'failures'>): ServiceMetrics {
   const registry = new Registry();
   const registers = [registry];
 
-  // Why: the arrival rate; with jobs_finished_total it gives the backlog's growth. Manual retries excluded.
-  // Read from the engine's totals at each scrape, like jobs_finished_total, so both agree with /stats even
+  // Why: a storage outage (a full disk) refuses every submission; alert on this rising. Read at each scrape.
+  if (storage) {
+    new Counter({
+      name: 'jobsvc_store_commit_failures_total',
+      help: 'Commits of the job store that failed (each retried until one succeeds).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(storage.failures);
+      },
+    });
+  }
+
+  // Why: the arrival rate; with jobsvc_jobs_finished_total it gives the backlog's growth. Manual retries excluded.
+  // Read from the engine's totals at each scrape, like jobsvc_jobs_finished_total, so both agree with /stats even
   // when a submission is undone (a failed write answered 503).
   const typeNames = queue.typeNames();
   /** Every configured type, plus any other a restored job carries, each once. */
   const knownTypes = (seen: Iterable<string>) => [...new Set([...typeNames, ...seen])];
   new Counter({
-    name: 'jobs_submitted_total',
+    name: 'jobsvc_jobs_submitted_total',
     help: 'Jobs admitted by a submission, by type (manual retries are not counted).',
     labelNames: ['type'] as const,
     registers,
@@ -88,14 +124,14 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
   });
   // Why: load shedding (queue_full) and client bugs (validation, duplicate) are what to alert on.
   const rejected = new Counter({
-    name: 'jobs_rejected_total',
+    name: 'jobsvc_jobs_rejected_total',
     help: 'Jobs not admitted, by reason: queue_full, duplicate, validation, shutting_down.',
     labelNames: ['reason'] as const,
     registers,
   });
   // Why: throughput and the failure ratio, per outcome.
   new Counter({
-    name: 'jobs_finished_total',
+    name: 'jobsvc_jobs_finished_total',
     help: 'Jobs that reached done, failed or cancelled, by state and type (a job retried by an operator can finish again).',
     labelNames: ['state', 'type'] as const,
     registers,
@@ -109,14 +145,14 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
   });
   // Why: a processor's health: failures and timeouts per attempt, before retries hide them.
   const attempts = new Counter({
-    name: 'job_attempts_total',
+    name: 'jobsvc_jobs_attempts_total',
     help: 'Attempts that ended, by outcome (success, failure, timeout, cancelled, interrupted by a restart) and type.',
     labelNames: ['outcome', 'type'] as const,
     registers,
   });
   // Why: how long the processor works; the basis for JOB_TIMEOUT_MS and for sizing WORKERS.
   const attemptDuration = new Histogram({
-    name: 'job_attempt_duration_seconds',
+    name: 'jobsvc_jobs_attempt_duration_seconds',
     help: 'Duration of an attempt, from its start to its outcome, by type.',
     labelNames: ['type'] as const,
     buckets: ATTEMPT_BUCKETS,
@@ -124,22 +160,29 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
   });
   // Why: queueing delay, the first sign that WORKERS is too small.
   const wait = new Histogram({
-    name: 'job_wait_seconds',
+    name: 'jobsvc_jobs_wait_seconds',
     help: 'Time from ready (queued, or the end of a backoff delay) to running, by type.',
     labelNames: ['type'] as const,
     buckets: WAIT_BUCKETS,
     registers,
   });
+  // Why: a schedule that stops firing (paused, skipped by overlap, refused) shows as a flat line.
+  const scheduleFires = new Counter({
+    name: 'jobsvc_jobs_schedule_fires_total',
+    help: 'Fires of a cron schedule that submitted a job, by schedule.',
+    labelNames: ['schedule'] as const,
+    registers,
+  });
   // Why: operators retrying by hand is toil worth seeing.
   const manualRetries = new Counter({
-    name: 'jobs_manual_retries_total',
+    name: 'jobsvc_jobs_manual_retries_total',
     help: 'Failed or cancelled jobs put back in the queue by an operator, by type.',
     labelNames: ['type'] as const,
     registers,
   });
   // Why: the backlog and the stuck jobs, per state, right now.
   new Gauge({
-    name: 'jobs',
+    name: 'jobsvc_jobs',
     help: 'Jobs per state and type, as the store holds them.',
     labelNames: ['state', 'type'] as const,
     registers,
@@ -151,9 +194,21 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
       }
     },
   });
-  // Why: with workers_total, saturation: busy = total for long means the pool is the bottleneck.
+  // Why: starvation: higher priorities are claimed first, so a lower one can wait indefinitely behind them.
   new Gauge({
-    name: 'workers_busy',
+    name: 'jobsvc_jobs_oldest_waiting_seconds',
+    help: 'How long the longest-waiting job of each priority has waited for a worker.',
+    labelNames: ['priority'] as const,
+    registers,
+    async collect() {
+      const { waiting } = await queue.stats();
+      this.reset();
+      for (const { priority, oldest_wait_ms } of waiting) this.set({ priority: String(priority) }, oldest_wait_ms / 1000);
+    },
+  });
+  // Why: with jobsvc_workers, saturation: busy = total for long means the pool is the bottleneck.
+  new Gauge({
+    name: 'jobsvc_workers_busy',
     help: 'Workers running an attempt.',
     registers,
     async collect() {
@@ -162,25 +217,32 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
   });
   // Why: the denominator of saturation; it is configuration (WORKERS), exported so dashboards need no other source.
   new Gauge({
-    name: 'workers_total',
+    name: 'jobsvc_workers',
     help: 'Workers configured (WORKERS).',
     registers,
     async collect() {
       this.set((await queue.stats()).workers.total);
     },
   });
-  // Why: with jobs{state=queued|running|backoff}, how close admission is to queue_full.
+  // Why: with jobsvc_jobs{state=queued|running|backoff}, how close admission is to queue_full.
   new Gauge({
-    name: 'queue_capacity',
+    name: 'jobsvc_queue_capacity',
     help: 'Unfinished jobs the queue admits (WORKERS + QUEUE_SIZE).',
     registers,
     async collect() {
       this.set((await queue.stats()).queue.capacity);
     },
   });
+  // Why: an instance that paused past its lease, whose jobs another instance took over: its late writes are
+  // refused, and a count above 0 says LEASE_MS is too short for the pauses this machine has.
+  const fencedWrites = new Counter({
+    name: 'jobsvc_jobs_fenced_writes_total',
+    help: 'Writes of a job record refused because another instance took the job over (PostgreSQL store).',
+    registers,
+  });
   // Why: latency and error rate per endpoint; `route` is the pattern, so its cardinality stays bounded.
   const httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
+    name: 'jobsvc_http_request_duration_seconds',
     help: 'HTTP request duration, by method, route pattern and status.',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: HTTP_BUCKETS,
@@ -239,6 +301,8 @@ export function createMetrics(queue: JobQueue): ServiceMetrics {
       return (await processMetrics().metrics()) + '\n' + (await registry.metrics());
     },
     countRejection: (reason) => rejectedBy[reason].inc(),
+    countFencedWrite: () => fencedWrites.inc(),
+    countScheduleFire: (schedule) => scheduleFires.inc({ schedule }),
     observeRequest(method, route, status, seconds) {
       httpDuration.observe({ method, route, status: String(status) }, seconds);
     },

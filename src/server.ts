@@ -25,11 +25,14 @@
  * Start: the store is opened first (a `StoreOpenError` when its file is locked by another instance or
  * corrupt), and the unfinished jobs it holds are taken back (`queue.recover`) before the server listens.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { closeEventStreams, createApp } from './http/app.js';
+import { clientErrorLogger } from './http/client-errors.js';
+import { createHttpServer } from './http/http-server.js';
 import { isFinished, type Transition } from './engine/job-record.js';
+import { createSchedules } from './engine/schedules.js';
 import { createJobQueue } from './engine/job-queue.js';
 import type { DrainResult, JobQueue } from './engine/job-queue.types.js';
 import type { Logger } from './logger.js';
@@ -41,6 +44,7 @@ import { createSimulatedProcessor } from './processors/simulated.js';
 import { simulatedType } from './job-types/simulated-type.js';
 import type { JobStore } from './store/job-store.js';
 import { describeStore, openStore } from './store/open-store.js';
+import { watchStorage } from './store/storage-health.js';
 
 /**
  * After the drain, how long requests still in flight on open connections may take to finish before their
@@ -109,9 +113,21 @@ export async function startService(
     timeoutMs: config.jobTimeoutMs,
     backoff: config.backoff,
   });
-  const store = deps.store ?? openStore(config);
+  /** Set once the metrics exist; a fenced write before then (none can happen before recovery) is only logged. */
+  let countFencedWrite = () => {};
+  const onFenced = (id: string) => {
+    logger.warn({ job_id: id }, 'a write of this job changed nothing: another instance took it over (its lease ran out)');
+    countFencedWrite();
+  };
+  let store: JobStore;
   try {
-    return await run(config, logger, deps, store, types);
+    store = deps.store ?? (await openStore(config, onFenced));
+  } catch (error) {
+    await types.close().catch(() => {});
+    throw error;
+  }
+  try {
+    return await run(config, logger, deps, store, types, (count) => (countFencedWrite = count));
   } catch (error) {
     await store.close().catch(() => {});
     await types.close().catch(() => {});
@@ -125,6 +141,7 @@ async function run(
   deps: ServiceDeps,
   store: JobStore,
   types: JobTypes,
+  onMetrics: (countFencedWrite: () => void) => void,
 ): Promise<Service> {
   const queue = createJobQueue(
     {
@@ -135,6 +152,8 @@ async function run(
       jobRetention: config.jobRetention,
       expectedWorkMs: (config.work.minMs + config.work.maxMs) / 2,
       resultMaxBytes: config.resultMaxBytes,
+      scheduledLimit: config.scheduledLimit,
+      maxDelayMs: config.maxDelayMs,
     },
     {
       types,
@@ -144,16 +163,27 @@ async function run(
   );
   queue.on('transition', (transition) => logTransition(logger, transition));
   // Before the restore, so that the metrics count the attempts a restart interrupted.
-  const metrics = createMetrics(queue);
+  const storage = watchStorage(store, logger);
+  const metrics = createMetrics(queue, storage);
+  onMetrics(metrics.countFencedWrite);
   const restored = await queue.recover();
+  // After the recovery: a fire missed while the service was down is caught up now, through the queue.
+  const schedules = createSchedules({
+    queue,
+    store,
+    onError: (err, schedule) => logger.error({ err, schedule }, 'schedule error'),
+    onFire: (schedule) => metrics.countScheduleFire(schedule),
+  });
+  await schedules.restore();
 
   const storeName = deps.store ? 'injected' : describeStore(config);
   let app: ReturnType<typeof createApp> | undefined;
   let server: Server | undefined;
   let address: AddressInfo | undefined;
   if (deps.listen !== false) {
-    app = createApp({ queue, config, logger, metrics });
-    server = createServer(app.callback());
+    const onClientError = clientErrorLogger(logger);
+    app = createApp({ queue, config, logger, metrics, schedules, onClientError, storage });
+    server = createHttpServer(app.callback(), config.http, onClientError);
     await listen(server, config.port, config.host);
     address = server.address() as AddressInfo;
     logger.info(
@@ -180,6 +210,7 @@ async function run(
     });
     // First, so that requests still arriving on open connections see `draining` (or `pausing`). A durable
     // store keeps the jobs that wait, so only the running attempts are waited for.
+    schedules.stop();
     if (store.durable) queue.pause();
     const drained = queue.drain(config.shutdownTimeoutMs);
     const stalled = store.durable ? whenWritesStall(queue, store) : undefined;

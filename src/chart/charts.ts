@@ -1,12 +1,13 @@
-/** The service's two charts, for drawing: built with inert dependencies, since drawing never runs a job. */
+/** The service's three charts, for drawing: built with inert dependencies, since drawing never runs a job. */
 import { createJobMachine } from '../../machines/job.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import { createScheduleMachine } from '../../machines/schedule.machine.js';
 
 const inert = () => {};
 
 export const jobChart = createJobMachine({
   attempts: { start: inert, abort: inert },
-  slots: { announceReady: inert, withdrawReady: inert, releaseSlot: inert, releasePlace: inert },
+  slots: { announceReady: inert, withdrawReady: inert, releaseSlot: inert, releasePlace: inert, admitDue: inert },
   recordTransition: inert,
   now: () => 0,
   random: () => 0,
@@ -15,3 +16,10 @@ export const jobChart = createJobMachine({
 });
 
 export const supervisorChart = supervisorMachine;
+
+export const scheduleChart = createScheduleMachine({
+  now: () => 0,
+  nextFireAfter: () => null,
+  submitFire: inert,
+  recordSchedule: inert,
+});

@@ -32,6 +32,7 @@ const PAGE_FILES: Record<string, string> = {
   'failures.js': JS,
   'series.js': JS,
   'url-state.js': JS,
+  'schedules.js': JS,
   'page.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };

@@ -12,7 +12,7 @@
  * The public job states: the top-level states of the job machine (`machines/job.machine.ts`), spelled out for
  * the types; a test fails when the two differ.
  */
-export const JOB_STATES = ['queued', 'running', 'backoff', 'done', 'failed', 'cancelled'] as const;
+export const JOB_STATES = ['scheduled', 'queued', 'running', 'backoff', 'done', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 /** What chose a retry's delay. */
@@ -27,9 +27,22 @@ export interface JobInput {
   type: string;
   payload: unknown;
   max_retries: number;
+  /** −100..100, default 0: a higher priority is claimed first (PRIORITY_MIN, PRIORITY_MAX). */
+  priority?: number;
+  /**
+   * Epoch ms: when a job submitted with a future `run_at` or `delay_ms` comes due (it waits in `scheduled`
+   * until then); null once due, and for a job submitted to run now. Default null.
+   */
+  next_run_at?: number | null;
 }
 
+/** The lowest and highest job priority; 0 is the default. */
+export const PRIORITY_MIN = -100;
+export const PRIORITY_MAX = 100;
+
 export interface JobFields extends JobInput {
+  priority: number;
+  next_run_at: number | null;
   /** Attempts started, the first included. */
   attempts: number;
   /** `attempts` at the latest operator RETRY (0 before any): the retry budget counts from there. */
@@ -63,6 +76,8 @@ export const JOB_FIELDS = Object.keys({
   type: true,
   payload: true,
   max_retries: true,
+  priority: true,
+  next_run_at: true,
   attempts: true,
   attempts_at_retry: true,
   last_error: true,
@@ -99,6 +114,9 @@ export const NOT_STARTED = Object.freeze({
   cancel_requested: false,
 } as const satisfies Omit<JobFields, keyof JobInput | 'created_at' | 'updated_at'>);
 
+/** The default of the input fields a submission may leave out (what a compact record leaves out too). */
+export const INPUT_DEFAULTS = Object.freeze({ priority: 0, next_run_at: null } as const);
+
 /** A new job's fields: what a submission stores, and what its actor starts from. */
 export function initialJobFields(input: JobInput, now: number): JobFields {
   return {
@@ -106,6 +124,8 @@ export function initialJobFields(input: JobInput, now: number): JobFields {
     type: input.type,
     payload: input.payload,
     max_retries: input.max_retries,
+    priority: input.priority ?? INPUT_DEFAULTS.priority,
+    next_run_at: input.next_run_at ?? INPUT_DEFAULTS.next_run_at,
     created_at: now,
     updated_at: now,
     ...NOT_STARTED,

@@ -14,6 +14,9 @@
  * A cancel of a waiting job, and an operator's retry, restore the actor from the record for that one event,
  * so the chart still decides. A restart takes back the queued jobs as counts (they wait in the store
  * already) and restores one actor per running and backoff job (`recover`).
+ *
+ * Scheduled jobs (`run_at`, `delay_ms`) are rows in the store only; the one due timer (`due-timer.ts`) moves
+ * them to `queued` when they come due (`moveDue`), and `recover` arms it for what came due meanwhile.
  */
 import { EventEmitter } from 'node:events';
 import { createActor, type Snapshot, type StateValue } from 'xstate';
@@ -55,10 +58,12 @@ import type {
 import { createAttemptRunner } from './attempt-runner.js';
 import type { Processor } from '../processors/processor.js';
 import { ReadyCounts } from './ready-counts.js';
-import { initialJobFields } from './job-fields.js';
+import { initialJobFields, INPUT_DEFAULTS } from './job-fields.js';
 import { createMemoryStore } from '../store/memory-store.js';
-import { TAKEN, type JobStore, type ReadyLane } from '../store/job-store.js';
+import { TAKEN, type ClusterListener, type JobStore, type ReadyLane, type SharedStore } from '../store/job-store.js';
 import { zeroCounts } from '../store/state-counts.js';
+import { createDueTimer } from './due-timer.js';
+import { DEFAULT_MAX_DELAY_MS, DEFAULT_SCHEDULED_LIMIT, dueTimeOf } from './due-time.js';
 
 export interface JobQueueOptions {
   /** Jobs running at once. Default 4. */
@@ -74,6 +79,10 @@ export interface JobQueueOptions {
   expectedWorkMs?: number;
   /** The largest `result` kept, as JSON, in bytes (RESULT_MAX_BYTES). Default 65536. */
   resultMaxBytes?: number;
+  /** The most jobs scheduled for later at once (SCHEDULED_LIMIT). Default 1,000,000. */
+  scheduledLimit?: number;
+  /** The longest delay a submission may ask for, in ms (MAX_DELAY_MS). Default 365 days. */
+  maxDelayMs?: number;
 }
 
 export interface JobQueueDeps {
@@ -103,6 +112,9 @@ export const PROGRESS_INTERVAL_MS = 100;
 /** How long `cancel` waits, by default, for a running attempt to stop, in ms (`POST /jobs/:id/cancel`: 1 s). */
 export const CANCEL_WAIT_MS = 1000;
 
+/** How often a cancel of a job another instance runs looks whether it has stopped, in ms. */
+const REMOTE_CANCEL_POLL_MS = 25;
+
 /** After a claim the store could not answer (a database out of reach), the wait before the next try, in ms. */
 export const CLAIM_RETRY_MS = 250;
 
@@ -121,6 +133,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   const capacity = options.workers + options.queueSize;
+  /**
+   * A store that several instances share decides admission itself, across them all: at most QUEUE_SIZE jobs
+   * wait (queued or backoff) in the whole cluster. The supervisor then bounds only this instance's workers.
+   */
+  const shared = store.shared;
   /**
    * The totals of `stats()` per job type; the service's are their sums. `rejected` is kept for the service only:
    * a refused submission may name no real type.
@@ -157,14 +174,29 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    */
   const inAdmissionOrder = serially();
 
+  /** Slots granted with no per-type limits in force, that the next claim asks jobs for. */
+  let slotsToClaim = 0;
+  const takeSlotsToClaim = () => {
+    const slots = slotsToClaim;
+    slotsToClaim = 0;
+    return slots;
+  };
+
   const supervisor = createActor(supervisorMachine, {
     input: {
       workers: options.workers,
-      capacity,
+      capacity: shared ? Number.MAX_SAFE_INTEGER : capacity,
       ready,
       // Later, not now: the supervisor is inside a transition, and the store may not have the job it counted
       // yet (a submission saves its record right after the admission's check).
-      claim: (slots, allowances) => void exclusive(() => claimAndStart(slots, allowances)),
+      claim: (slots, allowances) => {
+        // With per-type limits the supervisor has one claim in flight at a time, with its own allowances.
+        if (allowances) return void exclusive(() => claimAndStart(slots, allowances));
+        // Without, the slots granted while a claim waits its turn join it: one query for them all, rather than
+        // one per freed slot (a store across the network answers each in a round trip).
+        if (slotsToClaim === 0) void exclusive(() => claimAndStart(takeSlotsToClaim(), undefined));
+        slotsToClaim += slots;
+      },
     },
   });
   supervisor.subscribe({ error: (error) => onError(error, '(supervisor)') });
@@ -191,6 +223,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       },
       releaseSlot: (finished, jobType) => supervisor.send({ type: 'SLOT_FREED', finished, jobType }),
       releasePlace: () => supervisor.send({ type: 'JOB_FINISHED' }),
+      admitDue: (_id, jobType) => supervisor.send({ type: 'READMIT', count: 1, jobType }),
     },
     recordTransition,
     now,
@@ -198,6 +231,25 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     backoffFor: (type) => types.backoffFor(type),
     keepResult: (output) => keepResult(output, resultMaxBytes),
   });
+
+  const dueTimer = createDueTimer({
+    nextDueAt: () => store.nextDueAt(),
+    moveDue: (at, limit) => exclusive(() => moveDue(at, limit)),
+    now,
+    onError: (error) => onError(error, '(due timer)'),
+  });
+
+  /**
+   * Moves up to `limit` scheduled jobs due by `at` to `queued`: each one's actor is restored for DUE, which
+   * takes its place and saves it into the lane of new jobs. Nothing moves once the queue stops accepting: the
+   * jobs wait in the store.
+   */
+  async function moveDue(at: number, limit: number): Promise<number> {
+    if (lifecycle() !== 'accepting') return 0;
+    const due = await store.takeDue(at, limit);
+    for (const record of due) startActor(record, 'scheduled', { type: 'DUE' });
+    return due.length;
+  }
 
   /** The latest progress of each job whose stream event waits for its interval, and when the last one went out. */
   const progressSent = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
@@ -378,7 +430,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const entry = live.get(id);
     if (entry) return entry;
     const record = await store.get(id);
-    if (!record || (record.state !== 'queued' && record.state !== 'backoff')) return undefined;
+    if (!record || (record.state !== 'queued' && record.state !== 'backoff' && record.state !== 'scheduled')) {
+      return undefined;
+    }
     startActor(record, waitingStateValue(record.state));
     const restored = live.get(id)!;
     restored.fromLane = true;
@@ -427,18 +481,106 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     const existing = input.id === undefined ? undefined : (live.get(id)?.record ?? (await store.get(id)));
     // Checked again after the read: a shutdown may have begun meanwhile.
     if (lifecycle() !== 'accepting') throw errors.shuttingDown();
-    const max_retries = input.max_retries ?? types.info(type).options.max_retries;
-    if (existing) throw new DuplicateJobError(existing, { type, payload: input.payload, max_retries });
-    checkCapacity();
-    const context = initialJobFields({ id, type, payload: input.payload, max_retries }, now());
-    const transition = transitionOf(context, null, 'queued', 'SUBMIT');
-    const record = newRecord(context, 'queued', [transition]);
-    void store.save(record, null, 'new');
-    totalsOf(type).submitted++;
-    emitter.emit('transition', transition);
-    supervisor.send({ type: 'ADMIT', jobType: type });
+    const submission = newSubmission(input, type, id);
+    if (existing) throw new DuplicateJobError(existing, submission.fields);
+    const { record } = submission;
+    // A job for later takes no place in the capacity until it comes due; SCHEDULED_LIMIT bounds those instead.
+    if (record.next_run_at === null) checkCapacity();
+    else await checkScheduledRoom();
+    void store.save(record, null, record.next_run_at === null ? 'new' : undefined);
+    announceAdmission(submission);
     return record;
   }
+
+  /**
+   * Admits a submission through a shared store, which checks the id and the cluster's capacity and writes the
+   * record in one atomic step; several of these run at once (the store batches them).
+   */
+  async function admitShared(cluster: SharedStore, input: SubmitInput, type: string, id: string): Promise<JobRecord> {
+    const submission = newSubmission(input, type, id);
+    const scheduled = submission.record.next_run_at !== null;
+    // SCHEDULED_LIMIT is checked before the atomic admission, not in it: across instances it may be passed by
+    // the submissions that race for its last places. QUEUE_SIZE is exact.
+    if (scheduled) await checkScheduledRoom();
+    const admission = await cluster.admit(submission.record, scheduled ? Number.POSITIVE_INFINITY : options.queueSize);
+    if (admission.outcome === 'duplicate') throw new DuplicateJobError(admission.existing, submission.fields);
+    if (admission.outcome === 'full') {
+      rejected++;
+      throw errors.queueFull(options.queueSize, retryAfterSeconds());
+    }
+    announceAdmission(submission);
+    return submission.record;
+  }
+
+  /** A submission's record, as it is admitted (queued, or scheduled for later), with its SUBMIT transition. */
+  function newSubmission(input: SubmitInput, type: string, id: string) {
+    const max_retries = input.max_retries ?? types.info(type).options.max_retries;
+    const priority = input.priority ?? INPUT_DEFAULTS.priority;
+    const fields = { type, payload: input.payload, max_retries, priority };
+    const next_run_at = dueTimeOf(input, now(), options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS);
+    const context = initialJobFields({ id, ...fields, next_run_at }, now());
+    const state = next_run_at === null ? 'queued' : 'scheduled';
+    const transition = transitionOf(context, null, state, 'SUBMIT');
+    return { fields, transition, record: newRecord(context, state, [transition]) };
+  }
+
+  function announceAdmission({ fields, transition, record }: ReturnType<typeof newSubmission>) {
+    totalsOf(fields.type).submitted++;
+    emitter.emit('transition', transition);
+    if (record.next_run_at === null) supervisor.send({ type: 'ADMIT', jobType: fields.type });
+    else dueTimer.arm(record.next_run_at);
+  }
+
+  /** A running or backoff job found without its process (a restart, a dead instance): its actor, restored. */
+  function restore(record: JobRecord) {
+    supervisor.send({ type: 'READMIT', count: 1 });
+    startActor(record, restoredStateValue(record.state, record.cancel_requested), { type: 'RESTORED' });
+  }
+
+  /** What the other instances of a shared store tell this one. */
+  const clusterListener: ClusterListener = {
+    ready(byType) {
+      for (const [jobType, count] of Object.entries(byType)) supervisor.send({ type: 'JOB_READY', jobType, count });
+    },
+    takenOver(records) {
+      // During a shutdown the jobs stay where they are: closing the store releases them to the others again.
+      if (lifecycle() !== 'accepting') return;
+      for (const record of records) if (!live.has(record.id)) restore(record);
+    },
+    cancelRequested: (id) => live.get(id)?.actor.send({ type: 'CANCEL' }),
+    poll() {
+      // Jobs scheduled through other instances: this instance's due timer learns of them here (their own
+      // instance's timer fires on time; this one is the cover when that instance is gone).
+      dueTimer.arm(now());
+      const { busy } = supervisor.getSnapshot().context;
+      if (busy >= options.workers) return;
+      // Idle workers and no job known to wait: look in the store anyway, in case a notification was lost. A
+      // claim that finds fewer jobs hands the slots back.
+      if (ready.waiting === 0) supervisor.send({ type: 'JOB_READY', jobType: '', count: options.workers - busy });
+      // Jobs wait that a claim left (their type ran at its limit on other instances): ask again.
+      else supervisor.send({ type: 'DISPATCH' });
+    },
+  };
+
+  /** Resolves once the job, run by another instance, is finished, or after `ms`. */
+  async function untilFinishedElsewhere(id: string, ms: number): Promise<void> {
+    const deadline = now() + ms;
+    while (now() < deadline && !isFinished((await store.get(id))?.state ?? 'done')) {
+      await new Promise((resolve) => setTimeout(resolve, REMOTE_CANCEL_POLL_MS));
+    }
+  }
+
+  /** Throws scheduled_full when SCHEDULED_LIMIT jobs are scheduled already. */
+  async function checkScheduledRoom() {
+    const limit = options.scheduledLimit ?? DEFAULT_SCHEDULED_LIMIT;
+    if ((await store.counts()).scheduled >= limit) {
+      rejected++;
+      // Room comes when the next scheduled job comes due.
+      const nextDue = (await store.nextDueAt()) ?? now();
+      throw errors.scheduledFull(limit, Math.max(1, Math.ceil((nextDue - now()) / 1000)));
+    }
+  }
+
 
   return {
     async submit(input) {
@@ -446,6 +588,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       if (!types.has(type)) throw errors.unknownJobType(type, types.names());
       if (lifecycle() !== 'accepting') throw errors.shuttingDown();
       const id = input.id ?? nextJobId(now());
+      if (shared) return admitShared(shared, input, type, id);
       const record = await inAdmissionOrder(() => admitNew(input, type, id));
       if (!store.durable) return record;
       try {
@@ -460,6 +603,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     async cancel(id, waitMs = CANCEL_WAIT_MS) {
       const record = await requireJob(id);
       if (isFinished(record.state)) throw errors.notCancellable(id, record.state);
+      // Claimed, running, or in its backoff delay on another instance: that one cancels it, told through the store.
+      if (shared && !live.has(id) && (await shared.requestCancel(id))) {
+        await untilFinishedElsewhere(id, waitMs);
+        return requireJob(id);
+      }
       const cancelled = await sendCancel(id);
       if (!cancelled) {
         const now = await requireJob(id);
@@ -490,23 +638,32 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
 
     async recover() {
-      const [byType, active] = await Promise.all([store.countsByType(), store.unfinished(['running', 'backoff'])]);
+      // A shared store hands over only the jobs no live instance owns (their owner's lease ran out, or it released
+      // them at its shutdown).
+      const [byType, active] = await Promise.all([
+        store.countsByType(),
+        shared ? shared.takeOver() : store.unfinished(['running', 'backoff']),
+      ]);
       // Running jobs lost their attempt, and backoff jobs re-arm their delay: an actor each, as in steady state.
       // Their number is bounded by the capacity, and each keeps its own XState delay, so retries stay
       // delay-driven by the chart.
       let restored = 0;
       for (const record of active) {
         if (live.has(record.id)) continue;
-        supervisor.send({ type: 'READMIT', count: 1 });
-        startActor(record, restoredStateValue(record.state, record.cancel_requested), { type: 'RESTORED' });
+        restore(record);
         if (++restored % RESTORE_BATCH === 0) await store.flush().catch(ignore);
       }
       // Queued jobs wait in the store's lanes already: they take back their places as counts, no actor each.
       let queued = 0;
       for (const [jobType, counts] of Object.entries(byType)) {
         queued += counts.queued;
-        if (counts.queued > 0) supervisor.send({ type: 'READMIT', count: counts.queued, jobType });
+        if (counts.queued === 0) continue;
+        // In a shared store they are the cluster's: ready to claim, but no place of this instance's to take.
+        supervisor.send(shared ? { type: 'JOB_READY', count: counts.queued, jobType } : { type: 'READMIT', count: counts.queued, jobType });
       }
+      await shared?.watch(clusterListener);
+      // What came due while the service was down fires now, in due order; then the earliest still to come.
+      dueTimer.arm(now());
       return restored + queued;
     },
 
@@ -530,13 +687,16 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
 
     async stats(): Promise<Stats> {
-      const [states, byType] = await Promise.all([store.counts(), store.countsByType()]);
+      const [states, byType, oldest] = await Promise.all([store.counts(), store.countsByType(), store.oldestWaiting()]);
       const { busy, unfinished } = supervisor.getSnapshot().context;
+      const at = now();
       return {
         states,
         types: byType,
+        waiting: oldest.map(({ priority, since }) => ({ priority, oldest_wait_ms: Math.max(0, at - since) })),
         workers: { busy, total: options.workers },
-        queue: { used: unfinished, capacity },
+        // A shared store's capacity is the cluster's: QUEUE_SIZE jobs waiting, across every instance.
+        queue: shared ? { used: states.queued + states.backoff, capacity: options.queueSize } : { used: unfinished, capacity },
         totals: sumOfTotals(),
       };
     },
@@ -546,6 +706,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     processorsRunning: () => attempts.processorsRunning(),
 
     pause() {
+      dueTimer.stop();
       if (lifecycle() === 'accepting') supervisor.send({ type: 'PAUSE' });
     },
 
@@ -560,6 +721,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
 
     drain(deadlineMs) {
+      dueTimer.stop();
       if (lifecycle() === 'accepting') supervisor.send({ type: 'DRAIN' });
       return new Promise<DrainResult>((resolve) => {
         let timer: ReturnType<typeof setTimeout> | undefined;

@@ -16,6 +16,15 @@ export interface SubmitInput {
    * `max_retries`, else 3 (capped by MAX_RETRIES_LIMIT).
    */
   max_retries?: number;
+  /** −100..100, default 0; a higher priority is claimed first. */
+  priority?: number;
+  /**
+   * When to run the job, epoch ms; a time not in the future means now. Later than MAX_DELAY_MS from now is
+   * refused (`validation_failed`). At most one of `run_at` and `delay_ms`.
+   */
+  run_at?: number;
+  /** Run the job this many ms from now (0: now); at most MAX_DELAY_MS. */
+  delay_ms?: number;
 }
 
 /** A submission with its defaults applied: what an idempotent resubmit is compared by. */
@@ -23,6 +32,11 @@ export interface ResolvedSubmission {
   type: string;
   payload: unknown;
   max_retries: number;
+  /**
+   * Compared too. `run_at` and `delay_ms` are not: a resubmit of a delayed job after a lost response asks for
+   * the same moment in other words (a relative delay from a later now).
+   */
+  priority: number;
 }
 
 export interface ListQuery {
@@ -47,6 +61,11 @@ export interface Stats {
   workers: { busy: number; total: number };
   /** `used` counts unfinished jobs; `capacity` is WORKERS + QUEUE_SIZE. */
   queue: { used: number; capacity: number };
+  /**
+   * Per priority with jobs waiting for a slot, highest first: how long the longest-waiting one has waited, in
+   * ms. A steady stream of higher-priority work can hold lower priorities back indefinitely; this shows it.
+   */
+  waiting: { priority: number; oldest_wait_ms: number }[];
   totals: {
     /** Jobs admitted by a submission (202). */
     submitted: number;
@@ -57,7 +76,7 @@ export interface Stats {
     retries: number;
     /** Operator retries of failed or cancelled jobs. */
     manual_retries: number;
-    /** Submissions refused with queue_full. */
+    /** Submissions refused with queue_full or scheduled_full. */
     rejected: number;
   };
 }
@@ -96,12 +115,13 @@ export interface JobQueue {
   /**
    * Admits a job. Rejects with `ServiceError` `unknown_job_type` for a type it does not know, `shutting_down` while draining, with `DuplicateJobError` when
    * the id is known, and with `ServiceError` `queue_full` (carrying `Retry-After`) when at capacity — checked
-   * in that order. Resolves once the job is admitted (and, with a durable store, written). When that write
+   * in that order. A job for later (`run_at`, `delay_ms`) starts `scheduled` and takes no place in the capacity:
+   * it is refused with `scheduled_full` when SCHEDULED_LIMIT jobs are scheduled already. Resolves once the job is admitted (and, with a durable store, written). When that write
    * fails it rejects with `ServiceError` `storage_unavailable`, and the job is cancelled and forgotten.
    */
   submit(input: SubmitInput): Promise<JobRecord>;
   /**
-   * Cancels a job: at once when queued or in backoff; a running one has its attempt's signal aborted and
+   * Cancels a job: at once when scheduled, queued or in backoff; a running one has its attempt's signal aborted and
    * becomes `cancelled` when the attempt stops — this waits up to `waitMs` (default 1000) for that, and
    * resolves with the record as it then is (still `running`, with `cancel_requested`, if the attempt has not
    * stopped). Throws `not_found`, or `not_cancellable` for a finished job.

@@ -63,6 +63,8 @@ export function newRecord(context: JobFields, state: JobState, history: Transiti
     type: context.type,
     payload: context.payload,
     max_retries: context.max_retries,
+    priority: context.priority,
+    next_run_at: context.next_run_at,
     attempts: context.attempts,
     attempts_at_retry: context.attempts_at_retry,
     last_error: context.last_error,
@@ -87,6 +89,8 @@ export function newRecord(context: JobFields, state: JobState, history: Transiti
 export function updateRecord(record: JobRecord, context: JobFields, state: JobState): void {
   record.payload = context.payload;
   record.max_retries = context.max_retries;
+  record.priority = context.priority;
+  record.next_run_at = context.next_run_at;
   record.attempts = context.attempts;
   record.attempts_at_retry = context.attempts_at_retry;
   record.last_error = context.last_error;
@@ -132,6 +136,8 @@ export function contextOf(record: JobRecord): JobFields {
     type: record.type,
     payload: record.payload,
     max_retries: record.max_retries,
+    priority: record.priority,
+    next_run_at: record.next_run_at,
     attempts: record.attempts,
     attempts_at_retry: record.attempts_at_retry,
     last_error: record.last_error,

@@ -47,12 +47,21 @@ export const ROUTE_SCOPES: Readonly<Record<string, Decision>> = {
   'POST /admin/pause': 'operate',
   'POST /admin/resume': 'operate',
 
+  'GET /schedules': 'read',
+  'GET /schedules/:name': 'read',
+  'PUT /schedules/:name': 'operate',
+  'POST /schedules/:name/pause': 'operate',
+  'POST /schedules/:name/resume': 'operate',
+  'DELETE /schedules/:name': 'operate',
+
   'GET /jobs/:id/history': 'debug',
   'GET /events': 'debug',
   'GET /machines/job': 'debug',
   'GET /machines/job.mmd': 'debug',
   'GET /machines/supervisor': 'debug',
   'GET /machines/supervisor.mmd': 'debug',
+  'GET /machines/schedule': 'debug',
+  'GET /machines/schedule.mmd': 'debug',
   // The console's page and scripts are static files with no data in them, and a browser cannot send a header
   // when it opens a page: they stay open so that the page can ask for the token. Every request the page
   // then makes for data needs the token (the debug scope, and read for the job list).

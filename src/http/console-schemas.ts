@@ -1,5 +1,6 @@
 /**
- * The answers of the console's routes (`routes/console.ts`), as zod schemas for the OpenAPI document. Strict,
+ * The answers of the console's routes (`routes/console.ts`), as zod schemas for the OpenAPI document (each a
+ * component, by its `id`). Strict,
  * like `response-schemas.ts`, so that a test parsing a real answer fails on a field the document does not know.
  */
 import { z } from 'zod';
@@ -12,16 +13,20 @@ const remaining = count.meta({ description: 'Jobs still in the state (of the typ
 const skipped = count.meta({ description: 'Jobs that had moved on by the time the action reached them.' });
 
 /** `POST /jobs/retry-all`. */
-export const retryAllReplySchema = z.strictObject({ retried: count, skipped, remaining, stopped_by: stoppedBy });
+export const retryAllReplySchema = z
+  .strictObject({ retried: count, skipped, remaining, stopped_by: stoppedBy })
+  .meta({ id: 'RetryAllReply' });
 
 /** `POST /jobs/cancel-all`. */
-export const cancelAllReplySchema = z.strictObject({ cancelled: count, skipped, remaining, stopped_by: stoppedBy });
+export const cancelAllReplySchema = z
+  .strictObject({ cancelled: count, skipped, remaining, stopped_by: stoppedBy })
+  .meta({ id: 'CancelAllReply' });
 
 /** `POST /admin/pause` and `POST /admin/resume`. */
 export const dispatchReplySchema = z.strictObject({
   lifecycle: z.enum(['accepting', 'draining', 'pausing', 'stopped']),
   dispatch: z.enum(['running', 'paused']).meta({ description: 'paused: no waiting job is started.' }),
-});
+}).meta({ id: 'DispatchState' });
 
 const perSecond = z.array(count);
 const level = z.array(count.nullable());
@@ -37,7 +42,7 @@ export const seriesSchema = z
     queue_depth: level.meta({ description: 'Queued jobs, last sampled in or before that second; null before any.' }),
     busy_workers: level,
   })
-  .meta({ description: 'The last 15 minutes, one point a second, as columns.' });
+  .meta({ id: 'Series', description: 'The last 15 minutes, one point a second, as columns.' });
 
 /** `GET /stats/failures`. */
 export const failuresSchema = z.strictObject({
@@ -51,4 +56,4 @@ export const failuresSchema = z.strictObject({
       latest_at: z.iso.datetime(),
     }),
   ),
-});
+}).meta({ id: 'FailureGroups' });

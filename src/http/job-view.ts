@@ -31,6 +31,8 @@ export function jobView(record: JobRecord): JobView {
     state: record.state,
     payload: record.payload,
     max_retries: record.max_retries,
+    priority: record.priority,
+    next_run_at: isoOrNull(record.next_run_at),
     attempts: record.attempts,
     last_error: record.last_error,
     result: record.result,

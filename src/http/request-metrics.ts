@@ -22,6 +22,7 @@ const SUBMISSION_REASONS: Partial<Record<ErrorCode, RejectionReason>> = {
   unsupported_media_type: 'validation',
   duplicate_job: 'duplicate',
   queue_full: 'queue_full',
+  scheduled_full: 'scheduled_full',
   shutting_down: 'shutting_down',
 };
 

@@ -1,15 +1,14 @@
 /**
  * The shapes the API answers with, as zod schemas: the source of the OpenAPI document's response schemas
- * (`openapi.ts`) and of the types the routes build (`JobView`). The shapes it accepts are in `schemas.ts`.
+ * (each route's `documentRoute`) and of the types the routes build (`JobView`). The shapes it accepts are in
+ * `schemas.ts`, the error bodies in `error-schemas.ts`.
  *
  * The objects are strict, so that a test parsing a real response with them fails on a field the document does
  * not know.
  */
 import { z } from 'zod';
-import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import { JOB_STATES } from '../engine/job-record.js';
-
-const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+import { PRIORITY_MAX, PRIORITY_MIN } from '../engine/job-fields.js';
 
 const jobState = z.enum(JOB_STATES);
 /** Times are ISO-8601 UTC with milliseconds, as `Date.prototype.toISOString` writes them. */
@@ -24,6 +23,8 @@ export const jobViewSchema = z
     state: jobState,
     payload: z.unknown().meta({ description: 'Any JSON value, exactly as submitted.' }),
     max_retries: count,
+    priority: z.int().min(PRIORITY_MIN).max(PRIORITY_MAX).meta({ description: 'Higher is claimed first; default 0.' }),
+    next_run_at: time.nullable().meta({ description: 'When a scheduled job comes due (scheduled only).' }),
     attempts: count.meta({ description: 'Attempts started, the first included; a manual retry keeps counting.' }),
     last_error: z.string().nullable(),
     result: z.unknown().meta({
@@ -44,16 +45,21 @@ export const jobViewSchema = z
         'Present only while a cancel waits for the running attempt to stop; the job then becomes cancelled.',
     }),
   })
-  .meta({ description: 'A job: its record without the history, times in ISO-8601 UTC.' });
+  .meta({ id: 'Job', description: 'A job: its record without the history, times in ISO-8601 UTC.' });
 
 /** `POST /jobs` 202. */
-export const queuedReplySchema = z.strictObject({ status: z.literal('queued'), id: z.string() });
+export const queuedReplySchema = z
+  .strictObject({
+    status: z.enum(['queued', 'scheduled']).meta({ description: '`scheduled` for a job submitted to run later.' }),
+    id: z.string(),
+  })
+  .meta({ id: 'Queued' });
 
 /** `GET /jobs`. */
 export const jobPageSchema = z.strictObject({
   jobs: z.array(jobViewSchema).meta({ description: 'Newest first.' }),
   next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last.' }),
-});
+}).meta({ id: 'JobPage' });
 
 const perState = z.strictObject(Object.fromEntries(JOB_STATES.map((state) => [state, count])) as Record<
   (typeof JOB_STATES)[number],
@@ -65,6 +71,13 @@ export const statsSchema = z.strictObject({
   states: perState,
   types: z.record(z.string(), perState).meta({ description: 'The same counts per job type.' }),
   workers: z.strictObject({ busy: count, total: count }),
+  waiting: z
+    .array(z.strictObject({ priority: z.int(), oldest_wait_ms: count }))
+    .meta({
+      description:
+        'Per priority with jobs waiting for a worker, highest first: how long the longest-waiting one has waited. ' +
+        'Higher priorities go first, so a lower one can wait indefinitely.',
+    }),
   queue: z.strictObject({
     used: count.meta({ description: 'Unfinished jobs.' }),
     capacity: count.meta({ description: 'WORKERS + QUEUE_SIZE.' }),
@@ -76,15 +89,17 @@ export const statsSchema = z.strictObject({
     cancelled: count,
     retries: count.meta({ description: "Attempts started after a job's first." }),
     manual_retries: count.meta({ description: 'Operator retries of failed or cancelled jobs.' }),
-    rejected: count.meta({ description: 'Admissions refused with queue_full.' }),
+    rejected: count.meta({ description: 'Admissions refused with queue_full or scheduled_full.' }),
   }),
-});
+}).meta({ id: 'Stats' });
 
 /** `GET /debug/status`. */
 export const debugStatusSchema = statsSchema.extend({
-  lifecycle: z.enum(['accepting', 'draining', 'stopped']),
+  lifecycle: z.enum(['accepting', 'pausing', 'draining', 'stopped']).meta({
+    description: 'The supervisor: accepting jobs; pausing (a durable shutdown parking its running jobs); draining; stopped.',
+  }),
   dispatch: z.enum(['running', 'paused']).meta({ description: 'paused: an operator holds dispatch (POST /admin/pause).' }),
-});
+}).meta({ id: 'DebugStatus' });
 
 /** A transition as `GET /jobs/:id/history` and `GET /events` show it. */
 export const transitionViewSchema = z.strictObject({
@@ -100,7 +115,7 @@ export const transitionViewSchema = z.strictObject({
   delay_source: z.enum(['backoff', 'retry_after']).nullable().meta({
     description: "What chose delay_ms: the backoff formula, or the HTTP target's Retry-After.",
   }),
-});
+}).meta({ id: 'Transition' });
 
 /** `GET /types`: each job type, where it runs, its effective options and its jobs per state. */
 export const typesSchema = z.strictObject({
@@ -120,13 +135,13 @@ export const typesSchema = z.strictObject({
     }),
   ),
   default_type: z.string().meta({ description: 'The type of a submission that names none (DEFAULT_JOB_TYPE).' }),
-});
+}).meta({ id: 'JobTypes' });
 
 /** `GET /jobs/:id/history`. */
 export const historySchema = z.strictObject({
   id: z.string(),
   transitions: z.array(transitionViewSchema.omit({ id: true })).meta({ description: 'Oldest first, the latest 50.' }),
-});
+}).meta({ id: 'History' });
 
 /** `GET /debug/jobs/:id/path`. */
 export const jobPathSchema = z.strictObject({
@@ -143,27 +158,7 @@ export const jobPathSchema = z.strictObject({
       description: 'history: the whole history; attempts: its cut start rebuilt from the attempt count; shown: the kept part only.',
     }),
   }),
-});
+}).meta({ id: 'JobPath' });
 
 /** `GET /readyz`. */
-export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'draining']) });
-
-/** Every error response: `{"error":{"code","message","details"}}`. */
-export const errorBodySchema = z.strictObject({
-  error: z.strictObject({
-    code: z.enum(ERROR_CODES),
-    message: z.string(),
-    details: z.unknown().optional().meta({ description: 'Per code: e.g. {"state"} for not_cancellable.' }),
-  }),
-});
-
-/** `POST /jobs/batch`: one result per item, in order. */
-export const batchReplySchema = z.strictObject({
-  results: z.array(
-    z.strictObject({
-      id: z.string().nullable().meta({ description: 'The id sent or generated; null when there is none.' }),
-      status: z.int().meta({ description: 'The status POST /jobs would have answered with.' }),
-      error: errorBodySchema.shape.error.optional(),
-    }),
-  ),
-});
+export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'draining', 'storage_unavailable']) }).meta({ id: 'Readiness' });

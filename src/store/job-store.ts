@@ -1,4 +1,5 @@
 import type { JobRecord, JobState } from '../engine/job-record.js';
+import type { ScheduleRow } from '../engine/schedule-fields.js';
 
 export interface StoreListQuery {
   state?: JobState;
@@ -16,12 +17,26 @@ export interface StorePage {
 }
 
 /**
+ * The claim order, every store's: `priority` descending; within a priority, the `retry` lane before the `new`
+ * one; within a lane, first in, first out.
+ *
  * The two lanes a job waits in for a worker slot. `retry`: a retry whose backoff has ended; it is claimed
  * before every `new` one, because a retry's only intended wait is its backoff (retries are bounded by
  * `max_retries`, so they cannot starve new jobs). `new`: a job queued by a submission, an operator's retry or
  * a restart. Within a lane, first in, first out, by the moment each job became ready.
  */
 export type ReadyLane = 'retry' | 'new';
+
+/** The job that has waited longest for a slot at one priority. */
+export interface OldestWaiting {
+  priority: number;
+  /** Epoch ms: when it became ready (queued, or the end of its backoff delay). */
+  since: number;
+}
+
+/** When a waiting job became ready: the end of a retry's backoff delay, else its latest move (into `queued`). */
+export const readySince = (record: JobRecord) =>
+  record.state === 'backoff' && record.next_retry_at !== null ? record.next_retry_at : record.updated_at;
 
 export interface ClaimRequest {
   /** At most this many jobs. */
@@ -34,7 +49,10 @@ export interface ClaimRequest {
   allowances?: ReadonlyMap<string, number>;
 }
 
-/** The public states of jobs with work pending, which a restart takes back. */
+/**
+ * The public states of jobs with work pending, which a restart takes back. A `scheduled` job is not among
+ * them: it waits in the store for its time, and the engine's due timer finds it there after a restart.
+ */
 export const UNFINISHED_STATES: readonly JobState[] = ['queued', 'running', 'backoff'];
 
 /** What a store's `save` returns when the write is taken at once (in memory, or into a buffer). */
@@ -60,11 +78,33 @@ export interface JobStore {
    */
   save(record: JobRecord, from: JobState | null, ready?: ReadyLane): Promise<void>;
   /**
-   * Takes ready jobs out of their lanes, in claim order (every `retry` one before any `new` one, each lane
-   * first in, first out), within the request's limits. A job is claimed once: two claims never return the
+   * Takes ready jobs out of their lanes, in claim order (priority descending; within a priority every `retry`
+   * one before any `new` one; each lane first in, first out), within the request's limits. A job is claimed once: two claims never return the
    * same job, until it is saved into a lane again. Resolves with fewer jobs (none) when fewer are ready.
    */
   claim(request: ClaimRequest): Promise<JobRecord[]>;
+  /**
+   * Per priority with jobs waiting in a lane, highest first, the one that has waited longest: how far
+   * starvation has gone (a steady stream of higher-priority work holds lower priorities back indefinitely).
+   */
+  oldestWaiting(): Promise<OldestWaiting[]>;
+  /**
+   * The earliest `next_run_at` of the jobs in `scheduled`, or null when none is: when the engine's one timer
+   * must fire next. A job saved in `scheduled` is due at its record's `next_run_at`.
+   */
+  nextDueAt(): Promise<number | null>;
+  /**
+   * Hands out up to `limit` jobs in `scheduled` whose `next_run_at` is at or before `now`, in due order
+   * (`next_run_at`, then submission order). Like a claim, a job is handed out once, until it is saved in
+   * `scheduled` again; the engine saves each one as `queued` (or cancels it) next.
+   */
+  takeDue(now: number, limit: number): Promise<JobRecord[]>;
+  /** Creates or replaces a cron schedule (by its name); a durable store has it on disk when this resolves. */
+  saveSchedule(row: ScheduleRow): Promise<void>;
+  /** Forgets a schedule; nothing for an unknown name. */
+  deleteSchedule(name: string): Promise<void>;
+  /** Every schedule, by name. */
+  schedules(): Promise<ScheduleRow[]>;
   /**
    * Resolves once every save made so far is durable (at once for a memory store). Rejects with `ServiceError`
    * `storage_unavailable` when the write failed.
@@ -87,6 +127,59 @@ export interface JobStore {
    * back in its lane when it opens.
    */
   unfinished(states?: readonly JobState[]): Promise<JobRecord[]>;
+  /**
+   * Subscribes to the outcome of every commit: `null` after one that wrote, its error after one that failed.
+   * Only a store whose writes can fail has it. Returns the unsubscribe function.
+   */
+  onCommitOutcome?(listener: (error: unknown) => void): () => void;
   /** Flushes what is pending and releases the store (a durable store's file lock). */
   close(): Promise<void>;
+  /**
+   * Present when several instances share the store (PostgreSQL): admission, the jobs of a crashed instance, and
+   * what the other instances did then go through the store. Absent for a store one process owns.
+   */
+  readonly shared?: SharedStore;
+}
+
+/** What `SharedStore.admit` did with a new job. */
+export type Admission =
+  | { outcome: 'admitted' }
+  /** `waitingLimit` jobs wait (queued or backoff) across every instance already. */
+  | { outcome: 'full' }
+  /** A job with this id exists (on any instance): it is that job's record. */
+  | { outcome: 'duplicate'; existing: JobRecord };
+
+/** What the other instances of a shared store tell this one. */
+export interface ClusterListener {
+  /** Jobs became ready in a lane (submitted, or due for a retry) on another instance: so many, per type. */
+  ready(byType: Record<string, number>): void;
+  /**
+   * Running and backoff jobs this instance took over from an instance that is gone (its lease expired, or it
+   * released its jobs at shutdown): each is restored here as a restart restores it.
+   */
+  takenOver(records: JobRecord[]): void;
+  /** An operator asked, on another instance, to cancel this job, whose attempt or backoff runs here. */
+  cancelRequested(id: string): void;
+  /** A poll found this instance idle: jobs may wait that no notification announced (one was lost). */
+  poll(): void;
+}
+
+export interface SharedStore {
+  /** This instance's id: the owner of the jobs it runs, in the store. */
+  readonly instanceId: string;
+  /**
+   * Admits a new job, written durably at once, unless `waitingLimit` jobs wait across the cluster or its id is
+   * taken: the check and the write are one atomic step, so concurrent submissions on several instances never
+   * admit one job over the limit, nor one id twice.
+   */
+  admit(record: JobRecord, waitingLimit: number): Promise<Admission>;
+  /**
+   * Takes the running and backoff jobs whose owner is gone (none, or its lease expired) for this instance,
+   * and puts the queued ones it had claimed back in their lane. Resolves with the records to restore.
+   */
+  takeOver(): Promise<JobRecord[]>;
+  /** Asks the instance that runs the job to cancel it; false when no other instance owns it. */
+  requestCancel(id: string): Promise<boolean>;
+  /** Starts telling `listener` what the other instances do; resolves once it listens. Called once. */
+  watch(listener: ClusterListener): Promise<void>;
 }

@@ -1,8 +1,10 @@
 import { errors } from '../errors.js';
 import { Fifo } from '../engine/fifo.js';
-import { NOT_STARTED } from '../engine/job-fields.js';
+import { INPUT_DEFAULTS, NOT_STARTED } from '../engine/job-fields.js';
+import { MinHeap } from '../engine/min-heap.js';
+import type { ScheduleRow } from '../engine/schedule-fields.js';
 import { finishedCount, isFinished, type JobRecord, type JobState, type Transition } from '../engine/job-record.js';
-import { TAKEN, UNFINISHED_STATES, type ClaimRequest, type JobStore, type ReadyLane, type StoreListQuery, type StorePage } from './job-store.js';
+import { readySince, TAKEN, UNFINISHED_STATES, type ClaimRequest, type OldestWaiting, type JobStore, type ReadyLane, type StoreListQuery, type StorePage } from './job-store.js';
 import { StateCounts } from './state-counts.js';
 
 export interface MemoryStoreOptions {
@@ -63,6 +65,7 @@ function compact(record: JobRecord): Stored {
   const { history } = record;
   if (
     record.state !== 'done' ||
+    !hasInputDefaults(record) ||
     record.attempts !== 1 ||
     record.attempts_at_retry !== 0 ||
     record.last_error !== null ||
@@ -110,6 +113,7 @@ function compactQueued(record: JobRecord): JobRecord | NewlyQueued {
     record.updated_at !== record.created_at ||
     record.progress !== null ||
     record.history.length !== 1 ||
+    !hasInputDefaults(record) ||
     step === undefined ||
     !isSubmission(step, record) ||
     !NOT_STARTED_FIELDS.every((field) => record[field] === NOT_STARTED[field])
@@ -120,6 +124,10 @@ function compactQueued(record: JobRecord): JobRecord | NewlyQueued {
 }
 
 const NOT_STARTED_FIELDS = Object.keys(NOT_STARTED) as (keyof typeof NOT_STARTED)[];
+
+/** Whether the input fields a compact record leaves out have their defaults (priority 0, not scheduled). */
+const hasInputDefaults = (record: JobRecord) =>
+  record.priority === INPUT_DEFAULTS.priority && record.next_run_at === INPUT_DEFAULTS.next_run_at;
 
 const isSubmission = (step: Transition, record: JobRecord) =>
   step.id === record.id && step.type === record.type && step.from === null && step.to === 'queued' &&
@@ -144,6 +152,7 @@ function expand(stored: Stored): JobRecord {
     type,
     payload: stored.payload,
     max_retries: stored.max_retries,
+    ...INPUT_DEFAULTS,
     attempts: 1,
     attempts_at_retry: 0,
     last_error: null,
@@ -174,6 +183,7 @@ function expandQueued({ id, type, payload, max_retries, created_at }: NewlyQueue
     type,
     payload,
     max_retries,
+    ...INPUT_DEFAULTS,
     created_at,
     updated_at: created_at,
     ...NOT_STARTED,
@@ -198,6 +208,15 @@ interface Slot {
   /** The ready lane the job waits in, if it waits for a claim, and its arrival number there. */
   lane: ReadyLane | undefined;
   arrival: number;
+  /** The mark of the slot's entry in the scheduled heap while the job is `scheduled` (0: none). */
+  dueMark: number;
+}
+
+/** A scheduled job in the due heap; stale once its slot's `dueMark` is another. */
+interface DueEntry {
+  slot: Slot;
+  dueAt: number;
+  mark: number;
 }
 
 /**
@@ -236,6 +255,9 @@ interface Lanes {
   new: Lane;
 }
 
+/** The ready lanes of one priority, per job type. */
+type Level = Map<string, Lanes>;
+
 /**
  * Records in memory; nothing survives the process.
  *
@@ -252,14 +274,35 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   const counts = new StateCounts();
   /** Slots in the order their jobs finished: the eviction order. A job retried and finished again is in it twice. */
   const finishedOrder = new Fifo<Slot>();
-  /** The ready lanes of each job type that has had a ready job. */
-  const lanesByType = new Map<string, Lanes>();
+  /** The ready lanes of each priority and job type that has had a ready job. */
+  const levels = new Map<number, Level>();
+  /** The priorities of `levels`, highest first: the claim order across them. */
+  const priorities: number[] = [];
   let arrivals = 0;
+  /** The scheduled jobs by due time, then submission order; stale entries are dropped when they surface. */
+  const dueHeap = new MinHeap<DueEntry>((a, b) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.slot.seq < b.slot.seq));
+  let dueMarks = 0;
+  const scheduleRows = new Map<string, ScheduleRow>();
 
-  function lanesOf(type: string): Lanes {
-    let lanes = lanesByType.get(type);
-    if (!lanes) lanesByType.set(type, (lanes = { retry: new Lane('retry'), new: new Lane('new') }));
+  function lanesOf(priority: number, type: string): Lanes {
+    let level = levels.get(priority);
+    if (!level) {
+      levels.set(priority, (level = new Map()));
+      priorities.push(priority);
+      priorities.sort((a, b) => b - a);
+    }
+    let lanes = level.get(type);
+    if (!lanes) level.set(type, (lanes = { retry: new Lane('retry'), new: new Lane('new') }));
     return lanes;
+  }
+
+  /** The earliest scheduled job still scheduled, with the stale entries above it dropped. */
+  function earliestDue(): DueEntry | undefined {
+    for (;;) {
+      const entry = dueHeap.peek();
+      if (entry === undefined || entry.mark === entry.slot.dueMark) return entry;
+      dueHeap.pop();
+    }
   }
 
   /** The job leaves its lane: its entry there goes stale. */
@@ -270,10 +313,14 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
   /**
    * The slot whose job arrived first in `lane` among the types with an allowance left; O(number of types).
    */
-  function oldestIn(lane: ReadyLane, allowances: ReadonlyMap<string, number> | undefined): [string, Slot] | undefined {
+  function oldestIn(
+    level: Level,
+    lane: ReadyLane,
+    allowances: ReadonlyMap<string, number> | undefined,
+  ): [string, Slot] | undefined {
     let best: [string, Slot] | undefined;
     let bestArrival = Infinity;
-    for (const [type, lanes] of lanesByType) {
+    for (const [type, lanes] of level) {
       if (allowances !== undefined && (allowances.get(type) ?? 1) <= 0) continue;
       const head = lanes[lane].head();
       if (head === undefined || head.arrival >= bestArrival) continue;
@@ -319,7 +366,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     save(record, from, ready) {
       let slot = slotById.get(record.id);
       if (slot === undefined) {
-        slot = { seq: nextSeq++, record, finishes: 0, lane: undefined, arrival: 0 };
+        slot = { seq: nextSeq++, record, finishes: 0, lane: undefined, arrival: 0, dueMark: 0 };
         slotById.set(record.id, slot);
         order.push(slot);
       } else {
@@ -327,6 +374,11 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
         leaveLane(slot);
       }
       counts.move(record.type, from, record.state);
+      slot.dueMark = 0;
+      if (record.state === 'scheduled') {
+        slot.dueMark = ++dueMarks;
+        dueHeap.push({ slot, dueAt: record.next_run_at ?? 0, mark: slot.dueMark });
+      }
       if (ready !== undefined) {
         // The engine lets go of a waiting job's record, so the compact form is all that stays in memory, once
         // a backlog builds up. A short queue keeps the record as it is: its jobs are claimed within a moment,
@@ -334,7 +386,7 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
         if (record.state === 'queued' && counts.total.queued > COMPACT_QUEUED_BEYOND) slot.record = compactQueued(record);
         slot.lane = ready;
         slot.arrival = arrivals++;
-        lanesOf(record.type)[ready].push(slot, slot.arrival);
+        lanesOf(record.priority, record.type)[ready].push(slot, slot.arrival);
       }
       if (isFinished(record.state) && (from === null || !isFinished(from))) {
         // Kept compact from here on; the engine is done with the record it passed (a retry reads it back).
@@ -349,9 +401,13 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
     claim({ limit, allowances }: ClaimRequest) {
       const claimed: JobRecord[] = [];
       const left = allowances && new Map(allowances);
-      while (claimed.length < limit) {
-        const oldest = oldestIn('retry', left) ?? oldestIn('new', left);
-        if (oldest === undefined) break;
+      for (let p = 0; p < priorities.length && claimed.length < limit; ) {
+        const level = levels.get(priorities[p]!)!;
+        const oldest = oldestIn(level, 'retry', left) ?? oldestIn(level, 'new', left);
+        if (oldest === undefined) {
+          p++; // nothing claimable left at this priority
+          continue;
+        }
         const [type, slot] = oldest;
         leaveLane(slot);
         const allowance = left?.get(type);
@@ -362,6 +418,47 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
         claimed.push(record);
       }
       return Promise.resolve(claimed);
+    },
+
+    oldestWaiting() {
+      const oldest: OldestWaiting[] = [];
+      for (const priority of priorities) {
+        let since = Infinity;
+        for (const lanes of levels.get(priority)!.values()) {
+          for (const head of [lanes.retry.head(), lanes.new.head()]) {
+            if (head !== undefined) since = Math.min(since, readySince(expand(head.record!)));
+          }
+        }
+        if (since !== Infinity) oldest.push({ priority, since });
+      }
+      return Promise.resolve(oldest);
+    },
+
+    saveSchedule(row) {
+      scheduleRows.set(row.name, structuredClone(row));
+      return TAKEN;
+    },
+
+    deleteSchedule(name) {
+      scheduleRows.delete(name);
+      return TAKEN;
+    },
+
+    schedules: () =>
+      Promise.resolve([...scheduleRows.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((row) => structuredClone(row))),
+
+    nextDueAt: () => Promise.resolve(earliestDue()?.dueAt ?? null),
+
+    takeDue(now, limit) {
+      const due: JobRecord[] = [];
+      for (let entry = earliestDue(); entry !== undefined && entry.dueAt <= now && due.length < limit; entry = earliestDue()) {
+        dueHeap.pop();
+        entry.slot.dueMark = 0;
+        const record = expand(entry.slot.record!);
+        entry.slot.record = record;
+        due.push(record);
+      }
+      return Promise.resolve(due);
     },
 
     get(id) {

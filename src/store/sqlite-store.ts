@@ -6,8 +6,9 @@
  * `storage_unavailable` when the write failed; the records stay buffered and are written again.
  *
  * The backlog: a job waiting for a worker slot has a ready lane and a place in it (`ready_lane`, `ready_seq`),
- * and `claim` takes the lowest (lane, place) rows through a partial index, so a claim costs O(log n) however
- * many jobs wait, and no waiting job costs memory. The WAL is kept small (WAL_CHECKPOINT_PAGES,
+ * and `claim` takes the rows in claim order (`priority` DESC, `ready_lane`, `ready_seq`) through a partial
+ * index, one priority at a time, so a claim costs O(log n) however many jobs wait, and no waiting job costs
+ * memory. A scheduled job has `run_at` (null in every other state), and a partial index finds the earliest. The WAL is kept small (WAL_CHECKPOINT_PAGES,
  * WAL_LIMIT_BYTES, LARGE_COMMIT_RECORDS).
  *
  * Reads: `get` sees the buffer first; `list`, `unfinished` and `claim` commit the buffer before they query, so
@@ -28,10 +29,14 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { errors, StoreOpenError } from '../errors.js';
 import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } from '../engine/job-record.js';
+import { INPUT_DEFAULTS, PRIORITY_MAX } from '../engine/job-fields.js';
+import type { ScheduleRow } from '../engine/schedule-fields.js';
 import {
   TAKEN,
   UNFINISHED_STATES,
+  readySince,
   type ClaimRequest,
+  type OldestWaiting,
   type JobStore,
   type ReadyLane,
   type StoreListQuery,
@@ -108,7 +113,26 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       UPDATE jobs SET ready_lane = 1, ready_seq = seq WHERE state = 'queued';
       CREATE INDEX jobs_ready ON jobs (ready_lane, ready_seq) WHERE ready_lane IS NOT NULL;
     `),
+  // 4: priorities and scheduled jobs. `priority` (−100..100, 0 for every older job) leads the claim order, so
+  // the ready index leads with it; `run_at` is a scheduled job's due time (null in every other state), and the
+  // due index finds the earliest in O(log n) however many are scheduled.
+  (db) =>
+    db.exec(`
+      ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN run_at INTEGER;
+      DROP INDEX jobs_ready;
+      CREATE INDEX jobs_ready ON jobs (priority DESC, ready_lane, ready_seq) WHERE ready_lane IS NOT NULL;
+      CREATE INDEX jobs_due ON jobs (run_at, seq) WHERE run_at IS NOT NULL;
+    `),
+  // 5: cron schedules, one row each, the schedule as JSON (its definition, paused or not, its last fire).
+  (db) => db.exec('CREATE TABLE schedules (name TEXT PRIMARY KEY, row TEXT NOT NULL)'),
 ];
+
+/** The claim order's priorities start below this one (above PRIORITY_MAX). */
+const ABOVE_EVERY_PRIORITY = PRIORITY_MAX + 1;
+
+/** The `run_at` column of a record: its due time while it is scheduled, else null (out of the due index). */
+const runAtOf = (record: JobRecord) => (record.state === 'scheduled' ? record.next_run_at : null);
 
 /** `ready_lane` of each lane: the retry lane sorts first. */
 const LANE_NUMBER: Record<ReadyLane, number> = { retry: 0, new: 1 };
@@ -228,15 +252,26 @@ function migrate(db: Database.Database, path: string) {
 function createStore(db: Database.Database, path: string, options: SqliteStoreOptions): SqliteStore {
   const statements = {
     insert: db.prepare(
-      `INSERT INTO jobs (seq, id, state, finished_seq, record, type, ready_lane, ready_seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO jobs (seq, id, state, finished_seq, record, type, ready_lane, ready_seq, priority, run_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, state = excluded.state,
          finished_seq = excluded.finished_seq, record = excluded.record, ready_lane = excluded.ready_lane,
-         ready_seq = excluded.ready_seq`,
+         ready_seq = excluded.ready_seq, priority = excluded.priority, run_at = excluded.run_at`,
     ),
     update: db.prepare(
-      'UPDATE jobs SET state = ?, finished_seq = ?, record = ?, ready_lane = ?, ready_seq = ? WHERE id = ?',
+      `UPDATE jobs SET state = ?, finished_seq = ?, record = ?, ready_lane = ?, ready_seq = ?, priority = ?, run_at = ?
+       WHERE id = ?`,
     ),
+    nextPriority: db
+      .prepare('SELECT priority FROM jobs WHERE ready_lane IS NOT NULL AND priority < ? ORDER BY priority DESC LIMIT 1')
+      .pluck(),
+    putSchedule: db.prepare('INSERT INTO schedules (name, row) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET row = excluded.row'),
+    deleteSchedule: db.prepare('DELETE FROM schedules WHERE name = ?'),
+    allSchedules: db.prepare('SELECT row FROM schedules ORDER BY name').pluck(),
+    headOfLane: db
+      .prepare('SELECT record FROM jobs WHERE priority = ? AND ready_lane = ? ORDER BY ready_seq LIMIT 1')
+      .pluck(),
+    byDueTime: db.prepare('SELECT id, run_at AS runAt FROM jobs WHERE run_at IS NOT NULL ORDER BY run_at, seq'),
     delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
     get: db.prepare('SELECT record FROM jobs WHERE id = ?').pluck(),
     page: db.prepare('SELECT seq, record FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
@@ -288,22 +323,53 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       const { record, finishedSeq, lane, readySeq } = entry;
       const json = JSON.stringify(record);
       // A row that vanished (a job discarded, then saved again) is inserted afresh at the end of the order.
-      if (entry.seq !== null || statements.update.run(record.state, finishedSeq, json, lane, readySeq, id).changes === 0) {
-        statements.insert.run(entry.seq ?? nextSeq++, id, record.state, finishedSeq, json, record.type, lane, readySeq);
+      const { priority } = record;
+      const runAt = runAtOf(record);
+      if (
+        entry.seq !== null ||
+        statements.update.run(record.state, finishedSeq, json, lane, readySeq, priority, runAt, id).changes === 0
+      ) {
+        const seq = entry.seq ?? nextSeq++;
+        statements.insert.run(seq, id, record.state, finishedSeq, json, record.type, lane, readySeq, priority, runAt);
       }
     }
   });
 
   /**
-   * The buffered jobs that wait in a lane, by lane number, in the order they became ready (a Map keeps
-   * insertion order): the part of each lane the file does not have yet.
+   * The buffered jobs that wait in a lane, by priority and lane number, in the order they became ready (a Map
+   * keeps insertion order): the part of each lane the file does not have yet. `bufferedIn` finds a job's map.
    */
-  const buffered: Map<string, JobRecord>[] = [new Map(), new Map()];
+  const buffered = new Map<number, Map<string, JobRecord>[]>();
+  const bufferedIn = new Map<string, Map<string, JobRecord>>();
+  function bufferReady(record: JobRecord, lane: number) {
+    let lanes = buffered.get(record.priority);
+    if (!lanes) buffered.set(record.priority, (lanes = [new Map(), new Map()]));
+    lanes[lane]!.set(record.id, record);
+    bufferedIn.set(record.id, lanes[lane]!);
+  }
+  function unbufferReady(id: string) {
+    bufferedIn.get(id)?.delete(id);
+    bufferedIn.delete(id);
+  }
+  /** The highest priority below `below` with a buffered job waiting, or null. */
+  function nextBufferedPriority(below: number): number | null {
+    let best: number | null = null;
+    for (const [priority, lanes] of buffered) {
+      if (priority < below && (best === null || priority > best) && (lanes[0]!.size > 0 || lanes[1]!.size > 0)) best = priority;
+    }
+    return best;
+  }
+  /** Scheduled jobs handed out by `takeDue` and not saved since: handed out once. */
+  const handedOut = new Set<string>();
 
+  const commitListeners = new Set<(error: unknown) => void>();
   const pending = createWriteBuffer<Pending>({
     write: writeBatch,
+    failed: (error) => commitListeners.forEach((listener) => listener(error)),
     written(entries) {
-      for (const lane of buffered) lane.clear();
+      commitListeners.forEach((listener) => listener(null));
+      buffered.clear();
+      bufferedIn.clear();
       // A large transaction grew the WAL beyond its usual size: fold it into the database and cut it back now,
       // rather than leaving the file that large until the next checkpoint.
       if (entries.length >= LARGE_COMMIT_RECORDS) checkpoint();
@@ -357,7 +423,8 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     if (!statement) {
       const skip = exhausted.length === 0 ? '' : `AND type NOT IN (${exhausted.map(() => '?').join(', ')})`;
       statement = db.prepare(
-        `SELECT id, type, record, ready_seq AS readySeq FROM jobs WHERE ready_lane = ? AND ready_seq > ? ${skip}
+        `SELECT id, type, record, ready_seq AS readySeq FROM jobs
+         WHERE priority = ? AND ready_lane = ? AND ready_seq > ? ${skip}
          ORDER BY ready_lane, ready_seq`,
       );
       claimStatements.set(key, statement);
@@ -387,27 +454,37 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       claimed.push(record);
       return true;
     };
-    for (const lane of [LANE_NUMBER.retry, LANE_NUMBER.new]) {
-      claimFromFile(lane, limit, left, take, claimed);
-      for (const [id, record] of buffered[lane]!) {
-        if (claimed.length >= limit) break;
-        if (!take(record)) continue;
-        buffered[lane]!.delete(id);
-        const entry = pending.get(id) as Extract<Pending, { kind: 'put' }>;
-        pending.set(id, { ...entry, lane: null, readySeq: null });
+    for (let below = ABOVE_EVERY_PRIORITY; claimed.length < limit; ) {
+      const onFile = statements.nextPriority.get(below) as number | undefined;
+      const inBuffer = nextBufferedPriority(below);
+      const priority = Math.max(onFile ?? -Infinity, inBuffer ?? -Infinity);
+      if (priority === -Infinity) break;
+      for (const lane of [LANE_NUMBER.retry, LANE_NUMBER.new]) {
+        claimFromFile(priority, lane, limit, left, take, claimed);
+        const waiting = buffered.get(priority)?.[lane] ?? new Map<string, JobRecord>();
+        for (const [id, record] of waiting) {
+          if (claimed.length >= limit) break;
+          if (!take(record)) continue;
+          unbufferReady(id);
+          const entry = pending.get(id) as Extract<Pending, { kind: 'put' }>;
+          pending.set(id, { ...entry, lane: null, readySeq: null });
+        }
       }
+      below = priority;
     }
     return claimed;
   }
 
   /**
-   * Per lane, the `ready_seq` up to which the file's lane holds nothing claimable: rows there were claimed (or
-   * superseded by a buffered write) since this store opened. A job enters a lane only with a higher
-   * `ready_seq`, so a claim with no type left out reads on from here instead of skipping those rows again.
+   * Per priority and lane (`priority:lane`), the `ready_seq` up to which the file's lane holds nothing
+   * claimable: rows there were claimed (or superseded by a buffered write) since this store opened. A job
+   * enters a lane only with a higher `ready_seq`, so a claim with no type left out reads on from here instead
+   * of skipping those rows again.
    */
-  const claimedUpTo = [0, 0];
+  const claimedUpTo = new Map<string, number>();
 
   function claimFromFile(
+    priority: number,
     lane: number,
     limit: number,
     left: Map<string, number>,
@@ -418,8 +495,10 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       again = false;
       const exhausted = [...left].filter(([, n]) => n <= 0).map(([type]) => type);
       // With a type left out, rows of that type below the mark may still be claimable later: from the start.
-      const from = exhausted.length === 0 ? claimedUpTo[lane]! : 0;
-      for (const row of claimStatement(exhausted).iterate(lane, from, ...exhausted) as IterableIterator<ClaimRow>) {
+      const segment = `${priority}:${lane}`;
+      const from = exhausted.length === 0 ? (claimedUpTo.get(segment) ?? 0) : 0;
+      const rows = claimStatement(exhausted).iterate(priority, lane, from, ...exhausted) as IterableIterator<ClaimRow>;
+      for (const row of rows) {
         if (claimed.length >= limit) break;
         if (!pending.has(row.id)) {
           const record = parseRecord(row.record);
@@ -429,7 +508,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
           }
           pending.set(row.id, { kind: 'put', record, seq: null, finishedSeq: null, lane: null, readySeq: null });
         } // else its buffered write says where it is now
-        if (exhausted.length === 0) claimedUpTo[lane] = row.readySeq;
+        if (exhausted.length === 0) claimedUpTo.set(segment, row.readySeq);
       }
     }
   }
@@ -471,6 +550,11 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     durable: true,
     db,
 
+    onCommitOutcome(listener) {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
+    },
+
     save(record, from, ready) {
       if (closed) throw new Error(`job store ${path} is closed`);
       const previous = pending.get(record.id);
@@ -484,8 +568,9 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       }
       const lane = ready === undefined ? null : LANE_NUMBER[ready];
       pending.set(record.id, { kind: 'put', record, seq, finishedSeq, lane, readySeq: lane === null ? null : nextReadySeq++ });
-      for (const waiting of buffered) waiting.delete(record.id);
-      if (lane !== null) buffered[lane]!.set(record.id, record);
+      unbufferReady(record.id);
+      handedOut.delete(record.id);
+      if (lane !== null) bufferReady(record, lane);
       counts.move(record.type, from, record.state);
       return TAKEN;
     },
@@ -499,13 +584,78 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       }
     },
 
+    // Written at once, outside the group commit: schedules change seldom, and an operator's change is on disk
+    // when its request is answered.
+    async saveSchedule(row) {
+      statements.putSchedule.run(row.name, JSON.stringify(row));
+    },
+
+    async deleteSchedule(name) {
+      statements.deleteSchedule.run(name);
+    },
+
+    async schedules() {
+      return (statements.allSchedules.all() as string[]).map((json) => JSON.parse(json) as ScheduleRow);
+    },
+
+    async oldestWaiting() {
+      try {
+        commitBeforeRead();
+      } catch {
+        // Writes fail: the file's lanes still answer, without the jobs only the buffer has.
+      }
+      const oldest: OldestWaiting[] = [];
+      for (let below = ABOVE_EVERY_PRIORITY; ; ) {
+        const priority = statements.nextPriority.get(below) as number | undefined;
+        if (priority === undefined) break;
+        const heads = Object.values(LANE_NUMBER).map((lane) => statements.headOfLane.get(priority, lane) as string | undefined);
+        const since = Math.min(...heads.map((json) => (json === undefined ? Infinity : readySince(parseRecord(json)))));
+        if (since !== Infinity) oldest.push({ priority, since });
+        below = priority;
+      }
+      return oldest;
+    },
+
+    async nextDueAt() {
+      try {
+        commitBeforeRead();
+      } catch {
+        // Writes fail: the file's earliest, or a buffered scheduled job's if earlier (an early wake-up is harmless).
+      }
+      let earliest: number | null = null;
+      // Past the jobs handed out by `takeDue` and not saved since (a few at most: the engine saves them next).
+      for (const row of statements.byDueTime.iterate() as IterableIterator<{ id: string; runAt: number }>) {
+        if (handedOut.has(row.id)) continue;
+        earliest = row.runAt;
+        break;
+      }
+      for (const [, entry] of pending.entries()) {
+        const at = entry.kind === 'put' ? runAtOf(entry.record) : null;
+        if (at !== null && (earliest === null || at < earliest)) earliest = at;
+      }
+      return earliest;
+    },
+
+    async takeDue(now, limit) {
+      commitBeforeRead();
+      const due: JobRecord[] = [];
+      for (const row of statements.byDueTime.iterate() as IterableIterator<{ id: string; runAt: number }>) {
+        if (row.runAt > now || due.length >= limit) break;
+        if (handedOut.has(row.id)) continue;
+        handedOut.add(row.id);
+        due.push(readRow(row.id)!);
+      }
+      return due;
+    },
+
     async discard(id) {
       const previous = pending.get(id);
       const current = previous?.kind === 'put' ? previous.record : previous ? undefined : readRow(id);
       if (!current) return;
       counts.add(current.type, current.state, -1);
       // Never written: forgetting the buffered record is enough. Otherwise its row goes at the next commit.
-      for (const waiting of buffered) waiting.delete(id);
+      unbufferReady(id);
+      handedOut.delete(id);
       if (previous?.kind === 'put' && previous.seq !== null) pending.delete(id);
       else pending.set(id, { kind: 'delete' });
     },
@@ -528,7 +678,14 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
         if (!/^\d{1,15}$/.test(cursor)) throw errors.validationFailed({ cursor: ['Not a cursor this server issued.'] });
         before = Number(cursor);
       }
-      commitBeforeRead();
+      let written = true;
+      try {
+        commitBeforeRead();
+      } catch {
+        // Writes fail (a full disk): list what the file has, each job as its buffered record shows it, rather
+        // than not at all. Jobs submitted since the outage began are not in the file yet, and not listed.
+        written = false;
+      }
       const rows = (
         type && state
           ? statements.pageOfTypeInState.all(type, state, before, limit + 1)
@@ -540,8 +697,15 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       ) as Row[];
       const more = rows.length > limit;
       if (more) rows.pop();
+      const fromFile = rows.map((row) => parseRecord(row.record));
+      const latest = (record: JobRecord) => {
+        const buffered = pending.get(record.id);
+        return buffered === undefined ? record : buffered.kind === 'put' ? buffered.record : undefined;
+      };
+      const matches = (record: JobRecord | undefined): record is JobRecord =>
+        record !== undefined && (state === undefined || record.state === state) && (type === undefined || record.type === type);
       return {
-        jobs: rows.map((row) => parseRecord(row.record)),
+        jobs: written ? fromFile : fromFile.map(latest).filter(matches),
         next_cursor: more ? String(rows[rows.length - 1]!.seq) : null,
       };
     },
@@ -596,6 +760,9 @@ const BEFORE_TYPES: Pick<JobRecord, 'type' | 'last_delay_source' | 'result' | 'r
 /** A stored record; one written by an older version gets the fields it lacks. */
 function parseRecord(json: string): JobRecord {
   const record = JSON.parse(json) as JobRecord;
+  // Written before priorities and scheduled jobs (schema version 3 and older).
+  record.priority ??= INPUT_DEFAULTS.priority;
+  record.next_run_at ??= INPUT_DEFAULTS.next_run_at;
   if (record.type !== undefined) return record;
   const upgraded = { ...BEFORE_TYPES, ...record };
   // Every delay before job types was the backoff formula's.

@@ -15,6 +15,8 @@ export interface WriteBufferOptions<Entry> {
   write(entries: [string, Entry][]): void;
   /** After each successful write, with the entries written. */
   written?(entries: [string, Entry][]): void;
+  /** After each failed write, with its error (the entries stay buffered). */
+  failed?(error: unknown): void;
   /** How long after a failed write the buffer is written again when nothing triggers a write sooner, in ms. */
   retryMs: number;
 }
@@ -75,6 +77,7 @@ export function createWriteBuffer<Entry>(options: WriteBufferOptions<Entry>): Wr
       try {
         options.write(entries);
       } catch (error) {
+        options.failed?.(error);
         const failure = errors.storageUnavailable(error instanceof Error ? error.message : String(error));
         waiting?.reject(failure);
         throw failure;

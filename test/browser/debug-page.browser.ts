@@ -2,7 +2,7 @@
  * End to end in a real browser: the service in-process, Debian's chromium driven by playwright-core, the
  * debug page following a job that fails, retries through `backoff`, and ends `failed`; then the type filter
  * (options from GET /types, the list and the chart's counts per type) and a job's type, live progress, result
- * and Retry-After delay in the selected job's panel.
+ * and Retry-After delay in the selected job's panel; the schedules panel and a schedule's jobs.
  * Run with `npm run test:browser` (needs /usr/bin/chromium: `apt-get install -y chromium`).
  */
 import { expect } from 'chai';
@@ -259,5 +259,28 @@ describe('debug page in chromium', function () {
     await page.fill('#search', '');
 
     expect((page as unknown as { external: string[] }).external).to.deep.equal([]);
+  });
+
+  it("lists the schedules with their next fire time and last job, and shows a schedule's jobs", async () => {
+    const put = await fetch(url('/schedules/tick'), {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ cron: '* * * * * *', overlap: 'allow', payload: { tick: true } }),
+    });
+    expect(put.status).to.equal(201);
+    await page.goto(url('/debug'));
+    await page.waitForSelector('body[data-ready="true"]');
+    // The first fire's job is in the row once the list refreshes (every 5 s).
+    await page.waitForFunction(() => document.querySelector('#schedule-list tr[data-name="tick"] td:nth-child(5)')?.textContent?.startsWith('sched:tick:'), undefined, { timeout: 15_000 });
+    const row = await page.$$eval('#schedule-list tr[data-name="tick"] td', (tds) => tds.map((td) => td.textContent));
+    expect(row.slice(0, 3)).to.deep.equal(['tick', 'active', '* * * * * * (UTC)']);
+    expect(row[3]).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+    await page.click('#schedule-list tr[data-name="tick"] button');
+    expect(await page.inputValue('#search')).to.equal('sched:tick:');
+    await page.waitForFunction(() => document.querySelectorAll('#job-list tbody tr').length > 0);
+    const ids = await page.$$eval('#job-list tbody tr', (trs) => trs.map((tr) => tr.querySelector('td')?.textContent ?? ''));
+    expect(ids.every((id) => id.startsWith('sched:tick:'))).to.equal(true);
+    await fetch(url('/schedules/tick'), { method: 'DELETE' });
+    await page.fill('#search', '');
   });
 });

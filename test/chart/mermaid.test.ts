@@ -32,7 +32,7 @@ describe('Mermaid chart generation', () => {
     expect(toMermaid(jobChart)).to.equal(
       [
         'stateDiagram-v2',
-        '  [*] --> queued',
+        '  [*] --> scheduled',
         '  state "running" as running {',
         '    [*] --> running_attempting',
         '    state "attempting" as running_attempting',
@@ -43,6 +43,9 @@ describe('Mermaid chart generation', () => {
         '    state "waiting" as backoff_waiting',
         '    state "ready" as backoff_ready',
         '  }',
+        '  scheduled --> queued : DUE',
+        '  scheduled --> cancelled : CANCEL',
+        '  scheduled --> queued : always [runsNow]',
         '  queued --> running : SLOT_GRANTED',
         '  queued --> cancelled : CANCEL',
         '  queued --> queued : RESTORED',

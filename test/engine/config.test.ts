@@ -17,6 +17,7 @@ describe('config', () => {
       work: { minMs: 100, maxMs: 150, failureRate: 0.2 },
       jobRetention: 10_000,
       store: { kind: 'sqlite', path: './data/jobs.db' },
+      postgres: { schema: 'jobs', poolSize: 10, connectTimeoutMs: 10_000, pollMs: 1000, leaseMs: 30_000 },
       durability: 'normal',
       maxRetriesLimit: 20,
       maxBodyBytes: 65_536,
@@ -28,8 +29,21 @@ describe('config', () => {
       webhookSecret: null,
       retryAfterMaxMs: 3_600_000,
       resultMaxBytes: 65_536,
+      scheduledLimit: 1_000_000,
+      maxDelayMs: 31_536_000_000,
       access: { tokens: [], allowUnauthenticated: false },
       corsOrigins: [],
+      allowedHosts: [],
+      http: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 1024,
+        maxEventStreams: 100,
+        listMaxBytes: 1_048_576,
+      },
+      rateLimitPerS: 0,
+      logPayloads: false,
       environment: {},
     });
     expect(Object.isFrozen(config)).to.equal(true);
@@ -43,9 +57,13 @@ describe('config', () => {
       FAILURE_RATE: '1', JOB_RETENTION: '0', MAX_RETRIES_LIMIT: '7', MAX_BODY_BYTES: '1024',
       SHUTDOWN_TIMEOUT_MS: '10', LOG_LEVEL: 'warn', STORE: 'sqlite:/var/lib/jobs/q.db', DURABILITY: 'full',
       DEFAULT_JOB_TYPE: 'mail.send', TASKS_DIR: '/srv/tasks', JOB_TYPES_FILE: '/etc/jobs/types.json',
-      WEBHOOK_SECRET: 'whsec_c2VjcmV0', RETRY_AFTER_MAX_MS: '60000', RESULT_MAX_BYTES: '0',
+      WEBHOOK_SECRET: 'whsec_c2VjcmV0', RETRY_AFTER_MAX_MS: '60000', RESULT_MAX_BYTES: '0', SCHEDULED_LIMIT: '5', MAX_DELAY_MS: '60000',
       API_TOKEN: 'a-secret-of-16-chars', ALLOW_UNAUTHENTICATED: 'true',
-      CORS_ORIGINS: 'https://ops.example.com, http://localhost:3000',
+      CORS_ORIGINS: 'https://ops.example.com, http://localhost:3000', PG_SCHEMA: 'queue_2', PG_POOL_SIZE: '3',
+      PG_CONNECT_TIMEOUT_MS: '0', PG_POLL_MS: '10', LEASE_MS: '100',
+      ALLOWED_HOSTS: 'Jobs.example.com, localhost, [fd00::1]', HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '3000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '4000', MAX_CONNECTIONS: '50', MAX_EVENT_STREAMS: '7', LIST_MAX_BYTES: '4096',
+      RATE_LIMIT_PER_S: '20', LOG_PAYLOADS: 'true',
     };
     const config = loadConfig(env);
     expect(config).to.deep.equal({
@@ -58,6 +76,7 @@ describe('config', () => {
       work: { minMs: 0, maxMs: 0, failureRate: 1 },
       jobRetention: 0,
       store: { kind: 'sqlite', path: '/var/lib/jobs/q.db' },
+      postgres: { schema: 'queue_2', poolSize: 3, connectTimeoutMs: 0, pollMs: 10, leaseMs: 100 },
       durability: 'full',
       maxRetriesLimit: 7,
       maxBodyBytes: 1024,
@@ -69,6 +88,8 @@ describe('config', () => {
       webhookSecret: 'whsec_c2VjcmV0',
       retryAfterMaxMs: 60_000,
       resultMaxBytes: 0,
+      scheduledLimit: 5,
+      maxDelayMs: 60_000,
       access: {
         tokens: [
           {
@@ -80,16 +101,33 @@ describe('config', () => {
         allowUnauthenticated: true,
       },
       corsOrigins: ['https://ops.example.com', 'http://localhost:3000'],
+      allowedHosts: ['jobs.example.com', 'localhost', 'fd00::1'],
+      http: {
+        headersTimeoutMs: 2000,
+        requestTimeoutMs: 3000,
+        keepAliveTimeoutMs: 4000,
+        maxConnections: 50,
+        maxEventStreams: 7,
+        listMaxBytes: 4096,
+      },
+      rateLimitPerS: 20,
+      logPayloads: true,
       environment: env,
     });
   });
 
-  it('reads STORE=memory, and refuses a STORE that is neither memory nor sqlite:<path>', () => {
+  it('reads STORE=memory and a PostgreSQL URL, and refuses a STORE that is none of the three kinds', () => {
     expect(loadConfig({ STORE: 'memory' }).store).to.deep.equal({ kind: 'memory' });
-    expect(problemsOf({ STORE: 'sqlite:', DURABILITY: 'paranoid' })).to.deep.equal([
-      'STORE="sqlite:" is invalid: expected `memory` or `sqlite:<path>`',
+    for (const url of ['postgres://app:pw@db:5432/jobs', 'postgresql://localhost/jobs']) {
+      expect(loadConfig({ STORE: url }).store).to.deep.equal({ kind: 'postgres', url });
+    }
+    const expected = 'expected `memory`, `sqlite:<path>` or `postgres://user[:password]@host[:port]/database`';
+    expect(problemsOf({ STORE: 'sqlite:', DURABILITY: 'paranoid', PG_SCHEMA: 'Jobs; DROP' })).to.deep.equal([
+      `STORE="sqlite:" is invalid: ${expected}`,
+      'PG_SCHEMA="Jobs; DROP" is invalid: expected a lower-case identifier (`^[a-z_][a-z0-9_]{0,62}$`)',
       'DURABILITY="paranoid" is invalid: expected one of normal, full',
     ]);
+    expect(problemsOf({ STORE: 'mysql://db/jobs' })).to.deep.equal([`STORE="mysql://db/jobs" is invalid: ${expected}`]);
   });
 
   it('treats empty strings as unset', () => {
@@ -114,6 +152,12 @@ describe('config', () => {
   it('requires WORK_MIN_MS ≤ WORK_MAX_MS', () => {
     expect(problemsOf({ WORK_MIN_MS: '200', WORK_MAX_MS: '100' })).to.deep.equal([
       'WORK_MIN_MS=200 is invalid: expected at most WORK_MAX_MS (100)',
+    ]);
+  });
+
+  it('requires HTTP_HEADERS_TIMEOUT_MS ≤ HTTP_REQUEST_TIMEOUT_MS (Node refuses a server otherwise)', () => {
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).to.deep.equal([
+      'HTTP_HEADERS_TIMEOUT_MS=20000 is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (10000)',
     ]);
   });
 });

@@ -5,7 +5,7 @@ import { contextOf, newRecord, updateRecord, type Transition } from '../../src/e
 
 /** A context whose every field has a value of its own, so a field left out cannot go unseen. */
 const context = (n: number): JobContext => ({
-  id: 'job', type: 'simulated', payload: { n }, max_retries: n + 1, attempts: n + 2, attempts_at_retry: n + 3,
+  id: 'job', type: 'simulated', payload: { n }, max_retries: n + 1, priority: n + 11, next_run_at: n + 12, attempts: n + 2, attempts_at_retry: n + 3,
   last_error: `e${n}`, created_at: n + 4, updated_at: n + 5, started_at: n + 6, finished_at: n + 7,
   next_retry_at: n + 8, last_delay_ms: n + 9, last_delay_source: n % 2 === 0 ? 'backoff' : 'retry_after',
   result: { r: n }, result_error: n % 2 === 0 ? 'too_large' : 'not_json', result_bytes: n + 10,

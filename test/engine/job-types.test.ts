@@ -88,7 +88,7 @@ describe('job types', () => {
       await queue.submit({ id: 'x', type: 'one', payload: null });
       const error = await rejection<DuplicateJobError>(queue.submit({ id: 'x', type: 'two', payload: null }));
       expect(error).to.be.instanceOf(DuplicateJobError);
-      expect(error.submitted).to.deep.equal({ type: 'two', payload: null, max_retries: 3 });
+      expect(error.submitted).to.deep.equal({ type: 'two', payload: null, max_retries: 3, priority: 0 });
       expect(error.existing.type).to.equal('one');
     });
   });
@@ -342,15 +342,15 @@ describe('job types', () => {
         {
           name: 'hook', kind: 'http', source: 'job-types.json',
           options: { max_retries: 3, timeout_ms: 0, backoff: { base_ms: 100, max_ms: 30_000, jitter_ms: 100 }, concurrency: null, isolation: 'none' },
-          counts: { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+          counts: { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
         },
         {
           name: 'mailer', kind: 'module', source: 'mailer.ts',
           options: { max_retries: 3, timeout_ms: 5000, backoff: { base_ms: 1000, max_ms: 30_000, jitter_ms: 100 }, concurrency: 2, isolation: 'none' },
-          counts: { queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+          counts: { scheduled: 0, queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 },
         },
       ]);
-      expect((await queue.stats()).types).to.deep.equal({ mailer: { queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 } });
+      expect((await queue.stats()).types).to.deep.equal({ mailer: { scheduled: 0, queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 } });
     });
   });
 });

@@ -6,7 +6,7 @@ import { rejection } from '../helpers/queue.js';
 
 function record(id: string, state: JobState): JobRecord {
   return {
-    id, type: 'simulated', state, payload: null, max_retries: 0, attempts: 0, last_error: null, created_at: 0,
+    id, type: 'simulated', state, payload: null, max_retries: 0, priority: 0, next_run_at: null, attempts: 0, last_error: null, created_at: 0,
     updated_at: 0, started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null,
     last_delay_source: null, result: null, result_error: null, result_bytes: null, attempts_at_retry: 0,
     cancel_requested: false, progress: null, history: [],
@@ -45,7 +45,7 @@ describe('memory store', () => {
     save(record('j3', 'running'));
     expect(ids((await store.list({ limit: 10, state: 'running' })).jobs)).to.deep.equal(['j3', 'j1']);
     expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['j4', 'j3', 'j2', 'j1']);
-    expect((await store.counts())).to.deep.equal({ queued: 2, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 });
+    expect((await store.counts())).to.deep.equal({ scheduled: 0, queued: 2, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 });
   });
 
   it('evicts the oldest finished record beyond the retention, never an unfinished one', async () => {
@@ -57,7 +57,7 @@ describe('memory store', () => {
     }
     expect((await store.get('a'))).to.equal(undefined);
     expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['c', 'b', 'old-unfinished']);
-    expect((await store.counts())).to.deep.equal({ queued: 1, running: 0, backoff: 0, done: 1, failed: 1, cancelled: 0 });
+    expect((await store.counts())).to.deep.equal({ scheduled: 0, queued: 1, running: 0, backoff: 0, done: 1, failed: 1, cancelled: 0 });
   });
 
   it('keeps cursors valid across compaction after many evictions', async () => {
@@ -82,7 +82,7 @@ describe('memory store', () => {
     save(record('b', 'queued'));
     save(record('b', 'done'));
     expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['b']);
-    expect((await store.counts())).to.deep.equal({ queued: 0, running: 0, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+    expect((await store.counts())).to.deep.equal({ scheduled: 0, queued: 0, running: 0, backoff: 0, done: 1, failed: 0, cancelled: 0 });
   });
 
   it('compacts the holes eviction leaves behind an old unfinished record, cursors still valid', async () => {
@@ -113,7 +113,7 @@ describe('memory store', () => {
         id, type: 'simulated', from, to, event, at, attempt, error: null, delay_ms: null, delay_source: null,
       });
       return {
-        id, type: 'simulated', state: 'done', payload: { n: 1 }, max_retries: 2, attempts: 1, attempts_at_retry: 0,
+        id, type: 'simulated', state: 'done', payload: { n: 1 }, max_retries: 2, priority: 0, next_run_at: null, attempts: 1, attempts_at_retry: 0,
         last_error: null, created_at: 1000, updated_at: 1012, started_at: 1005, finished_at: 1012, next_retry_at: null,
         last_delay_ms: null, last_delay_source: null, result: null, result_error: null, result_bytes: null,
         cancel_requested: false, progress: null,

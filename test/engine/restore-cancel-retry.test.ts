@@ -98,7 +98,7 @@ describe('job queue: restore, cancel and retry', () => {
       const work = manualProcessor();
       const { queue, transitions, unhandled } = await restarted([record], work.processor);
       expect(strip((await queue.get('r'))!)).to.deep.equal({
-        id: 'r', type: 'simulated', state: 'cancelled', payload: null, max_retries: 2, attempts: 1, attempts_at_retry: 0,
+        id: 'r', type: 'simulated', state: 'cancelled', payload: null, max_retries: 2, priority: 0, next_run_at: null, attempts: 1, attempts_at_retry: 0,
         last_error: null, created_at: 0, updated_at: 100, started_at: 0, finished_at: 100, next_retry_at: null,
         last_delay_ms: null, last_delay_source: null, result: null, result_error: null, result_bytes: null,
         cancel_requested: false, progress: null,
@@ -185,7 +185,7 @@ describe('job queue: restore, cancel and retry', () => {
       const record = (await first.queue.get('r'))!;
       const { queue } = await restarted([record], manualProcessor().processor);
       expect(strip((await queue.get('r'))!)).to.deep.equal({
-        id: 'r', type: 'simulated', state: 'backoff', payload: null, max_retries: 2, attempts: 1, attempts_at_retry: 0,
+        id: 'r', type: 'simulated', state: 'backoff', payload: null, max_retries: 2, priority: 0, next_run_at: null, attempts: 1, attempts_at_retry: 0,
         last_error: 'interrupted', created_at: 0, updated_at: 0, started_at: 0, finished_at: null,
         next_retry_at: 150, last_delay_ms: 150, last_delay_source: 'backoff', result: null, result_error: null,
         result_bytes: null, cancel_requested: false, progress: null,

@@ -63,9 +63,10 @@ describe('supervisor (through the job queue)', () => {
       expect(error.headers).to.deep.equal({ 'Retry-After': '1' });
       expect((await queue.get('j6'))).to.equal(undefined);
       expect((await queue.stats())).to.deep.equal({
-        states: { queued: 3, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 },
-        types: { simulated: { queued: 3, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 } },
+        states: { scheduled: 0, queued: 3, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+        types: { simulated: { scheduled: 0, queued: 3, running: 2, backoff: 0, done: 0, failed: 0, cancelled: 0 } },
         workers: { busy: 2, total: 2 },
+        waiting: [{ priority: 0, oldest_wait_ms: 0 }],
         queue: { used: 5, capacity: 5 },
         totals: { submitted: 5, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 1 },
       });

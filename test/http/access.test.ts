@@ -181,7 +181,7 @@ describe('access tokens', () => {
 
 describe('access in the OpenAPI document', () => {
   type Operation = { security: Record<string, string[]>[]; responses: Record<string, unknown> };
-  const document = openApiDocument(testConfig()) as {
+  const document = openApiDocument(routerOfApp()) as unknown as {
     paths: Record<string, Record<string, Operation>>;
     security: unknown;
     components: { securitySchemes: Record<string, { type: string; scheme: string }> };

@@ -79,7 +79,7 @@ describe('POST /jobs/batch', () => {
             status: 400,
             error: validationFailed({
               max_retries: ['Must be an integer from 0 to 20.'],
-              extra: ['Unknown field; allowed: id, type, payload, max_retries.'],
+              extra: ['Unknown field; allowed: id, type, payload, max_retries, priority, run_at, delay_ms.'],
             }),
           },
           { id: null, status: 400, error: validationFailed({ id: ['Must be a string.'] }) },
@@ -89,7 +89,7 @@ describe('POST /jobs/batch', () => {
             status: 409,
             error: {
               code: 'duplicate_job',
-              message: 'A job with id "known" already exists with a different type, payload or max_retries.',
+              message: 'A job with id "known" already exists with a different type, payload, max_retries or priority.',
               details: known,
             },
           },
@@ -117,7 +117,7 @@ describe('POST /jobs/batch', () => {
             status: 409,
             error: {
               code: 'duplicate_job',
-              message: 'A job with id "x" already exists with a different type, payload or max_retries.',
+              message: 'A job with id "x" already exists with a different type, payload, max_retries or priority.',
               details: view({ id: 'x', state: 'running', payload: [1], attempts: 1, started_at: iso(T0) }),
             },
           },

@@ -168,14 +168,17 @@ describe('GET /jobs', () => {
     ['limit=-1', { limit: limitMessage }],
     ['limit=', { limit: limitMessage }],
     ['limit=1&limit=2', { limit: limitMessage }],
-    ['state=paused', { state: ['Must be one of queued, running, backoff, done, failed, cancelled.'] }],
-    ['state=DONE', { state: ['Must be one of queued, running, backoff, done, failed, cancelled.'] }],
+    ['state=paused', { state: ['Must be one of scheduled, queued, running, backoff, done, failed, cancelled.'] }],
+    ['state=DONE', { state: ['Must be one of scheduled, queued, running, backoff, done, failed, cancelled.'] }],
     ['cursor=abc', { cursor: ['Not a cursor this server issued.'] }],
     ['cursor=1&cursor=2', { cursor: ['Must be a single cursor string.'] }],
-    ['page=2', { page: ['Unknown field; allowed: state, type, limit, cursor, id_prefix, created_after, created_before, last_error.'] }],
+    [
+      'page=2',
+      { page: ['Unknown field; allowed: state, type, limit, cursor, include_payload, id_prefix, created_after, created_before, last_error.'] },
+    ],
     [
       'state=x&limit=0',
-      { state: ['Must be one of queued, running, backoff, done, failed, cancelled.'], limit: limitMessage },
+      { state: ['Must be one of scheduled, queued, running, backoff, done, failed, cancelled.'], limit: limitMessage },
     ],
   ];
   for (const [query, details] of cases) {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics, type RejectionReason } from '../../src/metrics.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
+import type { JobState } from '../../src/engine/job-record.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { makeQueue } from '../helpers/queue.js';
 import { startService, type Service } from './support.js';
@@ -21,15 +22,15 @@ function samples(text: string, keep: (name: string) => boolean): Record<string, 
 }
 
 /** The job metrics (counters, gauges and the two job histograms). */
-const JOB_METRICS = /^(jobs|job|workers|queue)_|^jobs$/;
+const JOB_METRICS = /^jobsvc_(jobs|workers|queue)(_|$)/;
 const jobSamples = (text: string) => samples(text, (name) => JOB_METRICS.test(name));
-/** The request counts of `http_request_duration_seconds` (its sums and buckets are real time). */
-const requestCounts = (text: string) => samples(text, (name) => name === 'http_request_duration_seconds_count');
+/** The request counts of `jobsvc_http_request_duration_seconds` (its sums and buckets are real time). */
+const requestCounts = (text: string) => samples(text, (name) => name === 'jobsvc_http_request_duration_seconds_count');
 
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800];
 const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
 
-/** The job type of every job in these tests: the default one. Each job metric but jobs_rejected_total has its label. */
+/** The job type of every job in these tests: the default one. Each job metric but jobsvc_jobs_rejected_total has its label. */
 const TYPE = 'simulated';
 
 /** The samples of a histogram's series of job type TYPE that observed `values` (seconds), in that order. */
@@ -46,13 +47,13 @@ function histogram(name: string, bounds: number[], values: number[]): Record<str
 
 interface Expected {
   submitted: number;
-  rejected: Record<'queue_full' | 'duplicate' | 'validation' | 'shutting_down', number>;
+  rejected: Record<RejectionReason, number>;
   finished: Record<'done' | 'failed' | 'cancelled', number>;
   attempts: Record<'success' | 'failure' | 'timeout' | 'cancelled' | 'interrupted', number>;
   durations: number[];
   waits: number[];
   manualRetries: number;
-  states: Record<'queued' | 'running' | 'backoff' | 'done' | 'failed' | 'cancelled', number>;
+  states: Record<JobState, number>;
   busy: number;
   workers: number;
   capacity: number;
@@ -65,23 +66,24 @@ function expectedJobSamples(e: Expected): Record<string, number> {
       Object.entries(values).map(([value, n]) => [`${name}{${label}="${value}"${typed ? `,type="${TYPE}"` : ''}}`, n]),
     );
   return {
-    [`jobs_submitted_total{type="${TYPE}"}`]: e.submitted,
-    ...labelled('jobs_rejected_total', 'reason', e.rejected, false),
-    ...labelled('jobs_finished_total', 'state', e.finished),
-    ...labelled('job_attempts_total', 'outcome', e.attempts),
-    ...histogram('job_attempt_duration_seconds', ATTEMPT_BUCKETS, e.durations),
-    ...histogram('job_wait_seconds', WAIT_BUCKETS, e.waits),
-    [`jobs_manual_retries_total{type="${TYPE}"}`]: e.manualRetries,
-    ...labelled('jobs', 'state', e.states),
-    workers_busy: e.busy,
-    workers_total: e.workers,
-    queue_capacity: e.capacity,
+    [`jobsvc_jobs_submitted_total{type="${TYPE}"}`]: e.submitted,
+    ...labelled('jobsvc_jobs_rejected_total', 'reason', e.rejected, false),
+    ...labelled('jobsvc_jobs_finished_total', 'state', e.finished),
+    ...labelled('jobsvc_jobs_attempts_total', 'outcome', e.attempts),
+    ...histogram('jobsvc_jobs_attempt_duration_seconds', ATTEMPT_BUCKETS, e.durations),
+    ...histogram('jobsvc_jobs_wait_seconds', WAIT_BUCKETS, e.waits),
+    [`jobsvc_jobs_manual_retries_total{type="${TYPE}"}`]: e.manualRetries,
+    ...labelled('jobsvc_jobs', 'state', e.states),
+    jobsvc_workers_busy: e.busy,
+    jobsvc_workers: e.workers,
+    jobsvc_queue_capacity: e.capacity,
+    jobsvc_jobs_fenced_writes_total: 0,
   };
 }
 
-const none = { queue_full: 0, duplicate: 0, validation: 0, shutting_down: 0 };
+const none = { queue_full: 0, scheduled_full: 0, duplicate: 0, validation: 0, shutting_down: 0 };
 const noAttempts = { success: 0, failure: 0, timeout: 0, cancelled: 0, interrupted: 0 };
-const noStates = { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
+const noStates = { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
 
 describe('GET /metrics', () => {
   let service: Service;
@@ -98,18 +100,19 @@ describe('GET /metrics', () => {
       expect(reply.text).to.match(new RegExp(`^${processMetric} `, 'm'));
     }
     for (const [name, type] of [
-      ['jobs_submitted_total', 'counter'],
-      ['jobs_rejected_total', 'counter'],
-      ['jobs_finished_total', 'counter'],
-      ['job_attempts_total', 'counter'],
-      ['job_attempt_duration_seconds', 'histogram'],
-      ['job_wait_seconds', 'histogram'],
-      ['jobs', 'gauge'],
-      ['workers_busy', 'gauge'],
-      ['workers_total', 'gauge'],
-      ['queue_capacity', 'gauge'],
-      ['jobs_manual_retries_total', 'counter'],
-      ['http_request_duration_seconds', 'histogram'],
+      ['jobsvc_jobs_submitted_total', 'counter'],
+      ['jobsvc_jobs_rejected_total', 'counter'],
+      ['jobsvc_jobs_finished_total', 'counter'],
+      ['jobsvc_jobs_attempts_total', 'counter'],
+      ['jobsvc_jobs_attempt_duration_seconds', 'histogram'],
+      ['jobsvc_jobs_wait_seconds', 'histogram'],
+      ['jobsvc_jobs', 'gauge'],
+      ['jobsvc_workers_busy', 'gauge'],
+      ['jobsvc_workers', 'gauge'],
+      ['jobsvc_queue_capacity', 'gauge'],
+      ['jobsvc_jobs_manual_retries_total', 'counter'],
+      ['jobsvc_jobs_fenced_writes_total', 'counter'],
+      ['jobsvc_http_request_duration_seconds', 'histogram'],
     ]) {
       expect(reply.text).to.include(`\n# TYPE ${name} ${type}\n`);
     }
@@ -184,7 +187,7 @@ describe('GET /metrics', () => {
     expect(jobSamples(reply.text)).to.deep.equal(
       expectedJobSamples({
         submitted: 9, // ok1 ok2 bad flaky q1 q2 w1 w2 w3, and not the retry
-        rejected: { queue_full: 1, duplicate: 1, validation: 2, shutting_down: 1 },
+        rejected: { queue_full: 1, scheduled_full: 0, duplicate: 1, validation: 2, shutting_down: 1 },
         finished: { done: 4, failed: 1, cancelled: 3 },
         attempts: { success: 4, failure: 2, timeout: 0, cancelled: 1, interrupted: 0 },
         // In the order they ended: ok1, bad, flaky, q1, q2, flaky, ok2.
@@ -192,22 +195,22 @@ describe('GET /metrics', () => {
         // In the order they started: ok1, ok2, bad, flaky, q1, q2, flaky (retried), w1, w2.
         waits: [0, 0, 0, 0, 0, 0.3, 0.1, 0, 0],
         manualRetries: 1,
-        states: { queued: 0, running: 2, backoff: 0, done: 4, failed: 1, cancelled: 2 },
+        states: { scheduled: 0, queued: 0, running: 2, backoff: 0, done: 4, failed: 1, cancelled: 2 },
         busy: 2,
         workers: 2,
         capacity: 4,
       }),
     );
     expect(requestCounts(reply.text)).to.deep.equal({
-      'http_request_duration_seconds_count{method="POST",route="/jobs",status="202"}': 9,
-      'http_request_duration_seconds_count{method="POST",route="/jobs",status="429"}': 1,
-      'http_request_duration_seconds_count{method="POST",route="/jobs",status="409"}': 1,
-      'http_request_duration_seconds_count{method="POST",route="/jobs",status="200"}': 1,
-      'http_request_duration_seconds_count{method="POST",route="/jobs",status="400"}': 2,
-      'http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}': 1,
-      'http_request_duration_seconds_count{method="POST",route="/jobs/:id/cancel",status="200"}': 3,
-      'http_request_duration_seconds_count{method="POST",route="/jobs/:id/retry",status="202"}': 1,
-      'http_request_duration_seconds_count{method="POST",route="/jobs",status="503"}': 1,
+      'jobsvc_http_request_duration_seconds_count{method="POST",route="/jobs",status="202"}': 9,
+      'jobsvc_http_request_duration_seconds_count{method="POST",route="/jobs",status="429"}': 1,
+      'jobsvc_http_request_duration_seconds_count{method="POST",route="/jobs",status="409"}': 1,
+      'jobsvc_http_request_duration_seconds_count{method="POST",route="/jobs",status="200"}': 1,
+      'jobsvc_http_request_duration_seconds_count{method="POST",route="/jobs",status="400"}': 2,
+      'jobsvc_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}': 1,
+      'jobsvc_http_request_duration_seconds_count{method="POST",route="/jobs/:id/cancel",status="200"}': 3,
+      'jobsvc_http_request_duration_seconds_count{method="POST",route="/jobs/:id/retry",status="202"}': 1,
+      'jobsvc_http_request_duration_seconds_count{method="POST",route="/jobs",status="503"}': 1,
     });
     // The engine's own totals agree.
     expect((await service.queue.stats()).totals).to.deep.equal({
@@ -224,12 +227,13 @@ describe('GET /metrics', () => {
     expect((await service.request('POST', '/jobs/a/retry')).status).to.equal(409);
     void service.queue.drain(60_000);
     expect((await service.request('POST', '/jobs/f/retry')).status).to.equal(503);
-    const rejected = samples((await service.get('/metrics')).text, (name) => name === 'jobs_rejected_total');
+    const rejected = samples((await service.get('/metrics')).text, (name) => name === 'jobsvc_jobs_rejected_total');
     expect(rejected).to.deep.equal({
-      'jobs_rejected_total{reason="queue_full"}': 1,
-      'jobs_rejected_total{reason="duplicate"}': 0,
-      'jobs_rejected_total{reason="validation"}': 0,
-      'jobs_rejected_total{reason="shutting_down"}': 1,
+      'jobsvc_jobs_rejected_total{reason="queue_full"}': 1,
+      'jobsvc_jobs_rejected_total{reason="scheduled_full"}': 0,
+      'jobsvc_jobs_rejected_total{reason="duplicate"}': 0,
+      'jobsvc_jobs_rejected_total{reason="validation"}': 0,
+      'jobsvc_jobs_rejected_total{reason="shutting_down"}': 1,
     });
   });
 
@@ -240,12 +244,13 @@ describe('GET /metrics', () => {
     });
     const { results } = reply.body as { results: { status: number }[] };
     expect(results.map((r) => r.status)).to.deep.equal([409, 400, 202, 202, 202, 429]);
-    const rejected = samples((await service.get('/metrics')).text, (name) => name === 'jobs_rejected_total');
+    const rejected = samples((await service.get('/metrics')).text, (name) => name === 'jobsvc_jobs_rejected_total');
     expect(rejected).to.deep.equal({
-      'jobs_rejected_total{reason="queue_full"}': 1,
-      'jobs_rejected_total{reason="duplicate"}': 1,
-      'jobs_rejected_total{reason="validation"}': 1,
-      'jobs_rejected_total{reason="shutting_down"}': 0,
+      'jobsvc_jobs_rejected_total{reason="queue_full"}': 1,
+      'jobsvc_jobs_rejected_total{reason="scheduled_full"}': 0,
+      'jobsvc_jobs_rejected_total{reason="duplicate"}': 1,
+      'jobsvc_jobs_rejected_total{reason="validation"}': 1,
+      'jobsvc_jobs_rejected_total{reason="shutting_down"}': 0,
     });
   });
 
@@ -253,11 +258,11 @@ describe('GET /metrics', () => {
     const other = await startService();
     try {
       await service.post('/jobs', { id: 'a' });
-      const mine = samples((await service.get('/metrics')).text, (name) => name === 'jobs_submitted_total');
-      const theirs = samples((await other.get('/metrics')).text, (name) => name === 'jobs_submitted_total');
+      const mine = samples((await service.get('/metrics')).text, (name) => name === 'jobsvc_jobs_submitted_total');
+      const theirs = samples((await other.get('/metrics')).text, (name) => name === 'jobsvc_jobs_submitted_total');
       expect([mine, theirs]).to.deep.equal([
-        { [`jobs_submitted_total{type="${TYPE}"}`]: 1 },
-        { [`jobs_submitted_total{type="${TYPE}"}`]: 0 },
+        { [`jobsvc_jobs_submitted_total{type="${TYPE}"}`]: 1 },
+        { [`jobsvc_jobs_submitted_total{type="${TYPE}"}`]: 0 },
       ]);
     } finally {
       await other.stop();

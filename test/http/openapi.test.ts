@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { z } from 'zod';
 import { appRouter, createApp } from '../../src/http/app.js';
+import { errorBodySchema } from '../../src/http/error-schemas.js';
 import { API_VERSION, openApiDocument, toOpenApiPath } from '../../src/http/openapi.js';
 import {
   debugStatusSchema,
-  errorBodySchema,
   historySchema,
   jobPageSchema,
   jobPathSchema,
@@ -16,25 +16,29 @@ import {
   readinessSchema,
   statsSchema,
 } from '../../src/http/response-schemas.js';
-import { listQuerySchema, submissionSchema } from '../../src/http/schemas.js';
+import { documentRoute, routeDocs } from '../../src/http/route-docs.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
-import type { Stats } from '../../src/engine/job-queue.types.js';
+import type { Lifecycle, Stats } from '../../src/engine/job-queue.types.js';
 import { startService, testConfig, type Service } from './support.js';
 
+type Schema = Record<string, unknown>;
+type Operation = {
+  parameters?: { name: string; in: string; required?: boolean; schema: Schema }[];
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  responses: Record<string, { $ref?: string; headers?: Record<string, { required?: boolean }>; content?: Record<string, { schema: Schema }> }>;
+};
 type Document = {
   openapi: string;
   info: { version: string };
-  paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
-  components: { schemas: Record<string, unknown> };
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema>; responses: Record<string, Operation['responses'][string]> };
 };
 
-/** `METHOD /path/{param}` for every route the router serves (HEAD comes with every GET and is not listed). */
+/** `METHOD /path/{param}` for every route the router serves, HEAD included (the router adds it to each GET). */
 function servedRoutes(router: Router): string[] {
   const routes = new Set<string>();
   for (const layer of router.stack) {
-    for (const method of layer.methods) {
-      if (method !== 'HEAD') routes.add(`${method} ${toOpenApiPath(String(layer.path))}`);
-    }
+    for (const method of layer.methods) routes.add(`${method} ${toOpenApiPath(String(layer.path))}`);
   }
   return [...routes].sort();
 }
@@ -55,20 +59,41 @@ function refs(value: unknown): string[] {
 /** Exactly equal types, checked by the compiler. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const statsSchemaIsStats: Same<z.output<typeof statsSchema>, Stats> = true;
+const statusListsEveryLifecycle: Same<z.output<typeof debugStatusSchema>['lifecycle'], Lifecycle> = true;
+
+function appWithRouter(): Router {
+  const config = testConfig();
+  const queue = createJobQueue(
+    { workers: 1, queueSize: 1, backoff: config.backoff, jobTimeoutMs: 0, jobRetention: 10 },
+    { processor: async () => undefined },
+  );
+  return appRouter(createApp({ queue, config, logger: pino({ level: 'silent' }) }))!;
+}
 
 describe('GET /openapi.json', () => {
-  const config = testConfig();
-  const document = openApiDocument(config) as unknown as Document;
+  const router = appWithRouter();
+  const document = openApiDocument(router) as unknown as Document;
+  /** The response `status` of `method path`, its `$ref` to a shared response followed. */
+  const response = (path: string, method: string, status: string) => {
+    const reply = document.paths[path]![method]!.responses[status]!;
+    return reply.$ref ? document.components.responses[reply.$ref.split('/').pop()!]! : reply;
+  };
 
-  it('documents every route the router serves, and nothing the router does not serve', () => {
-    const queue = createJobQueue(
-      { workers: 1, queueSize: 1, backoff: config.backoff, jobTimeoutMs: 0, jobRetention: 10 },
-      { processor: async () => undefined },
-    );
-    const router = appRouter(createApp({ queue, config, logger: pino({ level: 'silent' }) }))!;
+  it('documents every route the router serves, HEAD included, and nothing the router does not serve', () => {
     const served = servedRoutes(router);
-    expect(served).to.include.members(['POST /jobs/{id}/cancel', 'POST /jobs/{id}/retry', 'GET /metrics']);
+    expect(served).to.include.members(['POST /jobs/{id}/cancel', 'HEAD /jobs/{id}', 'GET /metrics']);
     expect(documentedRoutes(document)).to.deep.equal(served);
+  });
+
+  it('fails a route added without documentRoute, and a documented route that is not served', () => {
+    const extra = appWithRouter();
+    extra.get('/undocumented', (ctx) => void (ctx.body = 'x'));
+    documentRoute(extra, 'GET /unserved', { tag: 'debug', summary: 'Nothing.', responses: {} });
+    const documented = documentedRoutes(openApiDocument(extra) as unknown as Document);
+    const served = servedRoutes(extra);
+    expect(served.filter((route) => !documented.includes(route))).to.deep.equal(['GET /undocumented', 'HEAD /undocumented']);
+    expect(documented.filter((route) => !served.includes(route))).to.deep.equal(['GET /unserved', 'HEAD /unserved']);
+    expect(routeDocs(router).size).to.be.greaterThan(20);
   });
 
   it('serves an OpenAPI 3.1 document with the package version', async () => {
@@ -77,7 +102,7 @@ describe('GET /openapi.json', () => {
       const reply = await service.get('/openapi.json');
       expect(reply.status).to.equal(200);
       expect(reply.headers.get('content-type')).to.equal('application/json; charset=utf-8');
-      expect(reply.body).to.deep.equal(document);
+      expect(reply.body).to.deep.equal(JSON.parse(JSON.stringify(document)));
       const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
       expect([document.openapi, document.info.version, API_VERSION]).to.deep.equal(['3.1.0', packageJson.version, packageJson.version]);
     } finally {
@@ -85,21 +110,58 @@ describe('GET /openapi.json', () => {
     }
   });
 
-  it('resolves every $ref to a component schema', () => {
-    const names = new Set(Object.keys(document.components.schemas).map((name) => `#/components/schemas/${name}`));
+  it('resolves every $ref to a component', () => {
+    const names = new Set([
+      ...Object.keys(document.components.schemas).map((name) => `#/components/schemas/${name}`),
+      ...Object.keys(document.components.responses).map((name) => `#/components/responses/${name}`),
+    ]);
     const found = refs(document);
     expect(found).to.not.be.empty;
     expect(found.filter((ref) => !names.has(ref))).to.deep.equal([]);
   });
 
-  it('describes requests with the schemas the routes validate with', () => {
-    const { $schema: _dialect, ...submission } = z.toJSONSchema(submissionSchema(config.maxRetriesLimit), { io: 'input' });
-    expect(document.components.schemas.Submission).to.deep.equal(submission);
-    const listParameters = document.paths['/jobs']!.get!.parameters!.map(({ name, in: where }) => `${where}:${name}`);
-    expect(listParameters).to.deep.equal(Object.keys(listQuerySchema.shape).map((name) => `query:${name}`));
-    expect(document.paths['/jobs/{id}/cancel']!.post!.parameters!.map(({ name, in: where }) => `${where}:${name}`))
-      .to.deep.equal(['path:id']);
-    expect(statsSchemaIsStats).to.equal(true);
+  it('describes requests by their input side: defaults optional, limit an integer with bounds, batch items any JSON', () => {
+    const submission = document.components.schemas.Submission!;
+    expect(submission.required).to.equal(undefined);
+    expect(Object.keys(submission.properties as object)).to.deep.equal([
+      'id', 'type', 'payload', 'max_retries', 'priority', 'run_at', 'delay_ms',
+    ]);
+    const limit = document.paths['/jobs']!.get!.parameters!.find((parameter) => parameter.name === 'limit')!;
+    expect(limit).to.deep.equal({ in: 'query', name: 'limit', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } });
+    const batch = document.paths['/jobs/batch']!.post!.requestBody!.content['application/json']!.schema as {
+      properties: { jobs: { items: Schema } };
+    };
+    expect(Object.keys(batch.properties.jobs.items)).to.deep.equal(['description']);
+  });
+
+  it('documents 405 with Allow, 500 as default, Location on 202, Retry-After on 429 and 503', () => {
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect(Object.keys(operation.responses), `${method} ${path}`).to.include.members(['405', 'default']);
+        expect(Object.keys(operation.responses).some((status) => status.startsWith('4')), `${method} ${path}`).to.equal(true);
+      }
+    }
+    expect(response('/jobs', 'post', '405').headers!.Allow!.required).to.equal(true);
+    expect(response('/jobs', 'post', '202').headers!.Location!.required).to.equal(true);
+    expect(response('/jobs', 'post', '429').headers!['Retry-After']!.required).to.equal(true);
+    expect(response('/jobs/{id}', 'get', '503').headers!['Retry-After']!.required).to.equal(true);
+    expect(Object.keys(response('/debug/assets/{name}', 'get', '200').content!)).to.have.members([
+      'text/javascript; charset=utf-8',
+      'text/css; charset=utf-8',
+      'image/svg+xml',
+    ]);
+    expect(Object.keys(response('/machines/job.mmd', 'get', '200').content!)).to.deep.equal(['text/plain; charset=utf-8']);
+  });
+
+  it('types the details of each error code: the existing job for duplicate_job, messages per field for validation_failed', () => {
+    const { schemas } = document.components;
+    expect((schemas.DuplicateJobError!.properties as Record<string, Schema>).details).to.deep.equal({
+      $ref: '#/components/schemas/Job',
+      description: 'The job already known under this id.',
+    });
+    expect((schemas.ValidationFailedError!.properties as Record<string, Schema>).details).to.include({ type: 'object' });
+    expect(schemas.DebugStatus!.properties).to.have.nested.property('lifecycle.enum').that.includes('pausing');
+    expect(statsSchemaIsStats && statusListsEveryLifecycle).to.equal(true);
   });
 
   describe('real responses match the documented schemas', () => {
@@ -133,6 +195,7 @@ describe('GET /openapi.json', () => {
         await service.get('/jobs/nope'),
         await service.request('POST', '/jobs/b/retry'),
         await service.post('/jobs', { id: 'c' }),
+        await service.post('/jobs', { id: 'b', payload: 2 }),
         await service.post('/jobs', { max_retries: 'x' }),
       ]) {
         expect(reply.status).to.be.at.least(400);

@@ -46,7 +46,10 @@ async function startStubbornService(options: { cancelWaitMs?: number } = {}) {
     const response = await fetch(base + path, {
       method,
       // `connection: close`: no idle keep-alive socket outlives the test (see support.ts).
-      headers: body === undefined ? { connection: 'close' } : { 'Content-Type': 'application/json', connection: 'close' },
+      headers:
+        body === undefined
+          ? { connection: 'close', 'X-Requested-With': 'test' }
+          : { 'Content-Type': 'application/json', connection: 'close' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as unknown };

@@ -83,7 +83,7 @@ async function openConnection(port: number) {
       socket.write(
         `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
           `Connection: ${close ? 'close' : 'keep-alive'}\r\n` +
-          (body === undefined ? '' : `Content-Type: application/json\r\n`) +
+          (body === undefined ? 'X-Requested-With: test\r\n' : `Content-Type: application/json\r\n`) +
           `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
       );
       return nextReply();

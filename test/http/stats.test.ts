@@ -12,9 +12,10 @@ describe('GET /stats', () => {
     const reply = await service.get('/stats');
     expect(reply.status).to.equal(200);
     expect(reply.body).to.deep.equal({
-      states: { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+      states: { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
       types: {},
       workers: { busy: 0, total: 2 },
+      waiting: [],
       queue: { used: 0, capacity: 4 },
       totals: { submitted: 0, done: 0, failed: 0, cancelled: 0, retries: 0, manual_retries: 0, rejected: 0 },
     });
@@ -35,13 +36,15 @@ describe('GET /stats', () => {
     await service.post('/jobs', { id: 'q' });
     await service.post('/jobs', { id: 'r1' }); // identical resubmit: counted nowhere
     expect((await service.post('/jobs', { id: 'refused' })).status).to.equal(429);
+    service.clock.advance(1500); // q has waited this long
 
     const reply = await service.get('/stats');
     expect(reply.status).to.equal(200);
     expect(reply.body).to.deep.equal({
-      states: { queued: 1, running: 2, backoff: 1, done: 1, failed: 1, cancelled: 0 },
-      types: { simulated: { queued: 1, running: 2, backoff: 1, done: 1, failed: 1, cancelled: 0 } },
+      states: { scheduled: 0, queued: 1, running: 2, backoff: 1, done: 1, failed: 1, cancelled: 0 },
+      types: { simulated: { scheduled: 0, queued: 1, running: 2, backoff: 1, done: 1, failed: 1, cancelled: 0 } },
       workers: { busy: 2, total: 2 },
+      waiting: [{ priority: 0, oldest_wait_ms: 1500 }],
       queue: { used: 4, capacity: 4 },
       totals: { submitted: 6, done: 1, failed: 1, cancelled: 0, retries: 0, manual_retries: 0, rejected: 1 },
     });

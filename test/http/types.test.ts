@@ -48,11 +48,12 @@ describe('routes: job types', () => {
   it('counts an unknown type among the rejected submissions, as validation', async () => {
     await post('/jobs', { type: 'sms', payload: null });
     const metrics = await (await fetch(service.url('/metrics'))).text();
-    expect(metrics.split('\n').filter((line) => line.startsWith('jobs_rejected_total{'))).to.deep.equal([
-      'jobs_rejected_total{reason="queue_full"} 0',
-      'jobs_rejected_total{reason="duplicate"} 0',
-      'jobs_rejected_total{reason="validation"} 1',
-      'jobs_rejected_total{reason="shutting_down"} 0',
+    expect(metrics.split('\n').filter((line) => line.startsWith('jobsvc_jobs_rejected_total{'))).to.deep.equal([
+      'jobsvc_jobs_rejected_total{reason="queue_full"} 0',
+      'jobsvc_jobs_rejected_total{reason="scheduled_full"} 0',
+      'jobsvc_jobs_rejected_total{reason="duplicate"} 0',
+      'jobsvc_jobs_rejected_total{reason="validation"} 1',
+      'jobsvc_jobs_rejected_total{reason="shutting_down"} 0',
     ]);
   });
 
@@ -124,8 +125,8 @@ describe('routes: job types', () => {
     expect(await ids('type=simulated&state=queued')).to.deep.equal(['s1']);
     expect(await ids('type=fax')).to.deep.equal([]);
     expect((await get('/stats')).body.types).to.deep.equal({
-      email: { queued: 1, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 },
-      simulated: { queued: 1, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+      email: { scheduled: 0, queued: 1, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+      simulated: { scheduled: 0, queued: 1, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
     });
   });
 
@@ -140,14 +141,14 @@ describe('routes: job types', () => {
             kind: 'module',
             source: 'tasks/email.ts',
             options: { max_retries: 5, timeout_ms: 0, backoff: { base_ms: 100, max_ms: 30_000, jitter_ms: 100 }, concurrency: 2, isolation: 'none' },
-            counts: { queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+            counts: { scheduled: 0, queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 },
           },
           {
             name: 'simulated',
             kind: 'simulated',
             source: 'built-in',
             options: { max_retries: 3, timeout_ms: 0, backoff: { base_ms: 100, max_ms: 30_000, jitter_ms: 100 }, concurrency: null, isolation: 'none' },
-            counts: { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+            counts: { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
           },
         ],
         default_type: 'simulated',

@@ -15,7 +15,7 @@ function startJob(
   processor: Processor,
   { max_retries = 3, grantSlots = true, attemptTimeoutMs = 0 } = {},
 ) {
-  const slots = { released: 0, finished: 0, placesOnly: 0, withdrawn: 0 };
+  const slots = { released: 0, finished: 0, placesOnly: 0, withdrawn: 0, admittedDue: 0 };
   const machine = createJobMachine({
     attempts: createAttemptRunner(processor, attemptTimeoutMs),
     slots: {
@@ -27,6 +27,7 @@ function startJob(
         if (finished) slots.finished++;
       },
       releasePlace: () => slots.placesOnly++,
+      admitDue: () => slots.admittedDue++,
     },
     recordTransition: () => {},
     now: () => Date.now(),
@@ -54,7 +55,7 @@ describe('job machine', () => {
       const { actor } = startJob(manualProcessor().processor, { grantSlots: false });
       expect(actor.getSnapshot().value).to.equal('queued');
       expect(actor.getSnapshot().context).to.deep.equal({
-        id: 'job-1', type: 'simulated', payload: { n: 1 }, max_retries: 3, attempts: 0, attempts_at_retry: 0,
+        id: 'job-1', type: 'simulated', payload: { n: 1 }, max_retries: 3, priority: 0, next_run_at: null, attempts: 0, attempts_at_retry: 0,
         last_error: null, created_at: 0, updated_at: 0, started_at: null, finished_at: null, next_retry_at: null,
         last_delay_ms: null, last_delay_source: null, result: null, result_error: null, result_bytes: null,
         cancel_requested: false,
@@ -175,7 +176,7 @@ describe('job machine', () => {
       expect(started).to.deep.equal([0, 160, 420]);
       expect(actor.getSnapshot().value).to.equal('done');
       expect(actor.getSnapshot().context).to.deep.equal({
-        id: 'job-1', type: 'simulated', payload: { n: 1 }, max_retries: 3, attempts: 3, attempts_at_retry: 0,
+        id: 'job-1', type: 'simulated', payload: { n: 1 }, max_retries: 3, priority: 0, next_run_at: null, attempts: 3, attempts_at_retry: 0,
         last_error: 'fail 2', created_at: 0, updated_at: 430, started_at: 420, finished_at: 430, next_retry_at: null,
         last_delay_ms: 250, last_delay_source: 'backoff', result: null, result_error: null, result_bytes: null,
         cancel_requested: false,
@@ -204,7 +205,7 @@ describe('job machine', () => {
       expect(slots.released).to.equal(0);
       await clock.tickAsync(10_000);
       expect(actor.getSnapshot().value).to.equal('done');
-      expect(slots).to.deep.equal({ released: 2, finished: 1, placesOnly: 0, withdrawn: 0 });
+      expect(slots).to.deep.equal({ released: 2, finished: 1, placesOnly: 0, withdrawn: 0, admittedDue: 0 });
     });
   });
 
@@ -214,7 +215,7 @@ describe('job machine', () => {
       actor.send({ type: 'CANCEL' });
       expect(actor.getSnapshot().value).to.equal('cancelled');
       expect(actor.getSnapshot().context).to.include({ finished_at: 0, attempts: 0 });
-      expect(slots).to.deep.equal({ released: 0, finished: 0, placesOnly: 1, withdrawn: 1 });
+      expect(slots).to.deep.equal({ released: 0, finished: 0, placesOnly: 1, withdrawn: 1, admittedDue: 0 });
     });
 
     it('cancels a job in backoff at once and clears its timer', async () => {

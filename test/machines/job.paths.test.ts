@@ -17,15 +17,18 @@ describe('job machine: every simple path of the chart', () => {
   const inert = () => {};
   const deps = (attempts: JobMachineDeps['attempts']): JobMachineDeps => ({
     attempts,
-    slots: { announceReady: inert, withdrawReady: inert, releaseSlot: inert, releasePlace: inert },
+    slots: { announceReady: inert, withdrawReady: inert, releaseSlot: inert, releasePlace: inert, admitDue: inert },
     recordTransition: inert,
     now: () => Date.now(),
     random: () => 0,
     backoffFor: () => ({ baseMs: 100, maxMs: 1000, jitterMs: 0 }),
     keepResult: (output) => ({ result: output ?? null, result_error: null, result_bytes: null }),
   });
-  const input = { id: 'path', type: 'simulated', payload: null, max_retries: 1 };
+  // A job to run now passes through `scheduled`; one for later waits there for DUE: the paths of both.
+  const runsNow = { id: 'path', type: 'simulated', payload: null, max_retries: 1 };
+  const inputs = { now: runsNow, later: { ...runsNow, next_run_at: 60_000 } };
   const events: AnyEventObject[] = [
+    { type: 'DUE' },
     { type: 'SLOT_GRANTED' },
     { type: 'ATTEMPT_SUCCEEDED', output: null },
     { type: 'ATTEMPT_FAILED', error: new Error('transient') },
@@ -38,14 +41,16 @@ describe('job machine: every simple path of the chart', () => {
   const machine = createJobMachine(deps({ start: inert, abort: inert }));
   // A state is its chart value plus what the guards read (the retries used since the last RETRY) and whether
   // an operator retried it yet: so the paths take the RETRY edges once, and do not lap around them forever.
-  const paths = getSimplePaths(machine, {
-    input,
-    events: events as never,
-    serializeState: (snapshot) => {
-      const { attempts, attempts_at_retry } = snapshot.context;
-      return JSON.stringify([snapshot.value, attempts - attempts_at_retry, attempts_at_retry > 0]);
-    },
-  });
+  const paths = Object.entries(inputs).flatMap(([when, input]) =>
+    getSimplePaths(machine, {
+      input,
+      events: events as never,
+      serializeState: (snapshot) => {
+        const { attempts, attempts_at_retry } = snapshot.context;
+        return JSON.stringify([snapshot.value, attempts - attempts_at_retry, attempts_at_retry > 0]);
+      },
+    }).map((path) => ({ ...path, when, input })),
+  );
 
   let clock: sinon.SinonFakeTimers;
   beforeEach(() => {
@@ -66,7 +71,8 @@ describe('job machine: every simple path of the chart', () => {
   });
 
   for (const path of paths) {
-    const description = path.steps.map((step) => step.event.type).join(' → ');
+    const description = `(${path.when}) ${path.steps.map((step) => step.event.type).join(' → ')}`;
+    const { input } = path;
     it(description, async () => {
       const work = manualProcessor({ rejectOnAbort: false });
       const actor = createActor(createJobMachine(deps(createAttemptRunner(work.processor, 0))), { input });
@@ -84,7 +90,7 @@ describe('job machine: every simple path of the chart', () => {
           work.latest('path').reject(event.error);
         } else if (event.type.startsWith('xstate.after.retryDelay')) {
           await clock.tickAsync(actor.getSnapshot().context.next_retry_at! - Date.now());
-        } else if (['SLOT_GRANTED', 'CANCEL', 'RETRY', 'RESTORED'].includes(event.type)) {
+        } else if (['DUE', 'SLOT_GRANTED', 'CANCEL', 'RETRY', 'RESTORED'].includes(event.type)) {
           actor.send(event as never);
         } else {
           expect.fail(`no way to cause ${event.type} in this replay: teach the test the new event`);

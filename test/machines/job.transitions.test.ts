@@ -42,9 +42,10 @@ describe('job machine: the transitions equal the checked-in table', () => {
     const rows: TransitionRow[] = [];
     for (const leaf of leaves(machine.root)) {
       const nodes = ancestry(leaf);
-      const events = new Set(nodes.flatMap((node) => [...node.transitions.keys()]));
+      const events = new Set(nodes.flatMap((node) => [...node.transitions.keys(), ...(node.always?.length ? ['always'] : [])]));
       for (const event of events) {
-        const candidates = nodes.flatMap((node) => node.transitions.get(event) ?? []);
+        // The eventless transitions (`always`) are kept apart from the ones an event takes.
+        const candidates = nodes.flatMap((node) => (event === 'always' ? (node.always ?? []) : (node.transitions.get(event) ?? [])));
         const guards = [...new Set(candidates.map(guardName).filter((guard) => guard !== undefined))];
         for (let outcomes = 0; outcomes < 2 ** guards.length; outcomes++) {
           // Guard i is true when bit (n − 1 − i) is clear: all-true first, as the table lists them.

@@ -7,7 +7,8 @@
  * guard's outcome (left out when no guard decides), `to` the leaf state the job ends up in (a compound target
  * entered through its initial state). A transition declared on a parent state (backoff's CANCEL) is listed for
  * each of its leaves. `reenter` marks a transition back into the same state that exits and enters it again
- * (its entry actions run once more). `after retryDelay` is the delayed transition.
+ * (its entry actions run once more). `after retryDelay` is the delayed transition; `always` the eventless one,
+ * taken on entering the state when its guard holds (`(not taken)`: the job stays).
  */
 export interface TransitionRow {
   from: string;
@@ -17,10 +18,11 @@ export interface TransitionRow {
   reenter?: true;
 }
 
-export const JOB_INITIAL_STATE = 'queued';
+export const JOB_INITIAL_STATE = 'scheduled';
 
 /** Every leaf state of the chart, and whether it is final. */
 export const JOB_LEAF_STATES: Readonly<Record<string, 'atomic' | 'final'>> = {
+  scheduled: 'atomic',
   queued: 'atomic',
   'running.attempting': 'atomic',
   'running.cancelling': 'atomic',
@@ -32,6 +34,11 @@ export const JOB_LEAF_STATES: Readonly<Record<string, 'atomic' | 'final'>> = {
 };
 
 export const JOB_TRANSITIONS: readonly TransitionRow[] = [
+  { from: 'scheduled', event: 'always', when: { runsNow: true }, to: 'queued' },
+  { from: 'scheduled', event: 'always', when: { runsNow: false }, to: '(not taken)' },
+  { from: 'scheduled', event: 'DUE', to: 'queued' },
+  { from: 'scheduled', event: 'CANCEL', to: 'cancelled' },
+
   { from: 'queued', event: 'SLOT_GRANTED', to: 'running.attempting' },
   { from: 'queued', event: 'CANCEL', to: 'cancelled' },
   { from: 'queued', event: 'RESTORED', to: 'queued', reenter: true },

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import type { JobState } from '../../src/engine/job-record.js';
 import { ServiceError } from '../../src/errors.js';
 import type { JobStore } from '../../src/store/job-store.js';
+import type { ScheduleRow } from '../../src/engine/schedule-fields.js';
 import { rejection } from '../helpers/queue.js';
 import { ids, record, saver } from './support.js';
 
@@ -18,7 +19,7 @@ export interface ContractSubject {
   cleanup(): Promise<void>;
 }
 
-const zero = { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
+const zero = { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 };
 
 export function storeContract(name: string, subject: ContractSubject) {
   describe(`store contract: ${name}`, () => {
@@ -96,6 +97,59 @@ export function storeContract(name: string, subject: ContractSubject) {
         expect(ids(await store.claim({ limit: 1, allowances: new Map([['x', 5]]) }))).to.deep.equal(['x2']);
       });
 
+      it('claims the highest priority first; within a priority every due retry first; ties first in, first out', async () => {
+        const { store, save } = await open();
+        const queued = (id: string, priority: number) => save(record(id, 'queued', { priority }), 'new');
+        const retry = (id: string, priority: number) => save(record(id, 'backoff', { priority, attempts: 1 }), 'retry');
+        queued('n0a', 0);
+        queued('n5a', 5);
+        retry('r0a', 0);
+        queued('m1a', -1);
+        retry('r5a', 5);
+        queued('n5b', 5);
+        queued('n3a', 3); // priorities only on file
+        queued('m7a', -7);
+        await subject.settle(store); // these on file, for a store that writes one; the rest buffered
+        queued('n9a', 9);
+        retry('r0b', 0);
+        queued('n0b', 0);
+        queued('n5c', 5);
+        queued('m1b', -1);
+        expect(ids(await store.claim({ limit: 1 }))).to.deep.equal(['n9a']);
+        expect(ids(await store.claim({ limit: 2 }))).to.deep.equal(['r5a', 'n5a']);
+        queued('n9b', 9); // a higher priority arrives between two claims: it goes next
+        expect(ids(await store.claim({ limit: 3 }))).to.deep.equal(['n9b', 'n5b', 'n5c']);
+        expect(ids(await store.claim({ limit: 2 }))).to.deep.equal(['n3a', 'r0a']);
+        expect(ids(await store.claim({ limit: 2 }))).to.deep.equal(['r0b', 'n0a']);
+        expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['n0b', 'm1a', 'm1b', 'm7a']);
+        expect(await store.claim({ limit: 10 })).to.deep.equal([]);
+      });
+
+      it('keeps the priority order across job types and their allowances', async () => {
+        const { store, save } = await open();
+        const typed = (id: string, type: string, priority: number) => save(record(id, 'queued', { type, priority }), 'new');
+        typed('x-low', 'x', -5);
+        typed('y-low', 'y', -5);
+        typed('x-high', 'x', 50);
+        typed('x-high2', 'x', 50);
+        typed('y-high', 'y', 50);
+        const allowances = new Map([['x', 1]]);
+        expect(ids(await store.claim({ limit: 10, allowances }))).to.deep.equal(['x-high', 'y-high', 'y-low']);
+        expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['x-high2', 'x-low']);
+      });
+
+      it('tells, per priority highest first, when its longest-waiting job became ready', async () => {
+        const { store, save } = await open();
+        expect(await store.oldestWaiting()).to.deep.equal([]);
+        save(record('q', 'queued', { priority: 2, created_at: 10, updated_at: 40 }), 'new'); // queued again at 40
+        save(record('r', 'backoff', { priority: 2, attempts: 1, updated_at: 5, next_retry_at: 30 }), 'retry'); // ready at 30
+        save(record('low', 'queued', { priority: -3, created_at: 50, updated_at: 50 }), 'new');
+        save(record('gone', 'queued', { priority: 9, updated_at: 1 }), 'new');
+        await subject.settle(store);
+        save(record('gone', 'running', { priority: 9, attempts: 1, updated_at: 60 }));
+        expect(await store.oldestWaiting()).to.deep.equal([{ priority: 2, since: 30 }, { priority: -3, since: 50 }]);
+      });
+
       it('returns the record as saved', async () => {
         const { store, save } = await open();
         const saved = record('a', 'queued', { type: 't', payload: { n: [1, 'two'] }, max_retries: 4, created_at: 7, updated_at: 7 });
@@ -111,6 +165,81 @@ export function storeContract(name: string, subject: ContractSubject) {
         save(record('r', 'backoff', { attempts: 1 }), 'retry');
         save(record('r', 'cancelled', { attempts: 1, finished_at: 2 }));
         expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['b']);
+      });
+    });
+
+    describe('scheduled jobs', () => {
+      const scheduled = (id: string, at: number) => record(id, 'scheduled', { next_run_at: at });
+
+      it('tells the earliest due time, and null when no job is scheduled', async () => {
+        const { store, save } = await open();
+        expect(await store.nextDueAt()).to.equal(null);
+        save(scheduled('late', 900));
+        await subject.settle(store);
+        save(scheduled('soon', 300)); // buffered, for a store that writes one
+        save(record('other', 'queued', { next_run_at: 100 }), 'new'); // not scheduled: its time is not a due time
+        expect(await store.nextDueAt()).to.equal(300);
+        save(record('soon', 'cancelled', { next_run_at: 300, finished_at: 5 }));
+        expect(await store.nextDueAt()).to.equal(900);
+      });
+
+      it('hands out the due jobs in due order, then submission order, each once, within the limit', async () => {
+        const { store, save } = await open();
+        save(scheduled('c', 300));
+        save(scheduled('a', 100));
+        save(scheduled('b2', 200));
+        save(scheduled('b1', 200));
+        save(scheduled('future', 1000));
+        await subject.settle(store);
+        save(scheduled('buffered', 150));
+        expect(ids(await store.takeDue(250, 2))).to.deep.equal(['a', 'buffered']);
+        expect(ids(await store.takeDue(250, 10))).to.deep.equal(['b2', 'b1']);
+        expect(await store.takeDue(299, 10)).to.deep.equal([]);
+        expect(ids(await store.takeDue(300, 10))).to.deep.equal(['c']);
+        expect(await store.nextDueAt()).to.equal(1000);
+      });
+
+      it('hands out a job due again once it is saved as scheduled again, and never a cancelled or queued one', async () => {
+        const { store, save } = await open();
+        save(scheduled('again', 100));
+        save(scheduled('gone', 100));
+        save(scheduled('moved', 100));
+        expect(ids(await store.takeDue(100, 1))).to.deep.equal(['again']);
+        save(scheduled('again', 150));
+        save(record('gone', 'cancelled', { next_run_at: 100, finished_at: 1 }));
+        save(record('moved', 'queued'), 'new');
+        expect(ids(await store.takeDue(200, 10))).to.deep.equal(['again']);
+        expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['moved']);
+      });
+
+      it('keeps a scheduled job out of the ready lanes, counted as scheduled, and returns it as saved', async () => {
+        const { store, save } = await open();
+        const saved = record('s', 'scheduled', { type: 't', payload: { n: 1 }, priority: 7, next_run_at: 50 });
+        save(saved);
+        await subject.settle(store);
+        expect(await store.claim({ limit: 10 })).to.deep.equal([]);
+        expect(await store.counts()).to.deep.equal({ ...zero, scheduled: 1 });
+        expect(await store.get('s')).to.deep.equal(saved);
+        expect(await store.takeDue(50, 10)).to.deep.equal([saved]);
+      });
+    });
+
+    describe('schedules', () => {
+      const row = (name: string, cron: string, last: number | null = null): ScheduleRow => ({
+        name, paused: false, last_fire_at: last, last_job_id: last === null ? null : `sched:${name}:${last}`,
+        spec: { cron, timezone: 'Europe/Berlin', payload: { n: [1] }, priority: -2, overlap: 'skip', catch_up: 'all' },
+      });
+
+      it('keeps schedules by name: saved, replaced, deleted, listed by name', async () => {
+        const { store } = await open();
+        expect(await store.schedules()).to.deep.equal([]);
+        await store.saveSchedule(row('nightly', '0 2 * * *'));
+        await store.saveSchedule(row('hourly', '0 * * * *'));
+        await store.saveSchedule({ ...row('nightly', '0 3 * * *', 1000), paused: true });
+        await store.deleteSchedule('unknown');
+        expect(await store.schedules()).to.deep.equal([row('hourly', '0 * * * *'), { ...row('nightly', '0 3 * * *', 1000), paused: true }]);
+        await store.deleteSchedule('hourly');
+        expect((await store.schedules()).map(({ name }) => name)).to.deep.equal(['nightly']);
       });
     });
 

@@ -36,6 +36,35 @@ describe('job queue on the sqlite store', () => {
   });
 
   describe('restart from the file', () => {
+    it('fires the scheduled jobs that came due while it was down in due order, at once, and the rest on time', async () => {
+      const path = files.path();
+      const first = files.open({ path });
+      const { queue } = makeQueue(first, manualProcessor().processor);
+      await queue.submit({ id: 'late', payload: null, delay_ms: 300, priority: 2 });
+      await queue.submit({ id: 'future', payload: null, delay_ms: 5000 });
+      await queue.submit({ id: 'early', payload: null, delay_ms: 200 });
+      queue.pause();
+      await first.close();
+
+      await clock.tickAsync(1000); // the restart happens at 1000
+      const second = files.open({ path });
+      const rework = manualProcessor();
+      const { queue: restarted, transitions, unhandled } = makeQueue(second, rework.processor);
+      expect(await restarted.recover()).to.equal(0);
+      await settle(clock);
+      expect(transitions.map((t) => [t.id, t.from, t.to, t.event, t.at])).to.deep.equal([
+        ['early', 'scheduled', 'queued', 'DUE', 1000],
+        ['late', 'scheduled', 'queued', 'DUE', 1000],
+        ['late', 'queued', 'running', 'SLOT_GRANTED', 1000], // the higher priority goes first
+      ]);
+      expect(await restarted.get('future')).to.include({ state: 'scheduled', next_run_at: 5000, priority: 0 });
+      await clock.tickAsync(3999);
+      expect((await restarted.get('future'))!.state).to.equal('scheduled');
+      await clock.tickAsync(1);
+      expect((await restarted.get('future'))!.state).to.equal('queued');
+      expect(unhandled).to.deep.equal([]);
+    });
+
     it('re-arms a backoff for its next_retry_at (not restart + delay), interrupts the running, queues the queued', async () => {
       const path = files.path();
       // The first process: b fails once (backoff 150 ms → next_retry_at 160), a takes the slot, c waits.
@@ -140,7 +169,7 @@ describe('job queue on the sqlite store', () => {
       expect(await onDisk()).to.deep.equal([['d3', 'queued'], ['d2', 'running'], ['d1', 'done'], ['f', 'queued']]);
       await finish('d2'); // two: the oldest finished one goes, and f, finished before both, is no longer finished
       expect(await onDisk()).to.deep.equal([['d3', 'running'], ['d2', 'done'], ['f', 'queued']]);
-      expect(await store.counts()).to.deep.equal({ queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
+      expect(await store.counts()).to.deep.equal({ scheduled: 0, queued: 1, running: 1, backoff: 0, done: 1, failed: 0, cancelled: 0 });
 
       // The process stops; the next one takes f back from the file.
       queue.pause();
@@ -220,7 +249,7 @@ describe('job queue on the sqlite store', () => {
       expect(error).to.be.instanceOf(ServiceError).and.include({ code: 'storage_unavailable', status: 503 });
       expect(await queue.get('lost')).to.equal(undefined);
       expect(await queue.stats()).to.deep.include({
-        states: { queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+        states: { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 0, failed: 0, cancelled: 0 },
         workers: { busy: 0, total: 1 },
         queue: { used: 0, capacity: 2 },
       });

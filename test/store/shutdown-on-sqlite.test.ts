@@ -15,8 +15,12 @@ import { fillDisk, settle, tempFiles } from './support.js';
 /** A result too large for the full disk: the record of the job that returns it cannot be written. */
 const LARGE = 'x'.repeat(20_000);
 
-/** The lines above info of a shutdown that stopped waiting because writes failed, with one attempt held back. */
+/**
+ * The lines above info of a shutdown that stopped waiting because writes failed, with one attempt held back: the
+ * outage's own line (once, however many commits fail), then the shutdown's.
+ */
 const STALLED_SHUTDOWN_LINES = [
+  ['error', 'job store: commits are failing; submissions are refused with 503 storage_unavailable until one succeeds'],
   ['error', 'writes are failing and no attempt is running: stopped waiting for the attempts that wait for a write'],
   ['warn', 'attempt never started; the job resumes as last written at the next start'],
   ['error', 'job store: the final write failed'],

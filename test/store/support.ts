@@ -32,7 +32,7 @@ export function tempFiles() {
 
 export function record(id: string, state: JobState, extra: Partial<JobRecord> = {}): JobRecord {
   return {
-    id, type: 'simulated', state, payload: null, max_retries: 0, attempts: 0, attempts_at_retry: 0, last_error: null,
+    id, type: 'simulated', state, payload: null, max_retries: 0, priority: 0, next_run_at: null, attempts: 0, attempts_at_retry: 0, last_error: null,
     created_at: 0, updated_at: 0, started_at: null, finished_at: null, next_retry_at: null, last_delay_ms: null,
     last_delay_source: null, result: null, result_error: null, result_bytes: null, cancel_requested: false,
     progress: null, history: [], ...extra,

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import type { Processor, ProcessorContext } from '../../src/processors/processor.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { MIGRATIONS, type SqliteStore } from '../../src/store/sqlite-store.js';
 import { nextTick, tempFiles } from './support.js';
 
 const backoff = { baseMs: 100, maxMs: 1000, jitterMs: 0 };
@@ -51,8 +51,8 @@ describe('job types on the sqlite store', () => {
     expect(await second.get('done-1')).to.deep.include({ type: 'report', state: 'done', result: { pages: 12 }, result_bytes: 12 });
     expect(await second.get('busy-1')).to.deep.include({ type: 'other', state: 'running', progress: { page: 5 } });
     expect(await second.countsByType()).to.deep.equal({
-      report: { queued: 0, running: 0, backoff: 0, done: 1, failed: 0, cancelled: 0 },
-      other: { queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 },
+      report: { scheduled: 0, queued: 0, running: 0, backoff: 0, done: 1, failed: 0, cancelled: 0 },
+      other: { scheduled: 0, queued: 0, running: 1, backoff: 0, done: 0, failed: 0, cancelled: 0 },
     });
     expect((await second.list({ type: 'other', limit: 10 })).jobs.map((job) => job.id)).to.deep.equal(['busy-1']);
   });
@@ -77,13 +77,13 @@ describe('job types on the sqlite store', () => {
     old.close();
 
     const store = files.open({ path });
-    expect(store.db.pragma('user_version', { simple: true })).to.equal(3);
+    expect(store.db.pragma('user_version', { simple: true })).to.equal(MIGRATIONS.length);
     expect(await store.get('old-1')).to.deep.equal({
       ...record,
-      type: 'simulated', last_delay_source: 'backoff', result: null, result_error: null, result_bytes: null, progress: null,
+      type: 'simulated', priority: 0, next_run_at: null, last_delay_source: 'backoff', result: null, result_error: null, result_bytes: null, progress: null,
       history: [{ ...record.history[0], type: 'simulated', delay_source: 'backoff' }],
     });
-    expect(await store.countsByType()).to.deep.equal({ simulated: { queued: 0, running: 0, backoff: 1, done: 0, failed: 0, cancelled: 0 } });
+    expect(await store.countsByType()).to.deep.equal({ simulated: { scheduled: 0, queued: 0, running: 0, backoff: 1, done: 0, failed: 0, cancelled: 0 } });
     expect((await store.unfinished()).map((r) => r.type)).to.deep.equal(['simulated']);
   });
 });

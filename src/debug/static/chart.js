@@ -169,7 +169,8 @@ export function scaleToText(container) {
   svg.removeAttribute('width');
   svg.style.maxWidth = 'none';
   const fit = container.dataset.fit === 'true';
-  svg.style.width = fit ? '100%' : `${Math.round(width * CHART_SCALE)}px`;
+  // Rounded up: a width rounded down would draw the smallest text a fraction of a pixel under its size.
+  svg.style.width = fit ? '100%' : `${Math.ceil(width * CHART_SCALE)}px`;
 }
 
 /** Puts a rendered SVG in place, with each state's description as hover text and the used edges marked. */

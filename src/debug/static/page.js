@@ -5,7 +5,7 @@
 // per type too, workers, queue, lifecycle, dispatch); one page of /jobs at a time, searched on the server and
 // fetched again as /events (SSE) tells of transitions; /stats/series and /stats/failures on their own timers;
 // for the selected job, /jobs/:id, /jobs/:id/history and /debug/jobs/:id/path, and its progress messages.
-// The view (filters, search, page, selected job) lives in the URL's fragment (url-state.js).
+// /schedules every 5 s. The view (filters, search, page, selected job) lives in the URL's fragment (url-state.js).
 /* global mermaid */
 import { getJson, getText, showError } from './api.js';
 import { setupActions, showDispatch, showJobActions } from './actions.js';
@@ -14,6 +14,7 @@ import { collectDescriptions, createRenderer, decorate, scaleToText } from './ch
 import { refreshFailures, setupFailures } from './failures.js';
 import { filterChanged, loadPage, refreshSoon, setCounts, setupList, transitionArrived, view } from './list.js';
 import { progressArrived, refreshSelected, scheduleSelected, selectJob, setupSelected } from './selected.js';
+import { setupSchedules } from './schedules.js';
 import { setupSeries } from './series.js';
 import { readUrlState, writeUrlState } from './url-state.js';
 
@@ -218,6 +219,7 @@ async function start() {
   setInterval(refreshStatus, 1000);
   setupSeries($('#series-chart'));
   setupFailures($('#failures'), () => view.type);
+  setupSchedules();
   await loadPage({ user: true });
   if (view.selected) await selectJob(view.selected).catch(showError);
   addEventListener('hashchange', () => applyUrl().catch(showError));

@@ -8,6 +8,8 @@ import { errors } from '../../errors.js';
 import { afterPendingSignals } from '../after-pending-signals.js';
 import { iso } from '../job-view.js';
 import { jsonBody } from '../json-body.js';
+import { cancelAllReplySchema, dispatchReplySchema, failuresSchema, retryAllReplySchema, seriesSchema } from '../console-schemas.js';
+import { bodyRefusals, documentRoute, errorReply, jsonReply, storageUnavailable, unavailableOrDraining } from '../route-docs.js';
 import { cancelAllSchema, failuresQuerySchema, retryAllSchema } from '../schemas.js';
 import { validate } from '../validate.js';
 
@@ -37,33 +39,88 @@ export const dispatchState = (queue: JobQueue) => ({
  */
 export function consoleRoutes(router: Router, { queue, series, maxBodyBytes }: ConsoleRoutesDeps): void {
   const parseBody = jsonBody(maxBodyBytes);
+  const bodyErrors = {
+    '400': errorReply('`invalid_json`, or `validation_failed` with a message per field in `details`.', [
+      'invalid_json',
+      'validation_failed',
+    ]),
+    ...bodyRefusals,
+  };
 
+  documentRoute(router, 'POST /admin/pause', {
+    tag: 'operations',
+    summary: 'Hold dispatch: no waiting job starts; submissions are still admitted; no shutdown follows.',
+    responses: {
+      '200': jsonReply('Dispatch is paused.', dispatchReplySchema),
+      '503': errorReply('`shutting_down`: a shutdown has begun.', ['shutting_down']),
+    },
+  });
   router.post('/admin/pause', (ctx) => {
     if (queue.lifecycle() !== 'accepting') throw errors.shuttingDown();
     queue.pauseDispatch();
     ctx.body = dispatchState(queue);
   });
 
+  documentRoute(router, 'POST /admin/resume', {
+    tag: 'operations',
+    summary: 'Let go of the hold of /admin/pause: the free workers take waiting jobs at once.',
+    responses: { '200': jsonReply('Dispatch runs.', dispatchReplySchema) },
+  });
   router.post('/admin/resume', (ctx) => {
     queue.resumeDispatch();
     ctx.body = dispatchState(queue);
   });
 
   // Retries are admissions: they wait for the signals read in the same poll phase (a SIGTERM goes first).
+  documentRoute(router, 'POST /jobs/retry-all', {
+    tag: 'operations',
+    summary: 'Retry every failed (or cancelled) job, of one type or all, until the capacity is reached.',
+    requestBody: { required: true, content: { 'application/json': { schema: retryAllSchema } } },
+    responses: {
+      '200': jsonReply('How many were retried, skipped and remain; what stopped it early.', retryAllReplySchema),
+      ...bodyErrors,
+      '503': unavailableOrDraining,
+    },
+  });
   router.post('/jobs/retry-all', parseBody, afterPendingSignals, async (ctx: Context) => {
     const { acted, ...rest } = await retryAll(queue, validate(retryAllSchema, ctx.request.body, 'body'));
     ctx.body = { retried: acted, ...rest } satisfies Omit<BulkResult, 'acted'> & { retried: number };
   });
 
+  documentRoute(router, 'POST /jobs/cancel-all', {
+    tag: 'operations',
+    summary: 'Cancel every queued (or backoff) job, of one type or all.',
+    requestBody: { required: true, content: { 'application/json': { schema: cancelAllSchema } } },
+    responses: {
+      '200': jsonReply('How many were cancelled, skipped and remain.', cancelAllReplySchema),
+      ...bodyErrors,
+      '503': storageUnavailable,
+    },
+  });
   router.post('/jobs/cancel-all', parseBody, async (ctx: Context) => {
     const { acted, ...rest } = await cancelAll(queue, validate(cancelAllSchema, ctx.request.body, 'body'));
     ctx.body = { cancelled: acted, ...rest };
   });
 
+  documentRoute(router, 'GET /stats/series', {
+    tag: 'operations',
+    summary: 'Per-second submitted, done and failed jobs, queue depth and busy workers, for the last 15 minutes.',
+    responses: { '200': jsonReply('The series.', seriesSchema) },
+  });
   router.get('/stats/series', (ctx) => {
     ctx.body = series.snapshot();
   });
 
+  documentRoute(router, 'GET /stats/failures', {
+    tag: 'operations',
+    summary: 'The failed jobs grouped by error message, most first.',
+    requestParams: { query: failuresQuerySchema },
+    responses: {
+      '200': jsonReply('The groups.', failuresSchema),
+      '400': errorReply('`validation_failed`: a bad type or top.', ['validation_failed']),
+      '503': storageUnavailable,
+    },
+  });
   router.get('/stats/failures', async (ctx) => {
     const query = validate(failuresQuerySchema, ctx.query, 'query');
     const found = await failureGroups(queue, query);

@@ -10,6 +10,12 @@ import { errors } from '../../errors.js';
 import { dispatchState } from './console.js';
 import { isoOrNull, requireJob } from '../job-view.js';
 import type { JobQueue } from '../../engine/job-queue.types.js';
+import { z } from 'zod';
+import { debugStatusSchema, jobPathSchema } from '../response-schemas.js';
+import { documentRoute, errorReply, jobIdParams, jobNotFound, jsonReply, textReply, storageUnavailable } from '../route-docs.js';
+
+/** Each content type the assets are served with, once: the 200 of `GET /debug/assets/{name}` lists them all. */
+const assetTypes = [...new Set(Object.values(DEBUG_ASSETS).map((asset) => asset.type))];
 
 /**
  * The debug page and what only it needs:
@@ -29,12 +35,29 @@ export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): voi
   // Outermost compress, so that a 304 has no body to compress; the ETag is taken from the file, before any.
   const staticFile = [compress(), conditional(), etag()] as const;
 
+  documentRoute(router, 'GET /debug', {
+    tag: 'debug',
+    summary: 'The debug page: the job chart, live.',
+    responses: { '200': textReply('The page.', 'text/html; charset=utf-8') },
+  });
   router.get('/debug', ...staticFile, (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = createReadStream(PAGE_HTML);
   });
 
+  documentRoute(router, 'GET /debug/assets/:name', {
+    tag: 'debug',
+    summary: "The debug page's scripts, style, icon and Mermaid bundle, with an ETag, compressed.",
+    requestParams: { path: z.object({ name: z.enum(Object.keys(DEBUG_ASSETS)).meta({ description: 'The file.' }) }) },
+    responses: {
+      '200': {
+        description: 'The file, with the content type of its kind: a script, the style sheet or the icon.',
+        content: Object.fromEntries(assetTypes.map((type) => [type, { schema: z.string() }])),
+      },
+      '404': errorReply('`not_found`: no such asset.', ['not_found']),
+    },
+  });
   router.get('/debug/assets/:name', ...staticFile, (ctx) => {
     const asset = Object.hasOwn(DEBUG_ASSETS, ctx.params.name!) ? DEBUG_ASSETS[ctx.params.name!] : undefined;
     if (!asset) throw errors.routeNotFound(ctx.method, ctx.path);
@@ -43,11 +66,22 @@ export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): voi
     ctx.body = createReadStream(asset.path);
   });
 
+  documentRoute(router, 'GET /debug/status', {
+    tag: 'debug',
+    summary: '/stats plus the supervisor lifecycle.',
+    responses: { '200': jsonReply('The status.', debugStatusSchema), '503': storageUnavailable },
+  });
   router.get('/debug/status', async (ctx) => {
     const stats = await queue.stats();
     ctx.body = { ...dispatchState(queue), ...stats };
   });
 
+  documentRoute(router, 'GET /debug/jobs/:id/path', {
+    tag: 'debug',
+    summary: "A job's path on the job chart.",
+    requestParams: { path: jobIdParams },
+    responses: { '200': jsonReply('The path.', jobPathSchema), '404': jobNotFound, '503': storageUnavailable },
+  });
   router.get('/debug/jobs/:id/path', async (ctx) => {
     const id = ctx.params.id!;
     const record = await requireJob(queue, id);

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { DuplicateJobError, errors, ServiceError } from '../../errors.js';
 import type { JobRecord } from '../../engine/job-record.js';
@@ -8,23 +8,27 @@ import type { JobQueue, ResolvedSubmission } from '../../engine/job-queue.types.
 import { afterPendingSignals } from '../after-pending-signals.js';
 import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
+import { submissionRateLimit } from '../rate-limit.js';
 import { jsonEqual } from '../json-equal.js';
 import { jobView, requireJob, type JobView } from '../job-view.js';
-import { batchSchema, listQuerySchema, submissionSchema, type Submission } from '../schemas.js';
+import { batchReplySchema } from '../error-schemas.js';
+import { jobPageSchema, jobViewSchema, queuedReplySchema } from '../response-schemas.js';
+import { bodyRefusals, documentRoute, errorReply, jobIdParams, jobNotFound, jsonReply, retryAfterHeader, storageUnavailable, unavailableOrDraining } from '../route-docs.js';
+import { batchSchema, listQuerySchema, MAX_BATCH_JOBS, submissionSchema, type Submission } from '../schemas.js';
 import { validate } from '../validate.js';
-import { searchJobs } from '../../console/job-search.js';
+import { searchJobs, type SearchQuery } from '../../console/job-search.js';
 
 export interface JobRoutesDeps {
   queue: JobQueue;
-  config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit'>>;
+  config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit' | 'http' | 'rateLimitPerS'>>;
   /** Told of each refused item of a batch (for the metrics); a refused single submission is thrown instead. */
   onBatchItemRefused?: (error: ServiceError) => void;
 }
 
 /** How one submission was admitted; a refusal is thrown as a `ServiceError` instead. */
 export type Admission =
-  /** A new job: 202. */
-  | { status: 202; id: string }
+  /** A new job: 202, `queued`, or `scheduled` for later. */
+  | { status: 202; id: string; state: 'queued' | 'scheduled' }
   /** An identical resubmit of a known job (a client retrying after a lost response): 200, nothing created. */
   | { status: 200; id: string; existing: JobView };
 
@@ -65,7 +69,7 @@ export async function submitOne(
     if (!isSameSubmission(existing, error.submitted)) throw errors.duplicateJob(existing.id, jobView(existing));
     return { status: 200, id: existing.id, existing: jobView(existing) };
   }
-  return { status: 202, id: record.id };
+  return { status: 202, id: record.id, state: record.state === 'scheduled' ? 'scheduled' : 'queued' };
 }
 
 /**
@@ -87,7 +91,7 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
       return;
     }
     ctx.set('Location', `/jobs/${encodeURIComponent(admission.id)}`);
-    ctx.body = { status: 'queued', id: admission.id };
+    ctx.body = { status: admission.state, id: admission.id };
   };
 
   /**
@@ -125,19 +129,122 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   };
 
   const parseBody = jsonBody(config.maxBodyBytes);
+  const rateLimit = submissionRateLimit(config.rateLimitPerS);
+  const admit = rateLimit ? [parseBody, rateLimit] : [parseBody];
   // Each admission waits for the signals read in the same poll phase as its request (a SIGTERM goes first).
-  router.post('/jobs/batch', parseBody, afterPendingSignals, submitBatch);
-  router.post('/jobs', parseBody, afterPendingSignals, submit);
-  router.post('/enqueue', parseBody, afterPendingSignals, submit);
+  documentRoute(router, 'POST /jobs/batch', {
+    tag: 'jobs',
+    summary: `Submit up to ${MAX_BATCH_JOBS} jobs; each is decided on its own.`,
+    requestBody: { required: true, content: { 'application/json': { schema: batchSchema } } },
+    responses: {
+      '200': jsonReply('One result per item, in order: the status and error POST /jobs would have answered with.', batchReplySchema),
+      '400': errorReply('`invalid_json`, or `validation_failed` for the envelope.', ['invalid_json', 'validation_failed']),
+      ...bodyRefusals,
+      '429': errorReply(
+        '`rate_limited`: this client passed RATE_LIMIT_PER_S (each item counts).',
+        ['rate_limited'],
+        z.object({ 'Retry-After': retryAfterHeader }),
+      ),
+      '503': unavailableOrDraining,
+    },
+  });
+  router.post('/jobs/batch', ...admit, afterPendingSignals, submitBatch);
+  const submitDoc = (summary: string) => ({
+    tag: 'jobs' as const,
+    summary,
+    requestBody: { required: true, content: { 'application/json': { schema } } },
+    responses: {
+      '200': jsonReply('An identical resubmit of a known job: nothing is created.', jobViewSchema),
+      '202': jsonReply('Admitted.', queuedReplySchema, z.object({ Location: z.string().meta({ description: 'The job: /jobs/{id}.' }) })),
+      '400': errorReply(
+        '`invalid_json`; `validation_failed` with the messages of each field in `details`; `unknown_job_type` with ' +
+          '`details.known_types`.',
+        ['invalid_json', 'validation_failed', 'unknown_job_type'],
+      ),
+      '409': errorReply(
+        '`duplicate_job`: the id is known with another type, payload, max_retries or priority; `details` is that job.',
+        ['duplicate_job'],
+      ),
+      ...bodyRefusals,
+      '429': errorReply(
+        '`queue_full`: WORKERS + QUEUE_SIZE jobs are unfinished. `scheduled_full`: SCHEDULED_LIMIT jobs wait for ' +
+          'their time already (`Retry-After`: until the next comes due). `rate_limited`: this client passed ' +
+          'RATE_LIMIT_PER_S.',
+        ['queue_full', 'scheduled_full', 'rate_limited'],
+        z.object({ 'Retry-After': retryAfterHeader }),
+      ),
+      '503': unavailableOrDraining,
+    },
+  });
+  documentRoute(router, 'POST /jobs', submitDoc('Submit a job.'));
+  router.post('/jobs', ...admit, afterPendingSignals, submit);
+  documentRoute(router, 'POST /enqueue', submitDoc("Submit a job (the original service's path)."));
+  router.post('/enqueue', ...admit, afterPendingSignals, submit);
 
+  documentRoute(router, 'GET /jobs', {
+    tag: 'jobs',
+    summary: 'List jobs, newest first.',
+    requestParams: { query: listQuerySchema },
+    responses: {
+      '200': jsonReply('A page.', jobPageSchema),
+      '400': errorReply(
+        '`validation_failed`: a bad state, type, limit, cursor, include_payload, id_prefix, created_after, created_before ' +
+          'or last_error.',
+        ['validation_failed'],
+      ),
+      '503': storageUnavailable,
+    },
+  });
   router.get('/jobs', async (ctx) => {
-    const page = await searchJobs((query) => queue.list(query), validate(listQuerySchema, ctx.query, 'query'));
-    ctx.body = { jobs: page.jobs.map(jobView), next_cursor: page.next_cursor };
+    const { include_payload: includePayload, ...query } = validate(listQuerySchema, ctx.query, 'query');
+    const { jobs, next_cursor } = await pageWithinBytes(queue, query, config.http.listMaxBytes, includePayload);
+    ctx.type = 'application/json';
+    ctx.body = `{"jobs":[${jobs.join(',')}],"next_cursor":${JSON.stringify(next_cursor)}}`;
   });
 
+  documentRoute(router, 'GET /jobs/:id', {
+    tag: 'jobs',
+    summary: 'A job.',
+    requestParams: { path: jobIdParams },
+    responses: { '200': jsonReply('The job.', jobViewSchema), '404': jobNotFound, '503': storageUnavailable },
+  });
   router.get('/jobs/:id', async (ctx) => {
     ctx.body = jobView(await requireJob(queue, ctx.params.id!));
   });
+}
+
+/**
+ * A page of `GET /jobs` (the store's filters and the search's, `searchJobs`) as JSON texts, one per job, ending
+ * early once the next job would take the page past `maxBytes` (LIST_MAX_BYTES): one listing of 1000 jobs of
+ * 64 KB payloads would otherwise be a 65 MB body. A page always holds at least one job, so that paging moves on.
+ * A shortened page is searched again with the shorter limit, so that its jobs and its cursor come from one
+ * search, and the next page starts right after its last job (the cursor is the store's own).
+ */
+async function pageWithinBytes(
+  queue: JobQueue,
+  query: SearchQuery,
+  maxBytes: number,
+  includePayload: boolean,
+): Promise<{ jobs: string[]; next_cursor: string | null }> {
+  const show = (record: JobRecord) => {
+    const view: Partial<JobView> = jobView(record);
+    if (!includePayload) delete view.payload;
+    return JSON.stringify(view);
+  };
+  let limit = query.limit;
+  for (;;) {
+    const page = await searchJobs((listQuery) => queue.list(listQuery), { ...query, limit });
+    const texts: string[] = [];
+    let bytes = 0;
+    for (const record of page.jobs) {
+      const text = show(record);
+      bytes += Buffer.byteLength(text) + 1;
+      if (texts.length > 0 && bytes > maxBytes) break;
+      texts.push(text);
+    }
+    if (texts.length === page.jobs.length) return { jobs: texts, next_cursor: page.next_cursor };
+    limit = texts.length;
+  }
 }
 
 /** Both sides have had their defaults applied, so a missing type or max_retries compares as its default. */
@@ -145,6 +252,7 @@ function isSameSubmission(existing: JobRecord, submitted: ResolvedSubmission): b
   return (
     existing.type === submitted.type &&
     existing.max_retries === submitted.max_retries &&
+    existing.priority === submitted.priority &&
     jsonEqual(existing.payload, submitted.payload)
   );
 }

@@ -1,0 +1,34 @@
+/**
+ * RATE_LIMIT_PER_S: how many jobs each client may submit per second, counted in fixed one-second windows by
+ * rate-limiter-flexible's in-memory limiter. A client is its access token's name, or, with no tokens configured,
+ * its address. A batch counts its items (at most the whole second's allowance, so that a batch larger than it
+ * can still pass once the window is fresh).
+ *
+ * Beyond the limit: 429 `rate_limited` with `Retry-After`, a code of its own, distinct from `queue_full` (which
+ * says the service is full, for everyone). Each instance counts on its own.
+ */
+import type { Context, Middleware } from 'koa';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { errors } from '../errors.js';
+
+/** The middleware, or undefined when `perSecond` is 0 (no limit). Runs after the body is parsed. */
+export function submissionRateLimit(perSecond: number): Middleware | undefined {
+  if (perSecond === 0) return undefined;
+  const limiter = new RateLimiterMemory({ points: perSecond, duration: 1 });
+  return async (ctx, next) => {
+    const client = typeof ctx.state.token === 'string' ? `token:${ctx.state.token}` : `address:${ctx.ip}`;
+    try {
+      await limiter.consume(client, Math.min(submissionsIn(ctx), perSecond));
+    } catch (refusal) {
+      if (!(refusal instanceof RateLimiterRes)) throw refusal;
+      throw errors.rateLimited(perSecond, Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)));
+    }
+    await next();
+  };
+}
+
+/** The jobs a submission carries: a batch's items, else one. */
+function submissionsIn(ctx: Context): number {
+  const body = ctx.request.body as { jobs?: unknown } | undefined;
+  return Array.isArray(body?.jobs) ? Math.max(1, body.jobs.length) : 1;
+}

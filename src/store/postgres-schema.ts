@@ -1,0 +1,146 @@
+/**
+ * Opening a PostgreSQL job store: the connection (retried until `connectTimeoutMs`), and the schema's forward
+ * migrations, run under an advisory lock so that instances starting together migrate once.
+ */
+import pg from 'pg';
+import { StoreOpenError } from '../errors.js';
+
+/** A PG_SCHEMA: a plain lower-case identifier, so that it needs no quoting anywhere. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** How long to wait between two connection attempts while the database is out of reach, in ms. */
+const CONNECT_RETRY_MS = 250;
+
+/**
+ * The schema's forward migrations, in `schema` (entry i takes the version from i to i + 1). Append, never
+ * edit: a database records how far it got, and every instance that starts runs the rest.
+ */
+export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
+  // 1: one row per job, its record as JSON. `seq`: the submission order (list order, cursors). A job waiting
+  // for a worker has `ready_lane` 0 (a due retry) or 1 (a new job) and `ready_seq`, the order it became ready
+  // in: a claim takes the lowest pairs through the partial index. A claimed job has an `owner` (an instance)
+  // until `lease_expires_at`; `attempt` fences writes (see postgres-store.ts). `finished_seq`: the order jobs
+  // finished in, for retention.
+  (schema) => `
+    CREATE SEQUENCE ${schema}.ready_order;
+    CREATE SEQUENCE ${schema}.finish_order;
+    CREATE TABLE ${schema}.jobs (
+      seq              bigserial PRIMARY KEY,
+      id               text        NOT NULL UNIQUE,
+      type             text        NOT NULL,
+      state            text        NOT NULL,
+      attempt          integer     NOT NULL DEFAULT 0,
+      ready_lane       smallint,
+      ready_seq        bigint,
+      owner            text,
+      lease_expires_at timestamptz,
+      finished_seq     bigint,
+      record           jsonb       NOT NULL
+    );
+    CREATE INDEX jobs_ready ON ${schema}.jobs (ready_lane, ready_seq) WHERE ready_lane IS NOT NULL;
+    CREATE INDEX jobs_by_state ON ${schema}.jobs (state, seq);
+    CREATE INDEX jobs_by_type ON ${schema}.jobs (type, seq);
+    CREATE INDEX jobs_by_finish ON ${schema}.jobs (finished_seq) WHERE finished_seq IS NOT NULL;
+    CREATE INDEX jobs_owned ON ${schema}.jobs (owner, lease_expires_at)
+      WHERE state IN ('queued', 'running', 'backoff') AND ready_lane IS NULL;
+  `,
+  // 2: priorities and scheduled jobs. `priority` (−100..100) leads the claim order, so the ready index leads
+  // with it; `run_at` is a scheduled job's due time in epoch ms (null in every other state, and while an
+  // instance moves it to `queued`), found by the due index. Cron schedules: one row each, as JSON.
+  (schema) => `
+    ALTER TABLE ${schema}.jobs ADD COLUMN priority smallint NOT NULL DEFAULT 0;
+    ALTER TABLE ${schema}.jobs ADD COLUMN run_at bigint;
+    DROP INDEX ${schema}.jobs_ready;
+    CREATE INDEX jobs_ready ON ${schema}.jobs (priority DESC, ready_lane, ready_seq) WHERE ready_lane IS NOT NULL;
+    CREATE INDEX jobs_due ON ${schema}.jobs (run_at, seq) WHERE run_at IS NOT NULL;
+    CREATE TABLE ${schema}.schedules (name text PRIMARY KEY, row jsonb NOT NULL);
+  `,
+];
+
+/** The URL as the log and errors show it: no password. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/** Waits until the database answers, for up to `timeoutMs`; throws StoreOpenError naming the host. */
+export async function waitForDatabase(pool: pg.Pool, url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await pool.query('SELECT 1');
+      return;
+    } catch (error) {
+      if (Date.now() >= deadline) {
+        const host = new URL(url).host || 'localhost';
+        throw new StoreOpenError(
+          redactUrl(url),
+          `the database at ${host} did not answer within ${timeoutMs} ms (PG_CONNECT_TIMEOUT_MS): ${messageOf(error)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS));
+    }
+  }
+}
+
+/**
+ * Creates the schema and runs the migrations it lacks, in one transaction under an advisory lock on the
+ * schema's name: a second instance waits for the first, then finds nothing left to do. A database at a newer
+ * version than this build knows is refused (StoreOpenError).
+ */
+export async function migrate(pool: pg.Pool, schema: string, url: string): Promise<void> {
+  try {
+    await inTransaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`xstate-job-service:${schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version integer NOT NULL)`);
+      const found = await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_version`);
+      const version = found.rows[0]?.version ?? 0;
+      if (found.rows.length === 0) await client.query(`INSERT INTO ${schema}.schema_version VALUES (0)`);
+      if (version > PG_MIGRATIONS.length) {
+        throw new StoreOpenError(
+          redactUrl(url),
+          `schema ${schema} is at version ${version}, newer than this build knows (${PG_MIGRATIONS.length}); run a newer build.`,
+        );
+      }
+      for (let next = version; next < PG_MIGRATIONS.length; next++) await client.query(PG_MIGRATIONS[next]!(schema));
+      await client.query(`UPDATE ${schema}.schema_version SET version = $1`, [PG_MIGRATIONS.length]);
+    });
+  } catch (error) {
+    if (error instanceof StoreOpenError) throw error;
+    throw new StoreOpenError(redactUrl(url), `migrating schema ${schema} failed: ${messageOf(error)}`);
+  }
+}
+
+/**
+ * Runs `work` on a connection of the pool in a transaction, committed when it resolves and rolled back when it
+ * throws. A connection that breaks between two statements (the database restarted) emits an error that the
+ * next statement meets anyway: it is listened to here, so that it cannot end the process, and the connection
+ * is dropped from the pool rather than reused.
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  const ignore = () => {};
+  client.on('error', ignore);
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    broken = error instanceof Error ? error : new Error(String(error));
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.off('error', ignore);
+    client.release(broken);
+  }
+}
+
+export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -1,0 +1,296 @@
+/**
+ * Several instances on one PostgreSQL store, in one process: each instance is a job queue with a store of its
+ * own on the same schema. These run against the real database on real time (its clock decides leases), and
+ * wait for conditions, never for fixed times.
+ */
+import { expect } from 'chai';
+import { DuplicateJobError, ServiceError, StoreOpenError } from '../../src/errors.js';
+import type { JobQueue } from '../../src/engine/job-queue.types.js';
+import { PG_MIGRATIONS } from '../../src/store/postgres-schema.js';
+import { openPostgresStore } from '../../src/store/postgres-store.js';
+import { createJobQueue } from '../../src/engine/job-queue.js';
+import { createJobTypes } from '../../src/job-types/registry.js';
+import { makeQueue } from '../helpers/queue.js';
+import { manualProcessor } from '../helpers/processors.js';
+import { freshSchema, postgresStores } from './postgres-support.js';
+import { ids, record } from './support.js';
+
+/** Resolves once `condition` holds, checking every 10 ms; fails after `ms`. */
+async function until(condition: () => boolean | Promise<boolean>, ms = 3000, what = 'the condition') {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) expect.fail(`${what} did not hold within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('job queue on the postgres store: several instances', function () {
+  this.timeout(15_000);
+  const databases = postgresStores();
+  const queues: JobQueue[] = [];
+  afterEach(async () => {
+    // Stops the actors first: the stores then release the jobs and close.
+    // (A queue whose store a test closed already cannot list its jobs at the end of the drain.)
+    for (const queue of queues.splice(0)) await queue.drain(0).catch(() => {});
+    await databases.cleanup();
+  });
+
+  async function instance(schema: string, options: { workers?: number; queueSize?: number; pollMs?: number; leaseMs?: number } = {}) {
+    const fenced: string[] = [];
+    const store = await databases.open({ schema, pollMs: options.pollMs ?? 60_000, leaseMs: options.leaseMs ?? 30_000, onFenced: (id) => fenced.push(id) });
+    const work = manualProcessor();
+    const made = makeQueue(work.processor, { workers: options.workers ?? 1, queueSize: options.queueSize ?? 10 }, () => 0.5, store);
+    queues.push(made.queue);
+    await made.queue.recover();
+    return { ...made, store, work, fenced };
+  }
+
+  it('starts a job submitted to a busy instance on an idle one at once, woken by a notification', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    const b = await instance(schema);
+    await a.queue.submit({ id: 'one', payload: null });
+    await a.queue.submit({ id: 'two', payload: null });
+    // One worker each, and no poll within the test (PG_POLL_MS 60 s): only a notification can wake the other.
+    await until(() => a.work.calls.length === 1 && b.work.calls.length === 1, 2000, 'one job on each instance');
+    expect([...a.work.calls, ...b.work.calls].map((call) => call.job.id).sort()).to.deep.equal(['one', 'two']);
+    expect(a.unhandled.concat(b.unhandled)).to.deep.equal([]);
+  });
+
+  it('admits exactly QUEUE_SIZE waiting jobs across instances under concurrent submissions', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema, { queueSize: 3 });
+    const b = await instance(schema, { queueSize: 3 });
+    await a.queue.submit({ id: 'r1', payload: null });
+    await b.queue.submit({ id: 'r2', payload: null });
+    await until(() => a.work.calls.length + b.work.calls.length === 2, 2000, 'both workers busy');
+    await until(async () => (await a.queue.stats()).states.running === 2, 2000, 'two running');
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).queue.submit({ id: `w${i}`, payload: null })),
+    );
+    const admitted = outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+    const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [(outcome.reason as ServiceError).code] : []));
+    expect([admitted, refused]).to.deep.equal([3, Array(7).fill('queue_full')]);
+    expect((await a.queue.stats()).queue).to.deep.equal({ used: 3, capacity: 3 });
+  });
+
+  it('creates one job for one id submitted to two instances at once', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    const b = await instance(schema);
+    const outcomes = await Promise.allSettled([a.queue.submit({ id: 'same', payload: 1 }), b.queue.submit({ id: 'same', payload: 1 })]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).to.deep.equal(['fulfilled', 'rejected']);
+    const refusal = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+    expect(refusal.reason).to.be.instanceOf(DuplicateJobError);
+    const rows = await a.store.pool.query(`SELECT id FROM ${schema}.jobs`);
+    expect(rows.rows).to.deep.equal([{ id: 'same' }]);
+  });
+
+  it('cancels a job running on another instance, which aborts its attempt', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    const b = await instance(schema);
+    await a.queue.submit({ id: 'j', payload: null });
+    await until(() => a.work.calls.length + b.work.calls.length === 1, 2000, 'the job running');
+    const [runner, other] = a.work.calls.length === 1 ? [a, b] : [b, a];
+    const cancelled = await other.queue.cancel('j');
+    expect([cancelled.state, runner.work.latest('j').signal.aborted]).to.deep.equal(['cancelled', true]);
+    expect(cancelled.history.map((t) => [t.from, t.to, t.event])).to.deep.equal([
+      [null, 'queued', 'SUBMIT'],
+      ['queued', 'running', 'SLOT_GRANTED'],
+      ['running', 'running', 'CANCEL'],
+      ['running', 'cancelled', 'ATTEMPT_FAILED'],
+    ]);
+  });
+
+  it("holds a type's concurrency across instances", async () => {
+    const schema = freshSchema();
+    const limitedInstance = async () => {
+      const store = await databases.open({ schema, pollMs: 50 });
+      const work = manualProcessor();
+      const types = createJobTypes(
+        [{ name: 'x', kind: 'module', source: 'x.ts', options: { concurrency: 1 }, processor: work.processor }],
+        { defaultType: 'x', maxRetries: 0, maxRetriesLimit: 5, timeoutMs: 0, backoff: { baseMs: 10, maxMs: 10, jitterMs: 0 } },
+      );
+      const queue = createJobQueue(
+        { workers: 4, queueSize: 10, backoff: { baseMs: 10, maxMs: 10, jitterMs: 0 }, jobTimeoutMs: 0, jobRetention: 100 },
+        { types, store },
+      );
+      queues.push(queue);
+      await queue.recover();
+      return { queue, work };
+    };
+    const a = await limitedInstance();
+    const b = await limitedInstance();
+    const running = () => [...a.work.calls, ...b.work.calls];
+    for (const id of ['x1', 'x2', 'x3']) await a.queue.submit({ id, payload: null });
+    for (let started = 1; started <= 3; started++) {
+      await until(() => running().length === started, 3000, `attempt ${started} started`);
+      // Several polls of both instances (every 50 ms) go by: none starts a second job of the type meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(running().length).to.equal(started);
+      running()[started - 1]!.resolve();
+    }
+  });
+
+  it('releases its jobs at a graceful close: another instance takes them over at once, not after the lease', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema, { leaseMs: 30_000 });
+    await a.queue.submit({ id: 'j', payload: null, max_retries: 2 });
+    await until(() => a.work.calls.length === 1, 2000, 'the job running on a');
+    const b = await instance(schema, { leaseMs: 30_000 });
+    a.queue.pause();
+    await a.queue.drain(0);
+    await a.store.close();
+    // b polls once a minute: only a's notice can bring the job over within the wait.
+    await until(() => b.work.calls.length === 1, 3000, 'the job running on b');
+    const job = await b.queue.get('j');
+    expect([job!.state, job!.attempts, job!.history.map((t) => [t.from, t.to, t.event])]).to.deep.equal([
+      'running',
+      2,
+      [
+        [null, 'queued', 'SUBMIT'],
+        ['queued', 'running', 'SLOT_GRANTED'],
+        ['running', 'backoff', 'RESTORED'],
+        ['backoff', 'running', 'SLOT_GRANTED'],
+      ],
+    ]);
+  });
+
+  it('runs a job scheduled through an instance that is gone when it comes due, and by priority among the ready', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    const b = await instance(schema, { pollMs: 50 });
+    const dueAt = Date.now() + 300;
+    await a.queue.submit({ id: 'later', payload: null, delay_ms: 300 });
+    a.queue.pause();
+    await a.queue.drain(0);
+    await a.store.close();
+    await until(() => b.work.calls.length === 1, 3000, 'the scheduled job running on b');
+    expect(Date.now()).to.be.at.least(dueAt);
+    expect((await b.queue.get('later'))!.history.map((t) => [t.from, t.to, t.event])).to.deep.equal([
+      [null, 'scheduled', 'SUBMIT'],
+      ['scheduled', 'queued', 'DUE'],
+      ['queued', 'running', 'SLOT_GRANTED'],
+    ]);
+    // b's one worker is busy: what waits is claimed by priority, whoever submitted it.
+    await b.queue.submit({ id: 'low', payload: null, priority: -5 });
+    await b.queue.submit({ id: 'high', payload: null, priority: 7 });
+    b.work.latest('later').resolve();
+    await until(() => b.work.calls.length === 2, 3000, 'the next job running');
+    expect(b.work.calls.map((call) => call.job.id)).to.deep.equal(['later', 'high']);
+  });
+
+  it('takes over the jobs of an instance whose lease ran out: the running attempt is interrupted and retried', async () => {
+    const schema = freshSchema();
+    // The dead instance: a store handle that claimed a job and started it, then stopped renewing.
+    const dead = await databases.open({ schema });
+    void dead.save(record('j', 'queued', { max_retries: 1 }), null, 'new');
+    const [claimed] = await dead.claim({ limit: 1 });
+    void dead.save({ ...claimed!, state: 'running', attempts: 1, started_at: Date.now() }, 'queued');
+    await dead.flush();
+    await dead.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    const b = await instance(schema, { pollMs: 50 });
+    await until(() => b.work.calls.length === 1, 3000, 'the job retried on b');
+    expect((await b.queue.get('j'))!.history.map((t) => [t.from, t.to, t.event])).to.deep.equal([
+      ['running', 'backoff', 'RESTORED'],
+      ['backoff', 'running', 'SLOT_GRANTED'],
+    ]);
+  });
+});
+
+describe('postgres store: leases and fencing', () => {
+  const databases = postgresStores();
+  afterEach(() => databases.cleanup());
+
+  it('refuses the late write of an instance whose job was taken over, and reports it', async () => {
+    const schema = freshSchema();
+    const fenced: string[] = [];
+    const a = await databases.open({ schema, leaseMs: 5, onFenced: (id) => fenced.push(id) });
+    const b = await databases.open({ schema, leaseMs: 30_000 });
+    void a.save(record('j', 'queued', { max_retries: 3 }), null, 'new');
+    const [claimed] = await a.claim({ limit: 1 });
+    const running = { ...claimed!, state: 'running' as const, attempts: 1 };
+    void a.save(running, 'queued');
+    await a.flush();
+    // a pauses past its 5 ms lease; b takes the job over and moves it on.
+    await a.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    expect(ids(await b.shared.takeOver())).to.deep.equal(['j']);
+    void b.save({ ...running, state: 'backoff', last_error: 'interrupted' }, 'running');
+    await b.flush();
+    // a wakes up and writes the outcome of its attempt: it changes nothing.
+    void a.save({ ...running, state: 'done', finished_at: 9 }, 'running');
+    await a.flush();
+    expect(fenced).to.deep.equal(['j']);
+    const row = await b.pool.query(`SELECT state, owner FROM ${schema}.jobs`);
+    expect(row.rows).to.deep.equal([{ state: 'backoff', owner: b.shared.instanceId }]);
+  });
+
+  it('renews nothing it does not own, and takes over nothing whose lease still runs', async () => {
+    const schema = freshSchema();
+    const a = await databases.open({ schema });
+    const b = await databases.open({ schema });
+    void a.save(record('j', 'queued'), null, 'new');
+    const [claimed] = await a.claim({ limit: 1 });
+    void a.save({ ...claimed!, state: 'running', attempts: 1 }, 'queued');
+    await a.flush();
+    expect(await b.shared.takeOver()).to.deep.equal([]);
+  });
+});
+
+describe('postgres store: opening', function () {
+  this.timeout(15_000);
+  const databases = postgresStores();
+  afterEach(() => databases.cleanup());
+
+  it('migrates once when ten instances start together', async () => {
+    const schema = freshSchema();
+    const stores = await Promise.all(Array.from({ length: 10 }, () => databases.open({ schema, poolSize: 1 })));
+    const version = await stores[0]!.pool.query(`SELECT version FROM ${schema}.schema_version`);
+    expect(version.rows).to.deep.equal([{ version: PG_MIGRATIONS.length }]);
+  });
+
+  it('refuses a database at a newer schema version than the build knows', async () => {
+    const schema = freshSchema();
+    const first = await databases.open({ schema });
+    await first.pool.query(`UPDATE ${schema}.schema_version SET version = 99`);
+    const error = await databases.open({ schema }).then(
+      () => expect.fail('opened'),
+      (e: unknown) => e as StoreOpenError,
+    );
+    expect(error).to.be.instanceOf(StoreOpenError);
+    expect(error.message).to.equal(
+      `Cannot open the job store postgres://postgres@127.0.0.1:5432/test: schema ${schema} is at version 99, newer than this build knows (${PG_MIGRATIONS.length}); run a newer build.`,
+    );
+  });
+
+  it('gives up on a database out of reach after PG_CONNECT_TIMEOUT_MS, naming the host without the password', async () => {
+    const started = Date.now();
+    const error = await openPostgresStore({
+      url: 'postgres://app:s3cret@127.0.0.1:1/jobs',
+      schema: 'jobs',
+      poolSize: 1,
+      retention: 10,
+      leaseMs: 1000,
+      pollMs: 1000,
+      connectTimeoutMs: 300,
+    }).then(
+      () => expect.fail('opened'),
+      (e: unknown) => e as StoreOpenError,
+    );
+    const waited = Date.now() - started;
+    expect(error.message).to.match(
+      /^Cannot open the job store postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/jobs: the database at 127\.0\.0\.1:1 did not answer within 300 ms \(PG_CONNECT_TIMEOUT_MS\): /,
+    );
+    expect(error.message).not.to.include('s3cret');
+    expect(waited).to.be.within(300, 3000);
+  });
+
+  it('refuses a PG_SCHEMA that is not a plain identifier', async () => {
+    const error = await databases.open({ schema: 'x; DROP TABLE y' }).then(
+      () => expect.fail('opened'),
+      (e: unknown) => e as StoreOpenError,
+    );
+    expect(error.reason).to.equal('PG_SCHEMA "x; DROP TABLE y" is not a plain lower-case identifier.');
+  });
+});
