@@ -9,7 +9,7 @@ import { afterPendingSignals } from '../after-pending-signals.js';
 import { iso } from '../job-view.js';
 import { jsonBody } from '../json-body.js';
 import { cancelAllReplySchema, dispatchReplySchema, failuresSchema, retryAllReplySchema, seriesSchema } from '../console-schemas.js';
-import { bodyRefusals, documentRoute, errorReply, jsonReply, storageUnavailable, unavailableOrDraining } from '../route-docs.js';
+import { bodyRefusals, documentRoute, errorReply, jsonReply, storageUnavailable, unavailableOrDraining, type RouteDoc } from '../route-docs.js';
 import { cancelAllSchema, failuresQuerySchema, retryAllSchema } from '../schemas.js';
 import { validate } from '../validate.js';
 
@@ -47,25 +47,32 @@ export function consoleRoutes(router: Router, { queue, series, maxBodyBytes }: C
     ...bodyRefusals,
   };
 
-  documentRoute(router, 'POST /admin/pause', {
+  // Both answer the dispatch state.
+  const dispatchDoc = (summary: string, answer: string, refusals: RouteDoc['responses'] = {}): RouteDoc => ({
     tag: 'operations',
-    summary: 'Hold dispatch: no waiting job starts; submissions are still admitted; no shutdown follows.',
-    responses: {
-      '200': jsonReply('Dispatch is paused.', dispatchReplySchema),
-      '503': errorReply('`shutting_down`: a shutdown has begun.', ['shutting_down']),
-    },
+    summary,
+    responses: { '200': jsonReply(answer, dispatchReplySchema), ...refusals },
   });
+  documentRoute(
+    router,
+    'POST /admin/pause',
+    dispatchDoc(
+      'Hold dispatch: no waiting job starts; submissions are still admitted; no shutdown follows.',
+      'Dispatch is paused.',
+      { '503': errorReply('`shutting_down`: a shutdown has begun.', ['shutting_down']) },
+    ),
+  );
   router.post('/admin/pause', (ctx) => {
     if (queue.lifecycle() !== 'accepting') throw errors.shuttingDown();
     queue.pauseDispatch();
     ctx.body = dispatchState(queue);
   });
 
-  documentRoute(router, 'POST /admin/resume', {
-    tag: 'operations',
-    summary: 'Let go of the hold of /admin/pause: the free workers take waiting jobs at once.',
-    responses: { '200': jsonReply('Dispatch runs.', dispatchReplySchema) },
-  });
+  documentRoute(
+    router,
+    'POST /admin/resume',
+    dispatchDoc('Let go of the hold of /admin/pause: the free workers take waiting jobs at once.', 'Dispatch runs.'),
+  );
   router.post('/admin/resume', (ctx) => {
     queue.resumeDispatch();
     ctx.body = dispatchState(queue);
