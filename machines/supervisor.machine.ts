@@ -6,6 +6,11 @@
  *       └──PAUSE──► pausing ──(nothing running)───────────────┤
  *                      └──────DEADLINE_PASSED─────────────────┘
  *
+ * Beside the lifecycle, an operator may hold dispatch (`POST /admin/pause`): while `dispatchPaused` is set the
+ * supervisor grants no slots, in any state, but `accepting` still admits; the running attempts go on.
+ * `RESUME_DISPATCH` (`POST /admin/resume`) grants the free slots again. A DRAIN resumes dispatch, since a
+ * drain runs the waiting jobs to an end. It is a flag and not a state, so that the lifecycle stays one value.
+ *
  * States:
  * - `accepting`  admits jobs while fewer than `capacity` (WORKERS + QUEUE_SIZE) are unfinished.
  *                Slots go to waiting jobs up to WORKERS in all, and up to each type's `concurrency`: a claim
@@ -41,6 +46,7 @@
  *                     frees its place in the capacity too (one event where two were needed).
  * - `JOB_FINISHED`    a job that held no slot reached `failed` or `cancelled`; its place is free.
  * - `DRAIN`, `PAUSE`, `DEADLINE_PASSED`  the lifecycle.
+ * - `PAUSE_DISPATCH`, `RESUME_DISPATCH`   an operator holds, or lets go of, dispatch (only in `accepting`).
  * Guards: `hasCapacity`, `nothingUnfinished`, `nothingRunning`.
  *
  * Only counters live in the context, so each event copies a few numbers. The ready counts are a mutable
@@ -89,6 +95,8 @@ export interface SupervisorContext extends SupervisorInput {
   granting: number;
   /** Slots of the claim in flight (0: none); no other claim starts before its CLAIMED. */
   claiming: number;
+  /** An operator holds dispatch: no slot is granted until RESUME_DISPATCH (or a DRAIN). */
+  dispatchPaused: boolean;
 }
 
 export type SupervisorEvent =
@@ -102,11 +110,13 @@ export type SupervisorEvent =
   | { type: 'JOB_FINISHED' }
   | { type: 'DRAIN' }
   | { type: 'PAUSE' }
+  | { type: 'PAUSE_DISPATCH' }
+  | { type: 'RESUME_DISPATCH' }
   | { type: 'DEADLINE_PASSED' };
 
 /** Free slots to grant now: as many as there are waiting jobs that may start, up to the concurrency. */
 function slotsToGrant(context: SupervisorContext, busy: number, claiming: number): number {
-  if (claiming > 0 || busy >= context.workers) return 0;
+  if (context.dispatchPaused || claiming > 0 || busy >= context.workers) return 0;
   return context.ready.startable(context.workers - busy);
 }
 
@@ -177,6 +187,13 @@ export const supervisorMachine = setup({
       const counters = dispatch ? granted(context, context.busy - 1, context.claiming) : { busy: context.busy - 1, granting: 0 };
       return { ...counters, unfinished };
     }),
+    /** An operator's hold on dispatch: nothing is granted from here on. */
+    holdDispatch: assign({ dispatchPaused: true, granting: 0 }),
+    /** Lets go of the hold, and grants the free slots to waiting jobs (`grantSlots` claims for them). */
+    resumeDispatch: assign(({ context }) => ({
+      dispatchPaused: false,
+      ...granted({ ...context, dispatchPaused: false }, context.busy, context.claiming),
+    })),
     releasePlace: assign(({ context }) => ({ unfinished: context.unfinished - 1, granting: 0 })),
     /** Asks for jobs for the slots the step's assign granted. */
     grantSlots: ({ context }) => {
@@ -188,7 +205,7 @@ export const supervisorMachine = setup({
 }).createMachine({
   id: 'supervisor',
   description: 'Admits jobs up to the capacity and grants worker slots up to the concurrency.',
-  context: ({ input }) => ({ ...input, busy: 0, unfinished: 0, granting: 0, claiming: 0 }),
+  context: ({ input }) => ({ ...input, busy: 0, unfinished: 0, granting: 0, claiming: 0, dispatchPaused: false }),
   initial: 'accepting',
   on: {
     JOB_READY: { actions: ['countWaiting', 'dispatch', 'grantSlots'] },
@@ -204,8 +221,10 @@ export const supervisorMachine = setup({
       on: {
         ADMIT: { guard: 'hasCapacity', actions: ['countWaiting', 'admitAndDispatch', 'grantSlots'] },
         READMIT: { actions: ['countWaiting', 'readmit', 'grantSlots'] },
-        DRAIN: 'draining',
+        DRAIN: { target: 'draining', actions: ['resumeDispatch', 'grantSlots'] },
         PAUSE: 'pausing',
+        PAUSE_DISPATCH: { actions: 'holdDispatch' },
+        RESUME_DISPATCH: { actions: ['resumeDispatch', 'grantSlots'] },
       },
     },
     draining: {

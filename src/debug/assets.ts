@@ -12,6 +12,8 @@ export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 
 /** Mermaid's self-contained browser bundle (about 3 MB), resolved through node_modules. */
 export const MERMAID_BUNDLE = require.resolve('mermaid/dist/mermaid.min.js');
+/** uPlot (about 50 KB), for the throughput chart: its browser bundle and its style, from node_modules. */
+const UPLOT_DIR = require.resolve('uplot/dist/uPlot.iife.min.js').replace(/uPlot\.iife\.min\.js$/, '');
 
 const JS = 'text/javascript; charset=utf-8';
 
@@ -25,6 +27,11 @@ const PAGE_FILES: Record<string, string> = {
   'chart.js': JS,
   'list.js': JS,
   'selected.js': JS,
+  'actions.js': JS,
+  'detail.js': JS,
+  'failures.js': JS,
+  'series.js': JS,
+  'url-state.js': JS,
   'schedules.js': JS,
   'page.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
@@ -34,6 +41,8 @@ const PAGE_FILES: Record<string, string> = {
 export const DEBUG_ASSETS: Record<string, { path: string; type: string }> = {
   ...Object.fromEntries(Object.entries(PAGE_FILES).map(([name, type]) => [name, { path: `${STATIC_DIR}${name}`, type }])),
   'mermaid.min.js': { path: MERMAID_BUNDLE, type: JS },
+  'uPlot.iife.min.js': { path: `${UPLOT_DIR}uPlot.iife.min.js`, type: JS },
+  'uPlot.min.css': { path: `${UPLOT_DIR}uPlot.min.css`, type: 'text/css; charset=utf-8' },
 };
 
 export const PAGE_HTML = `${STATIC_DIR}page.html`;

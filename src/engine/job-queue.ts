@@ -710,6 +710,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       if (lifecycle() === 'accepting') supervisor.send({ type: 'PAUSE' });
     },
 
+    // The operator's hold on dispatch: a flag of the supervisor's, which grants no slot while it is set.
+    pauseDispatch: () => supervisor.send({ type: 'PAUSE_DISPATCH' }),
+    resumeDispatch: () => supervisor.send({ type: 'RESUME_DISPATCH' }),
+    dispatchPaused: () => supervisor.getSnapshot().context.dispatchPaused,
+
     on<K extends keyof JobQueueEventMap>(event: K, listener: (payload: JobQueueEventMap[K]) => void) {
       emitter.on(event, listener);
       return () => emitter.off(event, listener);

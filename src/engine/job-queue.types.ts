@@ -173,6 +173,16 @@ export interface JobQueue {
    */
   pause(): void;
   /**
+   * An operator's hold on dispatch (`POST /admin/pause`): no waiting job is started until `resumeDispatch`,
+   * while submissions are still admitted and the running attempts go on. Unlike `pause`, no shutdown follows.
+   * Does nothing unless the queue is accepting. A `drain` lets go of the hold.
+   */
+  pauseDispatch(): void;
+  /** Lets go of the hold of `pauseDispatch`: the free slots go to the waiting jobs at once. */
+  resumeDispatch(): void;
+  /** Whether dispatch is held by `pauseDispatch`. */
+  dispatchPaused(): boolean;
+  /**
    * Stops admitting and waits for every unfinished job to end (after `pause`, for the running attempts only).
    * If `deadlineMs` passes first, aborts the running attempts and resolves with the jobs left unfinished.
    */

@@ -35,11 +35,17 @@ export const ROUTE_SCOPES: Readonly<Record<string, Decision>> = {
   'GET /jobs': 'read',
   'GET /jobs/:id': 'read',
   'GET /stats': 'read',
+  'GET /stats/series': 'read',
+  'GET /stats/failures': 'read',
   'GET /types': 'read',
   'GET /openapi.json': 'read',
 
   'POST /jobs/:id/cancel': 'operate',
   'POST /jobs/:id/retry': 'operate',
+  'POST /jobs/retry-all': 'operate',
+  'POST /jobs/cancel-all': 'operate',
+  'POST /admin/pause': 'operate',
+  'POST /admin/resume': 'operate',
 
   'GET /schedules': 'read',
   'GET /schedules/:name': 'read',

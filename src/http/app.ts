@@ -12,8 +12,8 @@
  * 5. `admissionRejections` counts refused submissions and retries in `jobsvc_jobs_rejected_total`;
  * 6. the router        first `authorize` (the access tokens' scopes, `access.ts`), then `refuseFormWrites` (a
  *                      state-changing request a cross-site form could send), then health, jobs, operations
- *                      (cancel, retry), stats, metrics, OpenAPI, history, events (SSE), machines and debug-page
- *                      routes;
+ *                      (cancel, retry), the console's (bulk actions, dispatch pause, series, failures), stats,
+ *                      metrics, OpenAPI, history, events (SSE), machines and debug-page routes;
  * 7. `routeFallback`   reached only when no route matched: 404 `not_found`, or 405 with `Allow`.
  */
 import Router from '@koa/router';
@@ -32,6 +32,8 @@ import { requestLog } from './request-log.js';
 import { hostCheck, refuseFormWrites } from './request-guards.js';
 import { routeFallback } from './route-fallback.js';
 import { corsFor, securityHeaders } from './security-headers.js';
+import { createThroughputSeries, type ThroughputSeries } from '../console/throughput-series.js';
+import { consoleRoutes } from './routes/console.js';
 import { debugRoutes } from './routes/debug.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -60,6 +62,8 @@ export interface AppOptions {
   metrics?: ServiceMetrics;
   /** How long a cancel waits for a running attempt to stop, in ms. Default 1000; tests shorten it. */
   cancelWaitMs?: number;
+  /** The clock of `GET /stats/series` (epoch ms). Default Date.now; tests pass the queue's. */
+  now?: () => number;
   /** The cron schedules. Default: schedules over `queue` kept in memory only (a library's, or a test's). */
   schedules?: Schedules;
   /**
@@ -73,6 +77,7 @@ export interface AppOptions {
 
 const eventHubs = new WeakMap<Koa, EventHub>();
 const routers = new WeakMap<Koa, Router>();
+const seriesOfApp = new WeakMap<Koa, ThroughputSeries>();
 
 /** The router of an app made by `createApp`: what the OpenAPI test compares the document with. */
 export function appRouter(app: Koa): Router | undefined {
@@ -85,6 +90,8 @@ export function appRouter(app: Koa): Router | undefined {
  */
 export function closeEventStreams(app: Koa): void {
   eventHubs.get(app)?.closeAll();
+  // The throughput series listens to the queue; a closed service has nothing more to count.
+  seriesOfApp.get(app)?.stop();
 }
 
 export function createApp(options: AppOptions): Koa {
@@ -97,6 +104,8 @@ export function createApp(options: AppOptions): Koa {
   const metrics = options.metrics ?? createMetrics(queue);
   jobRoutes(router, { queue, config, onBatchItemRefused: (error) => countBatchItemRejection(metrics, error) });
   operationRoutes(router, { queue, cancelWaitMs: options.cancelWaitMs });
+  const series = createThroughputSeries(queue, options.now);
+  consoleRoutes(router, { queue, series, maxBodyBytes: config.maxBodyBytes });
   statsRoutes(router, { queue });
   typeRoutes(router, { queue, defaultType: queue.defaultType });
   metricsRoutes(router, { metrics });
@@ -111,6 +120,7 @@ export function createApp(options: AppOptions): Koa {
 
   const app = new Koa();
   eventHubs.set(app, hub);
+  seriesOfApp.set(app, series);
   routers.set(app, router);
   app.use(requestLog(logger, config.logPayloads));
   app.use(requestMetrics(metrics));

@@ -98,6 +98,7 @@ export const debugStatusSchema = statsSchema.extend({
   lifecycle: z.enum(['accepting', 'pausing', 'draining', 'stopped']).meta({
     description: 'The supervisor: accepting jobs; pausing (a durable shutdown parking its running jobs); draining; stopped.',
   }),
+  dispatch: z.enum(['running', 'paused']).meta({ description: 'paused: an operator holds dispatch (POST /admin/pause).' }),
 }).meta({ id: 'DebugStatus' });
 
 /** A transition as `GET /jobs/:id/history` and `GET /events` show it. */

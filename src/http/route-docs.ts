@@ -19,7 +19,7 @@ import { jobIdSchema } from './schemas.js';
 /** The tags of the document, each with its description. */
 export const TAGS = {
   jobs: 'Submit and read jobs.',
-  operations: 'Operate the service: cancel, retry, stats, metrics.',
+  operations: 'Operate the service: cancel, retry (one job or all), hold dispatch, stats, metrics.',
   health: 'Liveness and readiness probes.',
   debug: 'The state charts, the event stream and the debug page.',
   schedules: 'Cron schedules: each fire submits a job.',

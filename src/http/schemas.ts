@@ -164,6 +164,15 @@ export function queryInteger({ min, max, default: fallback }: { min: number; max
     });
 }
 
+const timeMessage = 'Must be an ISO-8601 date-time, e.g. 2026-01-02T03:04:05Z.';
+/** A query's time: ISO-8601 with a zone (Z or an offset), read as epoch ms. */
+const isoTime = z
+  .string({ error: timeMessage })
+  .refine((text) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(text) && !Number.isNaN(Date.parse(text)), {
+    error: timeMessage,
+  })
+  .transform((text) => Date.parse(text));
+
 /** The query of `GET /jobs`. Values arrive as strings (an array when repeated, which is refused). */
 export const listQuerySchema = z.strictObject(
   {
@@ -175,8 +184,19 @@ export const listQuerySchema = z.strictObject(
       .enum(['true', 'false'], { error: 'Must be true or false.' })
       .transform((value) => value === 'true')
       .default(true),
+    id_prefix: z
+      .string({ error: 'Must be a single string.' })
+      .min(1, { error: 'Must not be empty.' })
+      .optional()
+      .meta({ description: 'Jobs whose id starts with this, without regard to case.' }),
+    created_after: isoTime.optional().meta({ description: 'Jobs submitted at or after this time (ISO-8601).' }),
+    created_before: isoTime.optional().meta({ description: 'Jobs submitted at or before this time (ISO-8601).' }),
+    last_error: z
+      .string({ error: 'Must be a single string.' })
+      .optional()
+      .meta({ description: 'Jobs whose latest error is exactly this message.' }),
   },
-  { error: objectIssue(['state', 'type', 'limit', 'cursor', 'include_payload']) },
+  { error: objectIssue(['state', 'type', 'limit', 'cursor', 'include_payload', 'id_prefix', 'created_after', 'created_before', 'last_error']) },
 );
 
 /** The most jobs one `POST /jobs/batch` may carry. */
@@ -202,4 +222,34 @@ export const batchSchema = z.strictObject(
       .max(MAX_BATCH_JOBS, { error: batchJobsMessage }),
   },
   { error: objectIssue(['jobs']) },
+);
+
+const typeField = z.string({ error: 'Must be a single job type.' }).optional();
+const noExtraFields = (allowed: string[]) => ({ error: objectIssue(allowed) });
+
+/** The body of `POST /jobs/retry-all`: which jobs to retry (default: every failed one). */
+export const retryAllSchema = z.strictObject(
+  {
+    state: z.enum(['failed', 'cancelled'], { error: 'Must be failed or cancelled.' }).default('failed'),
+    type: typeField,
+  },
+  noExtraFields(['state', 'type']),
+);
+
+/** The body of `POST /jobs/cancel-all`: which jobs to cancel (default: every queued one). */
+export const cancelAllSchema = z.strictObject(
+  {
+    state: z.enum(['queued', 'backoff'], { error: 'Must be queued or backoff.' }).default('queued'),
+    type: typeField,
+  },
+  noExtraFields(['state', 'type']),
+);
+
+/** The query of `GET /stats/failures`. */
+export const failuresQuerySchema = z.strictObject(
+  {
+    type: typeField,
+    top: queryInteger({ min: 1, max: 100, default: 10 }),
+  },
+  noExtraFields(['type', 'top']),
 );

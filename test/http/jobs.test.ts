@@ -172,7 +172,10 @@ describe('GET /jobs', () => {
     ['state=DONE', { state: ['Must be one of scheduled, queued, running, backoff, done, failed, cancelled.'] }],
     ['cursor=abc', { cursor: ['Not a cursor this server issued.'] }],
     ['cursor=1&cursor=2', { cursor: ['Must be a single cursor string.'] }],
-    ['page=2', { page: ['Unknown field; allowed: state, type, limit, cursor, include_payload.'] }],
+    [
+      'page=2',
+      { page: ['Unknown field; allowed: state, type, limit, cursor, include_payload, id_prefix, created_after, created_before, last_error.'] },
+    ],
     [
       'state=x&limit=0',
       { state: ['Must be one of scheduled, queued, running, backoff, done, failed, cancelled.'], limit: limitMessage },

@@ -49,6 +49,33 @@ describe('GET /jobs bounds', () => {
     expect(body.next_cursor).to.be.a('string');
   });
 
+  it('bounds a search page the same way: only matching jobs, nothing skipped or repeated across its cursors', async () => {
+    // k jobs between the j jobs: a search page's cursor must step over jobs that do not match.
+    await service.stop();
+    service = await startService({
+      config: { workers: 1, queueSize: 10, maxBodyBytes: 4096, http: { ...testConfig().http, listMaxBytes: BUDGET } },
+    });
+    for (let i = 0; i < 5; i++) {
+      for (const id of [`j${i}`, `k${i}`]) {
+        expect((await service.post('/jobs', { id, payload: PAYLOAD })).status).to.equal(202);
+        service.clock.advance(1);
+      }
+    }
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const reply = await service.get(`/jobs?id_prefix=J&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(reply.status).to.equal(200);
+      const body = reply.body as { jobs: { id: string }[]; next_cursor: string | null };
+      pages.push(body.jobs.map((job) => job.id));
+      cursor = body.next_cursor;
+    } while (cursor !== null);
+    expect(pages).to.deep.equal([['j4', 'j3'], ['j2', 'j1'], ['j0']]);
+    const small = await service.get('/jobs?id_prefix=k&include_payload=false');
+    const ids = (small.body as { jobs: { id: string; payload?: unknown }[] }).jobs.map((job) => [job.id, 'payload' in job]);
+    expect(ids).to.deep.equal([['k4', false], ['k3', false], ['k2', false], ['k1', false], ['k0', false]]);
+  });
+
   it('leaves payloads out with include_payload=false, and more jobs then fit the budget', async () => {
     const reply = await service.get('/jobs?include_payload=false&limit=2');
     const { payload: _4, ...j4 } = view({ id: 'j4', created_at: iso(T0 + 4), updated_at: iso(T0 + 4) });

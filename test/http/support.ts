@@ -148,7 +148,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const logger = options.logger ?? pino({ level: 'silent' });
   // As the service does (server.ts): its server, with its limits and its one client error log.
   const onClientError = clientErrorLogger(logger);
-  const app = createApp({ queue, config, logger, schedules, onClientError });
+  const app = createApp({ queue, config, logger, schedules, onClientError, now: clock.now });
   const server: Server = createHttpServer(app.callback(), config.http, onClientError).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

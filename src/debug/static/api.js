@@ -25,21 +25,9 @@ export function showError(error) {
   console.error(error);
 }
 
-/**
- * Every job the service lists, newest first, up to `max`; of one type when `type` is set. Pages of 1000, so
- * that a large list comes in a few requests.
- */
-export async function fetchJobs({ type = '', max = 20_000 } = {}) {
-  const all = [];
-  let cursor = null;
-  while (all.length < max) {
-    const query = new URLSearchParams({ limit: '1000' });
-    if (type) query.set('type', type);
-    if (cursor) query.set('cursor', cursor);
-    const page = await getJson(`/jobs?${query}`);
-    all.push(...page.jobs);
-    cursor = page.next_cursor;
-    if (!cursor) break;
-  }
-  return all;
+/** POSTs `body` as JSON; resolves with the answer's status and parsed body, whatever the status. */
+export async function postJson(path, body = {}) {
+  const response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
 }

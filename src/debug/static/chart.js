@@ -46,12 +46,13 @@ export function decorate(base, { counts = {}, path = null, current = null } = {}
   }
   out.splice(1, 0, ...header);
   if (path) {
-    out.push('  classDef visited fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px');
+    // Light fills carry dark text of their own, so that they read in the dark theme too.
+    out.push('  classDef visited fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px,color:#111827');
     const visited = path.visited.filter((id) => id !== current);
     if (visited.length > 0) out.push(`  class ${visited.join(',')} visited`);
   }
   if (current) {
-    out.push('  classDef current fill:#fde047,stroke:#a16207,stroke-width:4px');
+    out.push('  classDef current fill:#fde047,stroke:#a16207,stroke-width:4px,color:#111827');
     out.push(`  class ${current} current`);
   }
   return out.join('\n') + '\n';
@@ -78,6 +79,14 @@ export function createRenderer(container, { hover = {}, onShown = () => {} } = {
     if (wanted.text === shown) {
       onShown(wanted.at, wanted.meta);
       wanted = null;
+      return;
+    }
+    // Only counts changed, each to as many digits: the drawn chart's labels are patched, with no render.
+    if (shown !== null && sameShape(wanted.text, shown) && patchCounts(container, shown, wanted.text)) {
+      const { text, at, meta } = wanted;
+      wanted = null;
+      shown = text;
+      onShown(at, meta);
       return;
     }
     const wait = lastStart + RENDER_INTERVAL_MS - performance.now();
@@ -110,9 +119,64 @@ export function createRenderer(container, { hover = {}, onShown = () => {} } = {
   };
 }
 
+/** The states' labels of a chart text (`state "done (12)" as done`), by state id. */
+function stateLabels(text) {
+  return new Map([...text.matchAll(/^\s*state "([^"]+)" as (\S+)/gm)].map((match) => [match[2], match[1]]));
+}
+
+/** A chart text with each state's count replaced by its number of digits: equal when only counts moved. */
+const shapeOf = (text) => text.replace(/^(\s*state "[^"(]*\()(\d+)(\)")/gm, (_, head, digits, tail) => `${head}${digits.length}${tail}`);
+const sameShape = (a, b) => shapeOf(a) === shapeOf(b);
+
+/**
+ * Rewrites the counts in the drawn chart's state labels from `from` to `to`, as a render of `to` would show
+ * them: a render lays the whole chart out again, hundreds of ms of main thread for a changed number. Returns
+ * false, changing nothing, when a label is not found as expected (then the chart is rendered).
+ */
+function patchCounts(container, from, to) {
+  const before = stateLabels(from);
+  const edits = [];
+  for (const [id, label] of stateLabels(to)) {
+    const old = before.get(id);
+    if (old === label) continue;
+    const oldCount = /\((\d+)\)$/.exec(old ?? '')?.[0];
+    const newCount = /\((\d+)\)$/.exec(label)?.[0];
+    // The innermost element holding the old count: a <p> for a state, a <tspan> for a compound state's title.
+    const holder = [...container.querySelectorAll(`g[data-state="${id}"] p, g[data-state="${id}"] tspan`)].find(
+      (element) => element.childElementCount === 0 && oldCount && element.textContent.includes(oldCount),
+    );
+    if (!holder || !newCount) return false;
+    edits.push([holder, holder.textContent.replace(oldCount, newCount)]);
+  }
+  for (const [holder, text] of edits) holder.textContent = text;
+  return true;
+}
+
+/**
+ * The scale a chart is drawn at: Mermaid writes its text at 16 px, and 0.75 keeps it at 12 px, the least that
+ * reads at a glance; a chart wider than its panel scrolls rather than shrinks.
+ */
+export const CHART_SCALE = 0.75;
+
+/**
+ * Sizes the SVG to its own width at CHART_SCALE, instead of the panel's width that Mermaid gives it; with
+ * `data-fit="true"` on the container (the "whole chart" toggle), to the panel's width.
+ */
+export function scaleToText(container) {
+  const svg = container.querySelector('svg');
+  const width = svg?.viewBox?.baseVal?.width;
+  if (!width) return;
+  svg.removeAttribute('width');
+  svg.style.maxWidth = 'none';
+  const fit = container.dataset.fit === 'true';
+  // Rounded up: a width rounded down would draw the smallest text a fraction of a pixel under its size.
+  svg.style.width = fit ? '100%' : `${Math.ceil(width * CHART_SCALE)}px`;
+}
+
 /** Puts a rendered SVG in place, with each state's description as hover text and the used edges marked. */
 function put(container, svg, hover) {
   container.innerHTML = svg;
+  scaleToText(container);
   // Mermaid names the state groups `<svg id>-state-<state id>-<n>`.
   for (const group of container.querySelectorAll('g[id*="-state-"]')) {
     const match = /-state-(.+)-\d+$/.exec(group.id);
@@ -125,6 +189,10 @@ function put(container, svg, hover) {
     group.prepend(title);
   }
   for (const label of container.querySelectorAll('.edgeLabel')) {
-    if (/×\d+\s*$/.test(label.textContent)) label.classList.add('used');
+    if (!/×\d+\s*$/.test(label.textContent)) continue;
+    label.classList.add('used');
+    // The edge itself, drawn bold: its label and its path share Mermaid's `data-id` (edge0, edge1, …).
+    const edgeId = label.querySelector('[data-id]')?.getAttribute('data-id');
+    if (edgeId) container.querySelector(`path[data-id="${edgeId}"]`)?.classList.add('used-edge');
   }
 }

@@ -1,55 +1,95 @@
-// The job list: live, filtered, searched, paginated.
+// The job list: one page of the service's own search (GET /jobs with state, type, id prefix and error), kept
+// live: a transition updates its row in place at once, and the page is asked for again at most once a second.
 //
 // Rows are kept per job and updated in place, so that a row under the pointer is the same element from the
-// press to the release. While the pointer is over the list, or a row has the keyboard's focus, live updates only
-// change the cells of the rows shown: rows are added, removed and reordered once the pointer leaves. The
+// press to the release. While the pointer is over the list, or a row has the keyboard's focus, a fresh page
+// only updates the cells of the rows shown: rows are added, removed and reordered once the pointer leaves. The
 // "pause live updates" toggle freezes the list altogether. What the user does (filter, search, page) applies
 // at once.
+import { getJson, showError } from './api.js';
 
-const PAGE_SIZE = 50;
+export const PAGE_SIZE = 50;
+/** The least time between two fetches of the page that live updates ask for, in ms. */
+const REFRESH_MS = 1000;
 
-/** id → { id, type, state, attempts, created_at, updated_at }, oldest first. */
-export const jobs = new Map();
-export const view = { page: 0, state: '', type: '', search: '', selected: null, paused: false };
+/** What the list shows: filters, the page (its number, and the cursor it starts at), the selection. */
+export const view = {
+  page: 0, cursor: null, state: '', type: '', search: '', error: '', after: '', before: '', selected: null, paused: false,
+};
+/** The cursors of the pages before this one, to go back. */
+let earlier = [];
+/** The latest page: its jobs by id (updated by the stream), their order, and the cursor after it. */
+const latest = { jobs: new Map(), order: [], next: null };
+let counts = null; // the status's per-state counts, for the total
 
 const rows = new Map(); // id → its <tr>, for the rows shown
 let held = false;
 let heldUpdates = 0;
 let queued = null; // the render asked for this frame: 'live' or 'user'
 let elements = null;
+let refreshTimer = null;
+let lastFetch = 0;
+let fetchSeq = 0;
+let onChange = () => {};
 
-export function upsert(job) {
-  jobs.set(job.id, { ...jobs.get(job.id), ...job });
+/** The GET /jobs query of the view. */
+export function listQuery() {
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (view.state) query.set('state', view.state);
+  if (view.type) query.set('type', view.type);
+  if (view.search) query.set('id_prefix', view.search);
+  if (view.error) query.set('last_error', view.error);
+  // The time range's inputs are in local time (datetime-local); the service takes ISO-8601 with a zone.
+  if (view.after) query.set('created_after', new Date(view.after).toISOString());
+  if (view.before) query.set('created_before', new Date(view.before).toISOString());
+  if (view.cursor) query.set('cursor', view.cursor);
+  return query;
 }
 
+/** Fetches the view's page; a later fetch wins over an earlier one that answers late. */
+export async function loadPage({ user = false } = {}) {
+  const seq = ++fetchSeq;
+  lastFetch = Date.now();
+  const page = await getJson(`/jobs?${listQuery()}`);
+  if (seq !== fetchSeq) return;
+  latest.jobs = new Map(page.jobs.map((job) => [job.id, listed(job)]));
+  latest.order = page.jobs.map((job) => job.id);
+  latest.next = page.next_cursor;
+  renderList({ user });
+}
+
+const listed = (job) => ({ id: job.id, type: job.type, state: job.state, attempts: job.attempts, updated_at: job.updated_at });
+
+/** A transition from the stream: its row changes at once, and the page is fetched again soon. */
+export function transitionArrived(t) {
+  const job = latest.jobs.get(t.id);
+  if (job) Object.assign(job, { state: t.to, attempts: t.attempt, updated_at: t.at });
+  renderList();
+  refreshSoon();
+}
+
+/** Fetches the page again within REFRESH_MS (at once if the last fetch is older). */
+export function refreshSoon() {
+  if (refreshTimer) return;
+  const wait = Math.max(0, lastFetch + REFRESH_MS - Date.now());
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    if (view.paused) return;
+    loadPage().catch(showError);
+  }, wait);
+}
+
+/** The per-state counts of the latest status, for "N shown of M". */
+export function setCounts(status) {
+  counts = status;
+  // Paused, the total stays with the rows it counts.
+  if (elements && !view.paused) showTotal();
+}
+
+/** A job that the service no longer has leaves the page. */
 export function removeJob(id) {
-  jobs.delete(id);
-}
-
-/** Replaces every job by `list` (oldest first), e.g. after a reconnect. */
-export function replaceJobs(list) {
-  jobs.clear();
-  for (const job of list) jobs.set(job.id, job);
-}
-
-/** Puts the map back in creation order (a stable sort: jobs created in the same millisecond keep theirs). */
-export function sortByCreation() {
-  // A job first seen over SSE mid-way and never in a page has no created_at: its last update stands in.
-  const created = (job) => job.created_at ?? job.updated_at ?? '';
-  const sorted = [...jobs.values()].sort((a, b) => (created(a) < created(b) ? -1 : created(a) > created(b) ? 1 : 0));
-  replaceJobs(sorted);
-}
-
-function filtered() {
-  const search = view.search.toLowerCase();
-  const result = [];
-  for (const job of jobs.values()) {
-    if (view.state && job.state !== view.state) continue;
-    if (view.type && job.type !== view.type) continue;
-    if (search && !job.id.toLowerCase().includes(search)) continue;
-    result.push(job);
-  }
-  return result.reverse(); // newest first
+  latest.jobs.delete(id);
+  latest.order = latest.order.filter((other) => other !== id);
 }
 
 /**
@@ -69,17 +109,29 @@ function drawList() {
   if (view.paused && !user) return showHeld();
   if (held && !user) {
     heldUpdates += 1;
-    for (const [id, tr] of rows) fillRow(tr, jobs.get(id) ?? { ...tr.job, state: 'gone' });
+    for (const [id, tr] of rows) fillRow(tr, latest.jobs.get(id) ?? tr.job);
     return showHeld();
   }
   heldUpdates = 0;
-  const shown = filtered();
-  const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
-  view.page = Math.min(view.page, pages - 1);
-  reconcile(shown.slice(view.page * PAGE_SIZE, (view.page + 1) * PAGE_SIZE));
-  elements.total.textContent = `${shown.length} shown of ${jobs.size}`;
-  elements.pageInfo.textContent = `page ${view.page + 1} / ${pages}`;
+  reconcile(latest.order.map((id) => latest.jobs.get(id)).filter(Boolean));
+  showTotal();
+  elements.pageInfo.textContent = `page ${view.page + 1}`;
+  elements.prev.disabled = view.page === 0;
+  elements.next.disabled = latest.next === null;
   showHeld();
+}
+
+/** "N shown of M": M is the service's count for the filter, or "a search" for an id prefix or an error. */
+function showTotal() {
+  let total = '…';
+  if (view.search || view.error || view.after || view.before) total = 'a search';
+  else if (counts) {
+    const perState = view.type ? (counts.types?.[view.type] ?? {}) : counts.states;
+    const states = view.state ? [view.state] : Object.keys(counts.states);
+    total = String(states.reduce((sum, state) => sum + (perState[state] ?? 0), 0));
+  }
+  const text = `${rows.size} shown of ${total}`;
+  if (elements.total.textContent !== text) elements.total.textContent = text;
 }
 
 /** Says why the list does not move: paused, or held under the pointer while updates wait. */
@@ -139,10 +191,43 @@ export function markSelected() {
   }
 }
 
-/** Wires the list's table and controls; `onSelect(id)` when a row is clicked, or chosen with Enter or Space. */
-export function setupList({ onSelect }) {
+/** The user changed a filter: back to the first page, fetched at once. */
+export function filterChanged() {
+  view.page = 0;
+  view.cursor = null;
+  earlier = [];
+  onChange();
+  loadPage({ user: true }).catch(showError);
+}
+
+/** Goes to the next page (+1) or the previous one (−1). */
+function turnPage(step) {
+  if (step > 0) {
+    if (latest.next === null) return;
+    earlier.push(view.cursor);
+    view.cursor = latest.next;
+    view.page += 1;
+  } else {
+    if (view.page === 0) return;
+    // After a reload the earlier cursors are not known: back to the first page.
+    view.cursor = earlier.pop() ?? null;
+    view.page = earlier.length === 0 && view.cursor === null ? 0 : view.page - 1;
+  }
+  onChange();
+  loadPage({ user: true }).catch(showError);
+}
+
+/**
+ * Wires the list's table and controls. `onSelect(id)` when a row is clicked, or chosen with Enter or Space;
+ * `onViewChange()` when a filter or the page changed (for the URL).
+ */
+export function setupList({ onSelect, onViewChange }) {
+  onChange = onViewChange;
   const $ = (selector) => document.querySelector(selector);
-  elements = { body: $('#job-list tbody'), total: $('#job-total'), pageInfo: $('#page-info'), held: $('#list-held') };
+  elements = {
+    body: $('#job-list tbody'), total: $('#job-total'), pageInfo: $('#page-info'), held: $('#list-held'),
+    prev: $('#prev'), next: $('#next'),
+  };
   const table = $('#job-list');
   // Keyboard focus holds the list like the pointer does; the focus a click leaves on a row does not, or the
   // list would stay held after every click until the user clicked elsewhere.
@@ -170,19 +255,20 @@ export function setupList({ onSelect }) {
   });
   $('#pause').addEventListener('change', (event) => {
     view.paused = event.target.checked;
-    renderList({ user: true });
+    if (view.paused) renderList({ user: true });
+    else loadPage({ user: true }).catch(showError);
   });
+  $('#search').value = view.search;
   $('#search').addEventListener('input', (event) => {
     view.search = event.target.value.trim();
-    view.page = 0;
-    renderList({ user: true });
+    filterChanged();
   });
-  $('#prev').addEventListener('click', () => {
-    view.page = Math.max(0, view.page - 1);
-    renderList({ user: true });
-  });
-  $('#next').addEventListener('click', () => {
-    view.page += 1;
-    renderList({ user: true });
-  });
+  for (const key of ['after', 'before']) {
+    $(`#created-${key}`).addEventListener('change', (event) => {
+      view[key] = event.target.value;
+      filterChanged();
+    });
+  }
+  elements.prev.addEventListener('click', () => turnPage(-1));
+  elements.next.addEventListener('click', () => turnPage(1));
 }

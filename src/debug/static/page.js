@@ -1,30 +1,42 @@
-// The debug page. Plain browser modules, no build step: they read the service's own JSON and SSE endpoints and
-// draw with the Mermaid bundle the service serves from node_modules.
+// The console page. Plain browser modules, no build step: they read the service's own JSON and SSE endpoints
+// and draw with the Mermaid and uPlot bundles the service serves from node_modules.
 //
 // Data: /machines/job(.mmd), /machines/supervisor(.mmd) and /types once; /debug/status every second (counts,
-// per type too, workers, queue, lifecycle); /jobs pages once (and once per type chosen in the type filter), then
-// /events (SSE) keeps the job list live, and each reconnect of it reloads the list and the status; for the
-// selected job, /jobs/:id, /jobs/:id/history and /debug/jobs/:id/path, and its `event: progress` messages;
-// /schedules every 5 s.
+// per type too, workers, queue, lifecycle, dispatch); one page of /jobs at a time, searched on the server and
+// fetched again as /events (SSE) tells of transitions; /stats/series and /stats/failures on their own timers;
+// for the selected job, /jobs/:id, /jobs/:id/history and /debug/jobs/:id/path, and its progress messages.
+// /schedules every 5 s. The view (filters, search, page, selected job) lives in the URL's fragment (url-state.js).
 /* global mermaid */
-import { fetchJobs, getJson, getText, showError } from './api.js';
+import { getJson, getText, showError } from './api.js';
+import { setupActions, showDispatch, showJobActions } from './actions.js';
 import { createBadge } from './badge.js';
-import { collectDescriptions, createRenderer, decorate } from './chart.js';
-import { jobs, renderList, replaceJobs, setupList, sortByCreation, upsert, view } from './list.js';
+import { collectDescriptions, createRenderer, decorate, scaleToText } from './chart.js';
+import { refreshFailures, setupFailures } from './failures.js';
+import { filterChanged, loadPage, refreshSoon, setCounts, setupList, transitionArrived, view } from './list.js';
 import { progressArrived, refreshSelected, scheduleSelected, selectJob, setupSelected } from './selected.js';
 import { setupSchedules } from './schedules.js';
+import { setupSeries } from './series.js';
+import { readUrlState, writeUrlState } from './url-state.js';
 
 const $ = (selector) => document.querySelector(selector);
 const charts = { job: '', supervisor: '' }; // the generated Mermaid texts
+const dark = matchMedia('(prefers-color-scheme: dark)').matches;
 let status = null;
 /** When `status` was asked for (epoch ms), and whether the latest ask was answered. */
 let statusAt = 0;
 let reachable = false;
 let selectedPath = null;
+/** The supervisor chart waits for the job chart's first render: the two would share the main thread. */
+let jobChartShown = false;
 let badge;
 let renderers;
 
-mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'default', flowchart: { htmlLabels: false } });
+mermaid.initialize({
+  startOnLoad: false,
+  securityLevel: 'strict',
+  theme: dark ? 'dark' : 'default',
+  flowchart: { htmlLabels: false },
+});
 
 /** The live counts the job chart shows: the totals, or the chosen type's. */
 function chartCounts() {
@@ -38,6 +50,7 @@ function drawCharts() {
   if (!charts.job || !status) return;
   const current = selectedPath?.current ?? null;
   renderers.job.request(decorate(charts.job, { counts: chartCounts(), path: selectedPath, current }), statusAt, { current });
+  if (!jobChartShown) return;
   // A service that does not answer is in no state the supervisor chart could highlight.
   renderers.supervisor.request(decorate(charts.supervisor, { current: reachable ? status.lifecycle : null }), statusAt);
 }
@@ -53,6 +66,8 @@ async function refreshStatus() {
     $('#lifecycle').textContent = status.lifecycle;
     $('#workers').textContent = `${status.workers.busy} / ${status.workers.total}`;
     $('#queue-used').textContent = `${status.queue.used} / ${status.queue.capacity}`;
+    setCounts(status);
+    showDispatch(status);
   } catch (error) {
     showUnreachable();
     showError(error);
@@ -66,61 +81,41 @@ function showUnreachable() {
   $('#lifecycle').textContent = 'unreachable';
   $('#workers').textContent = '–';
   $('#queue-used').textContent = '–';
+  showDispatch(null);
 }
 
 /** Once a job chart is on screen: the age of its counts, and the state it highlights (for tests and tools). */
 function showJobChart(at, { current }) {
   badge.data(at);
-  $('#job-chart').dataset.current = current ?? '';
-}
-
-// ---- the job list, loaded and reloaded ----
-
-const loadedTypes = new Set();
-/** Jobs the stream told of while a reload was fetching: fresher than the reload's pages. */
-let toldDuringReload = null;
-
-/** Adds the service's jobs (of one type when `type` is set) to the list; a job the stream told of is kept. */
-async function loadJobs(type = '') {
-  const pages = await fetchJobs({ type });
-  let added = false;
-  for (const job of pages.reverse()) {
-    // A known job's state came over SSE, fresher than this page's: only what SSE may not have told is taken.
-    if (jobs.has(job.id)) upsert({ id: job.id, type: job.type, created_at: job.created_at });
-    else {
-      upsert(listed(job));
-      added = true;
-    }
+  const chart = $('#job-chart');
+  // A newly selected job's state (at first the entry state, queued) is scrolled into view once; after that the
+  // user's scrolling stands.
+  const focus = current ?? (chart.dataset.current === undefined ? 'queued' : null);
+  if (focus && chart.dataset.current !== focus) {
+    const node = chart.querySelector(`g[data-state="${focus}"]`);
+    if (node) centreOn(chart, node);
   }
-  // Jobs added now may be older than ones SSE added first; the list's order is the order of the map.
-  if (added) sortByCreation();
-  renderList();
+  chart.dataset.current = current ?? '';
+  if (!jobChartShown) {
+    jobChartShown = true;
+    drawCharts();
+  }
 }
 
-const listed = (job) => ({
-  id: job.id, type: job.type, state: job.state, attempts: job.attempts, created_at: job.created_at, updated_at: job.updated_at,
-});
+/** Scrolls the chart's panel (and only it) so that `node` is in the middle. */
+function centreOn(panel, node) {
+  const box = node.getBoundingClientRect();
+  const frame = panel.getBoundingClientRect();
+  panel.scrollLeft += box.left + box.width / 2 - (frame.left + frame.width / 2);
+  panel.scrollTop += box.top + box.height / 2 - (frame.top + frame.height / 2);
+}
 
 /**
  * After the stream reconnects: transitions were missed while it was down, and the service may have restarted
- * and lost, or pruned, jobs. The list becomes what the service lists now, plus what the stream told since.
+ * and lost, or pruned, jobs. The page, the status and the selected job are fetched again.
  */
 async function reload() {
-  const told = (toldDuringReload = new Map());
-  try {
-    // The chosen type's pages too: the first pages may not reach its older jobs.
-    const pages = [...(await fetchJobs()), ...(view.type ? await fetchJobs({ type: view.type }) : [])];
-    // Oldest first, as the list keeps them: jobs created in the same millisecond keep their order.
-    const fresh = new Map(pages.reverse().map((job) => [job.id, listed(job)]));
-    for (const [id, job] of told) fresh.set(id, { ...fresh.get(id), ...job });
-    replaceJobs(fresh.values());
-    sortByCreation();
-    loadedTypes.clear();
-    if (view.type) loadedTypes.add(view.type);
-  } finally {
-    if (toldDuringReload === told) toldDuringReload = null;
-  }
-  renderList({ user: true });
+  await loadPage({ user: true });
   await refreshStatus();
   await refreshSelected();
 }
@@ -140,14 +135,44 @@ function connect() {
   };
   source.addEventListener('transition', (message) => {
     const t = JSON.parse(message.data);
-    const job = { id: t.id, type: t.type, state: t.to, attempts: t.attempt, updated_at: t.at };
-    if (t.from === null) job.created_at = t.at; // a submission
-    upsert(job);
-    toldDuringReload?.set(t.id, jobs.get(t.id));
-    renderList();
+    transitionArrived(t);
     if (t.id === view.selected) scheduleSelected();
   });
   source.addEventListener('progress', (message) => progressArrived(JSON.parse(message.data)));
+}
+
+// ---- the view and the URL ----
+
+/** Shows the filters of the view in their controls. */
+function showFilters() {
+  $('#state-filter').value = view.state;
+  $('#type-filter').value = view.type;
+  $('#search').value = view.search;
+  $('#created-after').value = view.after;
+  $('#created-before').value = view.before;
+  $('#error-filter').hidden = !view.error;
+  $('#error-filter').textContent = view.error ? `error: ${view.error} ✕` : '';
+  const caption = 'live count per state';
+  $('#job-chart-caption').textContent = view.type
+    ? `${caption} of type ${view.type} · hover a state for its description`
+    : `${caption} · hover a state for its description`;
+}
+
+/** Takes the view from the URL (at the start, and when a link or Back changes the fragment). */
+async function applyUrl() {
+  const wanted = readUrlState();
+  const typeChanged = wanted.type !== view.type;
+  Object.assign(view, wanted);
+  showFilters();
+  if (typeChanged) (drawCharts(), refreshFailures().catch(showError));
+  await loadPage({ user: true });
+  if (view.selected) await selectJob(view.selected);
+}
+
+function select(id) {
+  view.selected = id;
+  writeUrlState(view, { push: true });
+  selectJob(id).catch(showError);
 }
 
 // ---- start ----
@@ -171,20 +196,46 @@ async function start() {
   };
   setupFilters(Object.keys(jobDefinition.states), types);
   $('#state-legend').replaceChildren(...Object.entries(descriptions).map(legendRow));
-  setupList({ onSelect: (id) => selectJob(id).catch(showError) });
+  setupList({ onSelect: select, onViewChange: () => writeUrlState(view) });
   setupSelected({
     onPathChange: (path) => {
       selectedPath = path;
       drawCharts();
     },
+    onJobShown: showJobActions,
+  });
+  setupActions({
+    afterAction: () => {
+      refreshSoon();
+      refreshStatus().catch(showError);
+      refreshSelected().catch(showError);
+    },
   });
   connect();
-  // The chart first: it needs only the status, while the list may take many pages.
+  Object.assign(view, readUrlState());
+  showFilters();
+  // The chart first: it needs only the status and one page of jobs.
   await refreshStatus();
   setInterval(refreshStatus, 1000);
+  setupSeries($('#series-chart'));
+  setupFailures($('#failures'), () => view.type);
   setupSchedules();
-  await loadJobs();
+  await loadPage({ user: true });
+  if (view.selected) await selectJob(view.selected).catch(showError);
+  addEventListener('hashchange', () => applyUrl().catch(showError));
+  addEventListener('keydown', shortcut);
   document.body.dataset.ready = 'true';
+}
+
+/** Keys that work anywhere but in a text field: "/" goes to the search, Escape closes a confirmation. */
+function shortcut(event) {
+  const typing = event.target.closest?.('input, select, textarea');
+  if (event.key === '/' && !typing) {
+    event.preventDefault();
+    $('#search').focus();
+  } else if (event.key === 'Escape' && !$('#confirm').hidden) {
+    $('#confirm-no').click();
+  }
 }
 
 function legendRow([id, text]) {
@@ -207,22 +258,23 @@ function setupFilters(states, types) {
   }
   stateFilter.addEventListener('change', () => {
     view.state = stateFilter.value;
-    view.page = 0;
-    renderList({ user: true });
+    filterChanged();
   });
-  const caption = $('#job-chart-caption').textContent;
   typeFilter.addEventListener('change', () => {
     view.type = typeFilter.value;
-    view.page = 0;
-    $('#job-chart-caption').textContent = view.type ? caption.replace('live count per state', `live count per state of type ${view.type}`) : caption;
-    renderList({ user: true });
+    showFilters();
+    filterChanged();
     drawCharts();
-    // Once per type: SSE keeps its jobs live afterwards.
-    const type = view.type;
-    if (type && !loadedTypes.has(type)) {
-      loadedTypes.add(type);
-      loadJobs(type).catch((error) => (loadedTypes.delete(type), showError(error)));
-    }
+    refreshFailures().catch(showError);
+  });
+  $('#chart-fit').addEventListener('change', (event) => {
+    $('#job-chart').dataset.fit = String(event.target.checked);
+    scaleToText($('#job-chart'));
+  });
+  $('#error-filter').addEventListener('click', () => {
+    view.error = '';
+    showFilters();
+    filterChanged();
   });
 }
 

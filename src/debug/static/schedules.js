@@ -1,7 +1,7 @@
 // The cron schedules: each with its state, expression, next fire time and last job, refreshed every few
 // seconds from /schedules. "jobs" shows a schedule's jobs in the job list (their ids start with sched:<name>:).
 import { getJson, showError } from './api.js';
-import { renderList, view } from './list.js';
+import { filterChanged, view } from './list.js';
 
 const $ = (selector) => document.querySelector(selector);
 export const SCHEDULES_REFRESH_MS = 5000;
@@ -26,8 +26,7 @@ function render(schedules) {
       const search = $('#search');
       search.value = `sched:${schedule.name}:`;
       view.search = search.value;
-      view.page = 0;
-      renderList({ user: true });
+      filterChanged();
     });
     const actions = document.createElement('td');
     actions.append(show);

@@ -1,24 +1,26 @@
-// The selected job's panel: its details, timeline and path, refreshed on each of its transitions. A job the
-// server no longer has (pruned by retention, or lost to a restart) clears the panel and says so.
+// The selected job's panel: its details (detail.js), timeline, path and actions, refreshed on each of its
+// transitions. A job the server no longer has (pruned by retention, or lost to a restart) clears the panel and
+// says so.
 import { getJson, HttpError, showError } from './api.js';
+import { clearDetail, showDetail } from './detail.js';
 import { markSelected, removeJob, renderList, view } from './list.js';
 
-/**
- * The most characters of a result the panel shows. RESULT_MAX_BYTES may be up to 16 MiB, and a <pre> that
- * large freezes the page; the rest is at GET /jobs/:id.
- */
-const RESULT_SHOWN_CHARS = 20_000;
 export const GONE_TEXT = 'job no longer exists (pruned or lost)';
 
 const $ = (selector) => document.querySelector(selector);
 let onPath = () => {};
+let onJob = () => {};
 let selectedTimer = null;
 /** Progress messages shown for the selected job: a refresh that one overtook does not show its older value. */
 let progressReceived = 0;
 
-/** `onPathChange(path)` is told the selected job's path, or null when none is to be drawn. */
-export function setupSelected({ onPathChange }) {
+/**
+ * `onPathChange(path)` is told the selected job's path, or null when none is to be drawn; `onJobShown(job)`
+ * the job now shown (null for none), for the actions that depend on its state.
+ */
+export function setupSelected({ onPathChange, onJobShown }) {
   onPath = onPathChange;
+  onJob = onJobShown;
 }
 
 export async function selectJob(id) {
@@ -61,11 +63,12 @@ export async function refreshSelected() {
   $('#selected-state').textContent = path.state;
   $('#selected-state').className = `state state-${path.state}`;
   $('#selected-retry').textContent = path.next_retry_at ? `next retry at ${path.next_retry_at}` : '';
-  $('#selected-type').textContent = job.type;
   if (progressReceived === progressBefore) showProgress(job.progress);
-  showResult(job);
+  showDetail(job, history.transitions);
   $('#timeline-note').textContent = historyNote(path.history);
   $('#timeline tbody').replaceChildren(...history.transitions.map(timelineRow));
+  document.querySelector('#job-panel').dataset.shown = id;
+  onJob(job);
   onPath(path);
 }
 
@@ -84,12 +87,12 @@ function showGone(id) {
   $('#selected-state').textContent = '';
   $('#selected-state').className = '';
   $('#selected-retry').textContent = GONE_TEXT;
-  $('#selected-type').textContent = '–';
   showProgress(null);
-  $('#selected-result').className = '';
-  $('#selected-result').textContent = '–';
+  clearDetail();
   $('#timeline-note').textContent = '';
   $('#timeline tbody').replaceChildren();
+  document.querySelector('#job-panel').dataset.shown = id;
+  onJob(null);
   onPath(null);
   removeJob(id);
   renderList();
@@ -102,6 +105,7 @@ function timelineRow(t) {
   cells.forEach((text, i) => {
     const td = document.createElement('td');
     td.textContent = String(text);
+    if (i === 0) td.title = new Date(Date.parse(t.at)).toLocaleString();
     if (i === 4) td.className = 'error';
     // The delay a target asked for with Retry-After, not one the backoff settings chose.
     if (i === 5 && t.delay_source === 'retry_after') {
@@ -119,27 +123,4 @@ function timelineRow(t) {
 /** The latest progress the processor reported, as JSON; a dash before the first. */
 function showProgress(progress) {
   $('#selected-progress').textContent = progress === null || progress === undefined ? '–' : JSON.stringify(progress);
-}
-
-/** A done job's result as indented JSON, or why it was not kept; a dash for any other state. */
-function showResult(job) {
-  const box = $('#selected-result');
-  box.className = '';
-  if (job.state !== 'done') {
-    box.textContent = '–';
-  } else if (job.result_error === 'too_large') {
-    box.className = 'error';
-    box.textContent = `too_large: ${job.result_bytes} bytes as JSON, over RESULT_MAX_BYTES; not kept`;
-  } else if (job.result_error === 'not_json') {
-    box.className = 'error';
-    box.textContent = 'not_json: the value the processor returned is not JSON; not kept';
-  } else if (job.result === null) {
-    box.textContent = 'none (the processor returned nothing)';
-  } else {
-    const text = JSON.stringify(job.result, null, 2);
-    box.textContent =
-      text.length <= RESULT_SHOWN_CHARS
-        ? text
-        : `${text.slice(0, RESULT_SHOWN_CHARS)}\n… ${text.length - RESULT_SHOWN_CHARS} more characters: GET /jobs/${job.id}`;
-  }
 }

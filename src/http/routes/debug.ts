@@ -7,6 +7,7 @@ import { jobChart } from '../../chart/charts.js';
 import { DEBUG_ASSETS, PAGE_HTML } from '../../debug/assets.js';
 import { countableHistory, jobPath } from '../../debug/job-path.js';
 import { errors } from '../../errors.js';
+import { dispatchState } from './console.js';
 import { isoOrNull, requireJob } from '../job-view.js';
 import type { JobQueue } from '../../engine/job-queue.types.js';
 import { z } from 'zod';
@@ -20,7 +21,8 @@ const assetTypes = [...new Set(Object.values(DEBUG_ASSETS).map((asset) => asset.
  * The debug page and what only it needs:
  * - `GET /debug`: the page (`src/debug/static/page.html`);
  * - `GET /debug/assets/:name`: its scripts, style and icon, and Mermaid's bundle from node_modules;
- * - `GET /debug/status`: `/stats` plus the supervisor's `lifecycle`, for the supervisor chart;
+ * - `GET /debug/status`: `/stats` plus the supervisor's `lifecycle` and `dispatch` (running, or paused by an
+ *   operator), for the supervisor chart;
  * - `GET /debug/jobs/:id/path`: the job's path on the job chart (`jobPath`), for drawing it, counted from the
  *   whole history even when the record keeps only its end (`countableHistory`), and how much of it is shown.
  * Everything is local: the page loads nothing from the internet.
@@ -71,7 +73,7 @@ export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): voi
   });
   router.get('/debug/status', async (ctx) => {
     const stats = await queue.stats();
-    ctx.body = { lifecycle: queue.lifecycle(), ...stats };
+    ctx.body = { ...dispatchState(queue), ...stats };
   });
 
   documentRoute(router, 'GET /debug/jobs/:id/path', {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { DuplicateJobError, errors, ServiceError } from '../../errors.js';
 import type { JobRecord } from '../../engine/job-record.js';
-import type { JobQueue, ListQuery, ResolvedSubmission } from '../../engine/job-queue.types.js';
+import type { JobQueue, ResolvedSubmission } from '../../engine/job-queue.types.js';
 import { afterPendingSignals } from '../after-pending-signals.js';
 import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
@@ -16,6 +16,7 @@ import { jobPageSchema, jobViewSchema, queuedReplySchema } from '../response-sch
 import { bodyRefusals, documentRoute, errorReply, jobIdParams, jobNotFound, jsonReply, retryAfterHeader, storageUnavailable, unavailableOrDraining } from '../route-docs.js';
 import { batchSchema, listQuerySchema, MAX_BATCH_JOBS, submissionSchema, type Submission } from '../schemas.js';
 import { validate } from '../validate.js';
+import { searchJobs, type SearchQuery } from '../../console/job-search.js';
 
 export interface JobRoutesDeps {
   queue: JobQueue;
@@ -74,7 +75,9 @@ export async function submitOne(
 /**
  * `POST /jobs` and `POST /enqueue` (one handler): 202 `{"status":"queued","id"}` with `Location`.
  * `POST /jobs/batch`: up to 1000 submissions in one body, each decided on its own (see `submitBatch`).
- * `GET /jobs/:id`: the job, or 404. `GET /jobs?state=&limit=&cursor=`: a page, newest first.
+ * `GET /jobs/:id`: the job, or 404. `GET /jobs?state=&type=&limit=&cursor=`: a page, newest first; with
+ * `id_prefix`, `created_after`, `created_before` or `last_error` a search (`console/job-search.ts`), whose
+ * page may be short while `next_cursor` is not null.
  */
 export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }: JobRoutesDeps): void {
   const schema = submissionSchema(config.maxRetriesLimit);
@@ -184,7 +187,11 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
     requestParams: { query: listQuerySchema },
     responses: {
       '200': jsonReply('A page.', jobPageSchema),
-      '400': errorReply('`validation_failed`: a bad state, type, limit or cursor.', ['validation_failed']),
+      '400': errorReply(
+        '`validation_failed`: a bad state, type, limit, cursor, include_payload, id_prefix, created_after, created_before ' +
+          'or last_error.',
+        ['validation_failed'],
+      ),
       '503': storageUnavailable,
     },
   });
@@ -207,15 +214,15 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
 }
 
 /**
- * A page of `GET /jobs` as JSON texts, one per job, ending early once the next job would take the page past
- * `maxBytes` (LIST_MAX_BYTES): one listing of 1000 jobs of 64 KB payloads would otherwise be a 65 MB body. A
- * page always holds at least one job, so that paging moves on. A shortened page is listed again with the shorter
- * limit, so that its jobs and its cursor come from one listing of the store, and the next page starts right
- * after its last job (the cursor is the store's own).
+ * A page of `GET /jobs` (the store's filters and the search's, `searchJobs`) as JSON texts, one per job, ending
+ * early once the next job would take the page past `maxBytes` (LIST_MAX_BYTES): one listing of 1000 jobs of
+ * 64 KB payloads would otherwise be a 65 MB body. A page always holds at least one job, so that paging moves on.
+ * A shortened page is searched again with the shorter limit, so that its jobs and its cursor come from one
+ * search, and the next page starts right after its last job (the cursor is the store's own).
  */
 async function pageWithinBytes(
   queue: JobQueue,
-  query: ListQuery,
+  query: SearchQuery,
   maxBytes: number,
   includePayload: boolean,
 ): Promise<{ jobs: string[]; next_cursor: string | null }> {
@@ -226,7 +233,7 @@ async function pageWithinBytes(
   };
   let limit = query.limit;
   for (;;) {
-    const page = await queue.list({ ...query, limit });
+    const page = await searchJobs((listQuery) => queue.list(listQuery), { ...query, limit });
     const texts: string[] = [];
     let bytes = 0;
     for (const record of page.jobs) {

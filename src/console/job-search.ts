@@ -1,0 +1,87 @@
+/**
+ * Search over the job list: the filters the store's `list` has no index for (an id prefix, a time range, an
+ * error message), applied to its pages as they are read. The store still filters by state and type, and
+ * keeps the order (newest submission first) and the cursors, so a search page continues where the last one
+ * stopped like any other page.
+ *
+ * A search reads at most SEARCH_SCAN_LIMIT records per request. When it stops there, the page it answers may
+ * hold fewer than `limit` jobs (none, even) with a `next_cursor` that is not null: the client follows it for
+ * more. The list is in submission order and `created_at` is the submission's time, so a `created_after` bound
+ * ends the scan at the first older job.
+ */
+import type { JobRecord } from '../engine/job-record.js';
+import type { ListPage, ListQuery } from '../engine/job-queue.types.js';
+import { NO_MESSAGE } from './failure-groups.js';
+
+/** The most records one search request reads from the store. */
+export const SEARCH_SCAN_LIMIT = 20_000;
+/** The largest page the store is asked for (its limit, MAX_LIST_LIMIT). */
+const STORE_PAGE = 1000;
+
+export interface SearchFilters {
+  /** The id starts with this, compared without regard to case. */
+  id_prefix?: string;
+  /** Submitted at or after this time (epoch ms). */
+  created_after?: number;
+  /** Submitted at or before this time (epoch ms). */
+  created_before?: number;
+  /** The latest error is exactly this message; NO_MESSAGE matches a job with none (as failure groups name it). */
+  last_error?: string;
+}
+
+export type SearchQuery = ListQuery & SearchFilters;
+type ListFn = (query: ListQuery) => Promise<ListPage>;
+
+/** Whether a query has any filter the store's `list` cannot apply itself. */
+export function hasSearchFilters(query: SearchFilters): boolean {
+  return (
+    query.id_prefix !== undefined ||
+    query.created_after !== undefined ||
+    query.created_before !== undefined ||
+    query.last_error !== undefined
+  );
+}
+
+/** A predicate for one record, from the filters of a search. */
+function matcherOf(filters: SearchFilters): (record: JobRecord) => boolean {
+  const prefix = filters.id_prefix?.toLowerCase();
+  return (record) =>
+    (prefix === undefined || record.id.toLowerCase().startsWith(prefix)) &&
+    (filters.created_after === undefined || record.created_at >= filters.created_after) &&
+    (filters.created_before === undefined || record.created_at <= filters.created_before) &&
+    (filters.last_error === undefined || (record.last_error ?? NO_MESSAGE) === filters.last_error);
+}
+
+/** One page of the jobs that match `query`, newest first; see the module's header for a short page. */
+export async function searchJobs(list: ListFn, query: SearchQuery, scanLimit = SEARCH_SCAN_LIMIT): Promise<ListPage> {
+  const { state, type, limit } = query;
+  if (!hasSearchFilters(query)) return list({ state, type, limit, cursor: query.cursor });
+  const matches = matcherOf(query);
+  const found: JobRecord[] = [];
+  let cursor = query.cursor;
+  let scanned = 0;
+  for (;;) {
+    const page = await list({ state, type, limit: Math.min(STORE_PAGE, scanLimit - scanned), cursor });
+    for (const [index, record] of page.jobs.entries()) {
+      // Older than the range: every job after it is older still.
+      if (query.created_after !== undefined && record.created_at < query.created_after) return { jobs: found, next_cursor: null };
+      if (!matches(record)) continue;
+      if (found.length === limit) return { jobs: found, next_cursor: await cursorAt(list, query, cursor, index) };
+      found.push(record);
+    }
+    scanned += page.jobs.length;
+    cursor = page.next_cursor ?? undefined;
+    if (cursor === undefined) return { jobs: found, next_cursor: null };
+    if (scanned >= scanLimit) return { jobs: found, next_cursor: cursor };
+  }
+}
+
+/**
+ * The cursor of the `index`-th record of the page that starts at `pageCursor`: the store's own, from a page
+ * that ends just before that record (cursors are the store's to make).
+ */
+async function cursorAt(list: ListFn, query: ListQuery, pageCursor: string | undefined, index: number): Promise<string | null> {
+  if (index === 0) return pageCursor ?? null;
+  const cut = await list({ state: query.state, type: query.type, limit: index, cursor: pageCursor });
+  return cut.next_cursor;
+}
