@@ -9,7 +9,8 @@
  * 3. End to end over HTTP: jobs through `POST /jobs/batch` until all are done, vs BullMQ on a local Redis.
  * 4. Memory: heap per retained finished job; and heap after 1M jobs vs after 100k with a bounded retention.
  * 5. Latency of single submits paced at half the maximum rate measured in row 1.
- * 6. Timer accuracy: how late retries start against their `next_retry_at`, under the load of row 3.
+ * 6. Timer accuracy: how late retries start against their `next_retry_at`, under the load of row 3; 6b, how late
+ *    scheduled jobs come due against their `next_run_at`, under the same load (bench/scheduled-lateness.ts).
  * 7. HTTP targets end to end: jobs of an HTTP target type against a no-op receiver on loopback, vs the same jobs
  *    as a no-op task module, alternating, in one service per round.
  * 8. PostgreSQL: 1 and 2 instances vs pg-boss and graphile-worker on the same database, and submit → start
@@ -25,6 +26,7 @@ import { engineRound, type EngineRound } from './engine-run.js';
 import { getJson, inParallel, keepAliveAgent, median, percentile, send } from './http-client.js';
 import { memoryRun, queuedRun, type MemoryRun, type QueuedRun } from './memory-run.js';
 import { postgresRows } from './postgres-rows.js';
+import { scheduledLatenessRow } from './scheduled-lateness.js';
 import type { Scale } from './scale.js';
 
 export interface Row {
@@ -55,7 +57,10 @@ export interface BenchResults {
 
 export interface BenchOptions {
   scale: Scale;
-  /** The rows to run, by number (`BENCH_ROWS=2,4`); all when undefined. Rows 1 and 5 share their service. */
+  /**
+   * The rows to run, by number (`BENCH_ROWS=2,4`); all when undefined. Rows 1 and 5 share their service. `6`
+   * runs 6 and 6b, `6b` only 6b (each has a service of its own).
+   */
   only?: ReadonlySet<string>;
   /** Where results.json goes; none when undefined. */
   resultsPath?: string;
@@ -219,7 +224,7 @@ async function pacedLatencies(port: number, rate: number, seconds: number): Prom
   return { latencies, errors };
 }
 
-interface LatencySummary {
+export interface LatencySummary {
   samples: number;
   errors: number;
   p50_ms: number;
@@ -229,7 +234,7 @@ interface LatencySummary {
 }
 
 /** Resolves once the service has no unfinished job. */
-async function untilIdle(port: number): Promise<void> {
+export async function untilIdle(port: number): Promise<void> {
   const agent = keepAliveAgent(1);
   while ((await getJson<{ queue: { used: number } }>(agent, port, '/stats')).queue.used > 0) {
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -237,8 +242,8 @@ async function untilIdle(port: number): Promise<void> {
   agent.destroy();
 }
 
-/** Row 5's figures of one paced run. */
-function latencySummary({ latencies, errors }: { latencies: number[]; errors: number }): LatencySummary {
+/** Row 5's figures of one paced run; also row 6b's, of its lateness samples (`errors` 0). */
+export function latencySummary({ latencies, errors }: { latencies: number[]; errors: number }): LatencySummary {
   const at = (p: number) => percentile(latencies, p);
   return { samples: latencies.length, errors, p50_ms: at(50), p90_ms: at(90), p99_ms: at(99), max_ms: at(100) };
 }
@@ -284,7 +289,8 @@ export async function pushThroughBatches(port: number | number[], jobs: number, 
   return wallMs;
 }
 
-interface HistoryEntry {
+/** One entry of GET /jobs/:id/history, the fields the timer rows read. */
+export interface HistoryEntry {
   at: string;
   from: string | null;
   to: string;
@@ -639,6 +645,9 @@ export async function runBench({ scale, resultsPath, only, log = () => {} }: Ben
       await run.child.stop(STOP_GRACE_MS);
     }
   }
+
+  // ── Row 6b: the due timer of scheduled jobs under the load of row 3 ──
+  if (runs('6') || runs('6b')) rows.push(await scheduledLatenessRow(scale, log));
 
   rows.sort((a, b) => a.id.localeCompare(b.id));
   const results: BenchResults = { date, scale: scale.name, machine, rows };
