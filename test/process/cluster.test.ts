@@ -66,10 +66,10 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
   }
 
   /** Submits `ids` in batches, each batch to the next instance in turn; every item must be admitted. */
-  async function submitRoundRobin(instances: Child[], ids: string[]) {
+  async function submitRoundRobin(instances: Child[], ids: string[], payload: unknown = null) {
     for (let i = 0; i < ids.length; i += BATCH) {
       const target = instances[(i / BATCH) % instances.length]!;
-      const jobs = ids.slice(i, i + BATCH).map((id) => ({ id, max_retries: 8 }));
+      const jobs = ids.slice(i, i + BATCH).map((id) => ({ id, max_retries: 8, payload }));
       const response = await fetch(target.url('/jobs/batch'), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -137,8 +137,9 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
     const ids = Array.from({ length: TOTAL }, (_, i) => `job-${i}`);
     const killedAt: Record<string, number> = {};
     const submitting = submitRoundRobin(instances.slice(0, 2), ids.slice(0, TOTAL / 2));
-    // c gets its share and runs jobs, then dies mid-flight without a word.
-    await submitRoundRobin([instances[2]!], ids.slice(TOTAL / 2, (3 * TOTAL) / 4));
+    // c gets its share and runs jobs, then dies mid-flight without a word. Its jobs take 50 ms each, so that
+    // however fast the machine, c is still working through them when it is killed.
+    await submitRoundRobin([instances[2]!], ids.slice(TOTAL / 2, (3 * TOTAL) / 4), { work_ms: 50 });
     instances[2]!.process.kill('SIGKILL');
     killedAt.c = Date.now();
     await submitting;
