@@ -80,6 +80,17 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
     }
   }
 
+  /** Waits until the attempt log shows an attempt started on `instance` and not yet ended. */
+  async function untilRunningOn(instance: string, timeoutMs = 30_000) {
+    for (const deadline = Date.now() + timeoutMs; ; ) {
+      const lines = readFileSync(attemptLog, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as AttemptLine);
+      const mine = lines.filter((line) => line.instance === instance);
+      if (mine.filter((line) => line.event === 'start').length > mine.filter((line) => line.event !== 'start').length) return;
+      if (Date.now() > deadline) expect.fail(`no attempt running on ${instance} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   /** Waits until every job is finished, asking `/stats` (cluster-wide counts) of `instance`. */
   async function untilAllFinished(instance: Child, total: number, timeoutMs = 120_000) {
     const deadline = Date.now() + timeoutMs;
@@ -137,9 +148,10 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
     const ids = Array.from({ length: TOTAL }, (_, i) => `job-${i}`);
     const killedAt: Record<string, number> = {};
     const submitting = submitRoundRobin(instances.slice(0, 2), ids.slice(0, TOTAL / 2));
-    // c gets its share and runs jobs, then dies mid-flight without a word. Its jobs take 50 ms each, so that
-    // however fast the machine, c is still working through them when it is killed.
-    await submitRoundRobin([instances[2]!], ids.slice(TOTAL / 2, (3 * TOTAL) / 4), { work_ms: 50 });
+    // c gets its share and runs jobs, then dies mid-flight without a word: killed while attempts of its own run
+    // (its jobs take 200 ms each, so it is still working through them).
+    await submitRoundRobin([instances[2]!], ids.slice(TOTAL / 2, (3 * TOTAL) / 4), { work_ms: 200 });
+    await untilRunningOn('c');
     instances[2]!.process.kill('SIGKILL');
     killedAt.c = Date.now();
     await submitting;
