@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 
 export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 
-/** Mermaid's self-contained browser bundle (about 3 MB), resolved through node_modules. */
+/** Mermaid's self-contained browser bundle (about 5.5 MB), resolved through node_modules. */
 export const MERMAID_BUNDLE = require.resolve('mermaid/dist/mermaid.min.js');
 /** uPlot (about 50 KB), for the throughput chart: its browser bundle and its style, from node_modules. */
 const UPLOT_DIR = require.resolve('uplot/dist/uPlot.iife.min.js').replace(/uPlot\.iife\.min\.js$/, '');

@@ -73,6 +73,8 @@ export function createRenderer(container, { hover = {}, onShown = () => {} } = {
   let busy = false;
   let lastStart = -Infinity;
   let timer = null;
+  /** Whether a frame was painted since the render was asked for: set just before the render starts. */
+  let painted = false;
 
   function pump() {
     if (busy || timer || !wanted) return;
@@ -94,6 +96,13 @@ export function createRenderer(container, { hover = {}, onShown = () => {} } = {
       timer = setTimeout(() => ((timer = null), pump()), wait);
       return;
     }
+    if (!painted) {
+      // A render holds the main thread for 100 ms or more: what the caller just put on screen (a clicked job's
+      // panel) is painted first, and the render starts in a task after that frame.
+      timer = requestAnimationFrame(() => (timer = setTimeout(() => ((timer = null), (painted = true), pump()))));
+      return;
+    }
+    painted = false;
     const { text, at, meta } = wanted;
     wanted = null;
     busy = true;
