@@ -9,7 +9,7 @@ import { createJobQueue } from './engine/job-queue.js';
 import { appRouter, createApp } from './http/app.js';
 import { openApiDocument } from './http/openapi.js';
 
-const config = loadConfig(process.env);
+const config = loadConfig();
 // The routes document themselves as the app adds them; a queue that never runs a job is enough for that.
 const queue = createJobQueue(
   { workers: 1, queueSize: 1, backoff: config.backoff, jobTimeoutMs: 0, jobRetention: 1 },

@@ -105,8 +105,12 @@ describe('job queue on the postgres store: several instances', function () {
 
   it("holds a type's concurrency across instances", async () => {
     const schema = freshSchema();
+    let polls = 0;
     const limitedInstance = async () => {
       const store = await databases.open({ schema, pollMs: 50 });
+      // Counts the polls that reach the engine, so that the test waits for polls rather than for time.
+      const watch = store.shared.watch.bind(store.shared);
+      store.shared.watch = (listener) => watch({ ...listener, poll: () => (polls++, listener.poll()) });
       const work = manualProcessor();
       const types = createJobTypes(
         [{ name: 'x', kind: 'module', source: 'x.ts', options: { concurrency: 1 }, processor: work.processor }],
@@ -126,8 +130,9 @@ describe('job queue on the postgres store: several instances', function () {
     for (const id of ['x1', 'x2', 'x3']) await a.queue.submit({ id, payload: null });
     for (let started = 1; started <= 3; started++) {
       await until(() => running().length === started, 3000, `attempt ${started} started`);
-      // Several polls of both instances (every 50 ms) go by: none starts a second job of the type meanwhile.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Three polls of each instance go by: none starts a second job of the type meanwhile.
+      const pollsBefore = polls;
+      await until(() => polls >= pollsBefore + 6, 3000, 'six more polls');
       expect(running().length).to.equal(started);
       running()[started - 1]!.resolve();
     }
