@@ -6,6 +6,7 @@ import sinon from 'sinon';
 import { jobChart, supervisorChart } from '../../src/chart/charts.js';
 import { toMermaid } from '../../src/chart/mermaid.js';
 import { DEBUG_ASSETS, MERMAID_BUNDLE } from '../../src/debug/assets.js';
+import { compressedOnce } from '../../src/debug/compressed-once.js';
 import { JOB_STATES } from '../../src/engine/job-record.js';
 import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { transitionView } from '../../src/http/routes/events.js';
@@ -143,6 +144,15 @@ describe('debug routes', () => {
       const again = await rawGet('/debug/assets/mermaid.min.js', { 'accept-encoding': 'gzip', 'if-none-match': first.headers['etag']! });
       expect(again.status).to.equal(304);
       expect(again.body.length).to.equal(0);
+    });
+
+    it("compresses Mermaid's bundle once per encoding and keeps it, rather than at every response", async () => {
+      service = await startService();
+      expect(compressedOnce(MERMAID_BUNDLE, 'br')).to.equal(compressedOnce(MERMAID_BUNDLE, 'br'));
+      const sent = await rawGet('/debug/assets/mermaid.min.js', { 'accept-encoding': 'br' });
+      expect([sent.status, sent.headers['content-encoding'], sent.headers['vary']]).to.deep.equal([200, 'br', 'Accept-Encoding']);
+      expect(sent.body.equals(await compressedOnce(MERMAID_BUNDLE, 'br'))).to.equal(true);
+      expect(brotliDecompressSync(sent.body).equals(readFileSync(MERMAID_BUNDLE))).to.equal(true);
     });
 
     it('sends brotli to a browser that accepts it, and the page itself with an ETag', async () => {

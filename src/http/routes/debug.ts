@@ -3,8 +3,10 @@ import type Router from '@koa/router';
 import compress from 'koa-compress';
 import conditional from 'koa-conditional-get';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { jobChart } from '../../chart/charts.js';
-import { DEBUG_ASSETS, PAGE_HTML } from '../../debug/assets.js';
+import { DEBUG_ASSETS, MERMAID_BUNDLE, PAGE_HTML } from '../../debug/assets.js';
+import { compressedOnce } from '../../debug/compressed-once.js';
 import { countableHistory, jobPath } from '../../debug/job-path.js';
 import { errors } from '../../errors.js';
 import { dispatchState } from './console.js';
@@ -58,11 +60,25 @@ export function debugRoutes(router: Router, { queue }: { queue: JobQueue }): voi
       '404': errorReply('`not_found`: no such asset.', ['not_found']),
     },
   });
-  router.get('/debug/assets/:name', ...staticFile, (ctx) => {
+  // Compressed now, in the background, so that the first open of the console does not wait for it either.
+  compressedOnce(MERMAID_BUNDLE, 'br').catch(() => {});
+  router.get('/debug/assets/:name', ...staticFile, async (ctx) => {
     const asset = Object.hasOwn(DEBUG_ASSETS, ctx.params.name!) ? DEBUG_ASSETS[ctx.params.name!] : undefined;
     if (!asset) throw errors.routeNotFound(ctx.method, ctx.path);
     ctx.type = asset.type;
     ctx.set('Cache-Control', 'no-cache');
+    const encoding = ctx.acceptsEncodings('br', 'gzip', 'identity');
+    if (asset.path === MERMAID_BUNDLE && (encoding === 'br' || encoding === 'gzip')) {
+      // Megabytes: sent as compressed once and kept (compressed-once.ts), not compressed again per response.
+      const [body, stats] = await Promise.all([compressedOnce(asset.path, encoding), stat(asset.path)]);
+      ctx.compress = false;
+      ctx.vary('Accept-Encoding');
+      ctx.set('Content-Encoding', encoding);
+      // The file's own validator (size and time), as for the other files, not a hash of the bytes sent.
+      ctx.set('ETag', `W/"${stats.size.toString(16)}-${stats.mtime.getTime().toString(16)}"`);
+      ctx.body = body;
+      return;
+    }
     ctx.body = createReadStream(asset.path);
   });
 
