@@ -49,6 +49,28 @@ export interface ClaimRequest {
   allowances?: ReadonlyMap<string, number>;
 }
 
+/** A durable store's `ready_lane` column: the retry lane sorts first. */
+export const LANE_NUMBER: Record<ReadyLane, number> = { retry: 0, new: 1 };
+
+/** A durable store's `run_at` column: a job's due time while it is scheduled, else null (out of the due index). */
+export const runAtOf = (record: JobRecord) => (record.state === 'scheduled' ? record.next_run_at : null);
+
+/**
+ * Counts a claimed job of `type` against what its type may still start (`left`, from the claim's allowances):
+ * false, and nothing counted, when the type has no allowance left. A type not in `left` is unlimited.
+ */
+export function spendAllowance(left: Map<string, number>, type: string): boolean {
+  const allowance = left.get(type);
+  if (allowance === undefined) return true;
+  if (allowance <= 0) return false;
+  left.set(type, allowance - 1);
+  return true;
+}
+
+/** The types with no allowance left: what a claim's query leaves out. */
+export const exhaustedTypes = (left: ReadonlyMap<string, number>) =>
+  [...left].filter(([, n]) => n <= 0).map(([type]) => type);
+
 /**
  * The public states of jobs with work pending, which a restart takes back. A `scheduled` job is not among
  * them: it waits in the store for its time, and the engine's due timer finds it there after a restart.

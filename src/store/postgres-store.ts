@@ -34,14 +34,17 @@ import { errors } from '../errors.js';
 import { isFinished, JOB_STATES, type JobRecord, type JobState } from '../engine/job-record.js';
 import type { ScheduleRow } from '../engine/schedule-fields.js';
 import {
+  exhaustedTypes,
+  LANE_NUMBER,
   readySince,
+  runAtOf,
+  spendAllowance,
   UNFINISHED_STATES,
   type Admission,
   type OldestWaiting,
   type ClaimRequest,
   type ClusterListener,
   type JobStore,
-  type ReadyLane,
   type SharedStore,
   type StoreListQuery,
   type StorePage,
@@ -78,11 +81,6 @@ export interface PostgresStore extends JobStore {
   retain(): Promise<void>;
 }
 
-/** The `run_at` column of a record: its due time while it is scheduled, else null (out of the due index). */
-const runAtOf = (record: JobRecord) => (record.state === 'scheduled' ? record.next_run_at : null);
-
-/** Lanes by number: the retry lane sorts first. */
-const LANE_NUMBER: Record<ReadyLane, number> = { retry: 0, new: 1 };
 /** How long after a failed commit the buffer is written again when nothing else triggers a commit, in ms. */
 export const COMMIT_RETRY_MS = 250;
 /** Jobs taken over per statement. */
@@ -98,6 +96,13 @@ interface Pending {
   record: JobRecord;
   /** LANE_NUMBER of the lane the job waits in now; null: none. */
   lane: number | null;
+}
+
+/** How many of `records` there are of each type. */
+function countByType(records: Iterable<JobRecord>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { type } of records) counts[type] = (counts[type] ?? 0) + 1;
+  return counts;
 }
 
 /** What goes between instances on the schema's channel. */
@@ -194,14 +199,9 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     } finally {
       writing = new Map();
     }
-    const readyTypes: Record<string, number> = {};
-    let finished = false;
-    for (const [, { record, lane }] of entries) {
-      if (lane !== null) readyTypes[record.type] = (readyTypes[record.type] ?? 0) + 1;
-      if (isFinished(record.state)) finished = true;
-    }
+    const readyTypes = countByType(entries.flatMap(([, { record, lane }]) => (lane === null ? [] : [record])));
     if (Object.keys(readyTypes).length > 0) notify({ kind: 'ready', from: me, types: readyTypes });
-    if (finished) scheduleRetention();
+    if (entries.some(([, { record }]) => isFinished(record.state))) scheduleRetention();
   }
 
   /**
@@ -363,8 +363,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
             admitted.map((r) => JSON.stringify(r)), admitted.map((r) => r.priority), admitted.map(runAtOf),
           ],
         );
-        const types: Record<string, number> = {};
-        for (const { type, state } of admitted) if (state === 'queued') types[type] = (types[type] ?? 0) + 1;
+        const types = countByType(admitted.filter(({ state }) => state === 'queued'));
         if (Object.keys(types).length > 0) {
           await client.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ kind: 'ready', from: me, types })]);
         }
@@ -394,12 +393,10 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
        RETURNING j.state, j.record`,
       [me, leaseMs, TAKEOVER_BATCH],
     );
-    const requeued: Record<string, number> = {};
-    const restore: JobRecord[] = [];
-    for (const { state, record } of result.rows) {
-      if (state === 'queued') requeued[record.type] = (requeued[record.type] ?? 0) + 1;
-      else if (state !== 'scheduled') restore.push(record); // a scheduled one is due again, for any due timer
-    }
+    const requeued = countByType(result.rows.filter(({ state }) => state === 'queued').map(({ record }) => record));
+    // A queued one waits in its lane again, a scheduled one in the due index (for any due timer): only running
+    // and backoff jobs are restored here.
+    const restore = result.rows.filter(({ state }) => state === 'running' || state === 'backoff').map(({ record }) => record);
     if (Object.keys(requeued).length > 0) {
       notify({ kind: 'ready', from: me, types: requeued });
       listener?.ready(requeued);
@@ -445,7 +442,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       const skipped = new Set<string>();
       for (let again = true; again && picked.length < limit; ) {
         again = false;
-        const exhausted = [...left].filter(([, n]) => n <= 0).map(([type]) => type);
+        const exhausted = exhaustedTypes(left);
         const rows = await client.query<{ id: string; type: string; record: JobRecord }>(
           `SELECT id, type, record FROM ${table}
            WHERE ready_lane IS NOT NULL AND NOT (type = ANY($2::text[])) AND NOT (id = ANY($3::text[]))
@@ -453,16 +450,11 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
           [limit - picked.length, exhausted, [...picked.map((p) => p.id), ...skipped]],
         );
         for (const row of rows.rows) {
-          const allowance = left.get(row.type);
-          if (allowance !== undefined) {
-            if (allowance <= 0) {
-              skipped.add(row.id);
-              again = true; // the type ran out: ask again without it
-              continue;
-            }
-            left.set(row.type, allowance - 1);
+          if (spendAllowance(left, row.type)) picked.push(row);
+          else {
+            skipped.add(row.id);
+            again = true; // the type ran out: ask again without it
           }
-          picked.push(row);
         }
       }
       if (picked.length > 0) {

@@ -32,13 +32,16 @@ import { finishedCount, isFinished, JOB_STATES, type JobRecord, type JobState } 
 import { INPUT_DEFAULTS, PRIORITY_MAX } from '../engine/job-fields.js';
 import type { ScheduleRow } from '../engine/schedule-fields.js';
 import {
+  exhaustedTypes,
+  LANE_NUMBER,
+  readySince,
+  runAtOf,
+  spendAllowance,
   TAKEN,
   UNFINISHED_STATES,
-  readySince,
   type ClaimRequest,
   type OldestWaiting,
   type JobStore,
-  type ReadyLane,
   type StoreListQuery,
   type StorePage,
 } from './job-store.js';
@@ -130,12 +133,6 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
 
 /** The claim order's priorities start below this one (above PRIORITY_MAX). */
 const ABOVE_EVERY_PRIORITY = PRIORITY_MAX + 1;
-
-/** The `run_at` column of a record: its due time while it is scheduled, else null (out of the due index). */
-const runAtOf = (record: JobRecord) => (record.state === 'scheduled' ? record.next_run_at : null);
-
-/** `ready_lane` of each lane: the retry lane sorts first. */
-const LANE_NUMBER: Record<ReadyLane, number> = { retry: 0, new: 1 };
 
 /** A buffered write: the latest record of a job, or the removal of a job whose admission was abandoned. */
 type Pending =
@@ -446,11 +443,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     const claimed: JobRecord[] = [];
     /** Takes the job if its type has an allowance left; false once the type has none. */
     const take = (record: JobRecord) => {
-      const allowance = left.get(record.type);
-      if (allowance !== undefined) {
-        if (allowance <= 0) return false;
-        left.set(record.type, allowance - 1);
-      }
+      if (!spendAllowance(left, record.type)) return false;
       claimed.push(record);
       return true;
     };
@@ -493,7 +486,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
   ) {
     for (let again = true; again && claimed.length < limit; ) {
       again = false;
-      const exhausted = [...left].filter(([, n]) => n <= 0).map(([type]) => type);
+      const exhausted = exhaustedTypes(left);
       // With a type left out, rows of that type below the mark may still be claimable later: from the start.
       const segment = `${priority}:${lane}`;
       const from = exhausted.length === 0 ? (claimedUpTo.get(segment) ?? 0) : 0;

@@ -9,9 +9,8 @@ import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Transition } from '../../src/engine/job-record.js';
-import { dropSchemas, freshSchema, TEST_DATABASE_URL } from '../store/postgres-support.js';
+import { dropSchemas, freshSchema, TEST_DATABASE_URL, withTestClient } from '../store/postgres-support.js';
 import { killAll, REPO_ROOT, startService, waitUntilHealthy, type Child } from './child-service.js';
 
 interface AttemptLine {
@@ -132,15 +131,11 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
     }
     expect(overlaps, 'attempts of one job that overlapped').to.equal(0);
 
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await client.connect();
-    try {
-      const rows = await client.query<{ history: Transition[] }>(`SELECT record->'history' AS history FROM ${schema}.jobs`);
-      const doneTwice = rows.rows.filter((row) => row.history.filter((t) => t.to === 'done').length > 1);
-      expect([rows.rows.length, doneTwice.length]).to.deep.equal([TOTAL, 0]);
-    } finally {
-      await client.end();
-    }
+    const rows = await withTestClient((client) =>
+      client.query<{ history: Transition[] }>(`SELECT record->'history' AS history FROM ${schema}.jobs`),
+    );
+    const doneTwice = rows.rows.filter((row) => row.history.filter((t) => t.to === 'done').length > 1);
+    expect([rows.rows.length, doneTwice.length]).to.deep.equal([TOTAL, 0]);
   }
 
   it('finishes every job when one of three instances is killed midway, never running an attempt twice at once', async () => {
@@ -233,9 +228,7 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
     expect([...readiness].sort()).to.deep.equal(['ready', 'storage_unavailable']);
     // The outage was seen: submissions in it were refused (503 storage_unavailable), not acknowledged.
     expect(refused, 'submissions refused during the restart').to.be.above(0);
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await client.connect();
-    try {
+    await withTestClient(async (client) => {
       for (const deadline = Date.now() + 60_000; ; ) {
         const rows = await client.query<{ state: string; n: string }>(
           `SELECT state, count(*) AS n FROM ${schema}.jobs WHERE id = ANY($1::text[]) GROUP BY state`,
@@ -246,9 +239,7 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
         if (Date.now() > deadline) expect.fail(`${finished} of ${acknowledged.length} acknowledged jobs finished: ${JSON.stringify(rows.rows)}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-    } finally {
-      await client.end();
-    }
+    });
     for (const instance of instances) {
       expect(instance.process.exitCode, `an instance exited; stderr:\n${instance.stderr()}\n${instance.stdout().slice(-3000)}`).to.equal(null);
     }

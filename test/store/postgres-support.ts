@@ -44,10 +44,17 @@ export function postgresStores() {
 
 export async function dropSchemas(names: string[]) {
   if (names.length === 0) return;
+  await withTestClient(async (client) => {
+    for (const name of names) await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+  });
+}
+
+/** Runs `work` on a connection of its own to the test database, closed afterwards. */
+export async function withTestClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
-    for (const name of names) await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+    return await work(client);
   } finally {
     await client.end();
   }
