@@ -55,6 +55,49 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
     CREATE INDEX jobs_due ON ${schema}.jobs (run_at, seq) WHERE run_at IS NOT NULL;
     CREATE TABLE ${schema}.schedules (name text PRIMARY KEY, row jsonb NOT NULL);
   `,
+  // 3: the number of jobs of each type in each state, kept by statement-level triggers, so that `/stats` and
+  // each admission's count of waiting jobs read a few rows, not the table. Each connection adds its changes to
+  // rows of its own (`shard`: its backend pid), so that concurrent writers never wait on one counter row;
+  // `foldCountShards` (postgres-store.ts) adds them into shard 0 now and then. The sum over the shards is the
+  // count. Seeded in the same transaction that creates the triggers: writers wait for it (the trigger's lock).
+  (schema) => `
+    CREATE TABLE ${schema}.job_counts (
+      shard integer NOT NULL,
+      type  text    NOT NULL,
+      state text    NOT NULL,
+      n     bigint  NOT NULL,
+      PRIMARY KEY (shard, type, state)
+    );
+    CREATE FUNCTION ${schema}.count_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'INSERT' THEN
+        INSERT INTO ${schema}.job_counts AS c (shard, type, state, n)
+        SELECT pg_backend_pid(), type, state, count(*) FROM new_rows GROUP BY type, state
+        ON CONFLICT (shard, type, state) DO UPDATE SET n = c.n + excluded.n;
+      ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO ${schema}.job_counts AS c (shard, type, state, n)
+        SELECT pg_backend_pid(), type, state, -count(*) FROM old_rows GROUP BY type, state
+        ON CONFLICT (shard, type, state) DO UPDATE SET n = c.n + excluded.n;
+      ELSE
+        INSERT INTO ${schema}.job_counts AS c (shard, type, state, n)
+        SELECT pg_backend_pid(), type, state, sum(delta) FROM (
+          SELECT type, state, 1 AS delta FROM new_rows
+          UNION ALL
+          SELECT type, state, -1 FROM old_rows
+        ) AS changes GROUP BY type, state HAVING sum(delta) <> 0
+        ON CONFLICT (shard, type, state) DO UPDATE SET n = c.n + excluded.n;
+      END IF;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER jobs_counted_insert AFTER INSERT ON ${schema}.jobs
+      REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.count_jobs();
+    CREATE TRIGGER jobs_counted_update AFTER UPDATE ON ${schema}.jobs
+      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.count_jobs();
+    CREATE TRIGGER jobs_counted_delete AFTER DELETE ON ${schema}.jobs
+      REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.count_jobs();
+    INSERT INTO ${schema}.job_counts (shard, type, state, n)
+    SELECT 0, type, state, count(*) FROM ${schema}.jobs GROUP BY type, state;
+  `,
 ];
 
 /** The URL as the log and errors show it: no password. */

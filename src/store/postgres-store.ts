@@ -134,6 +134,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   const me = options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const channel = `jobsvc_${schema}`;
   const table = `${schema}.jobs`;
+  const counts = `${schema}.job_counts`;
 
   let pending = new Map<string, Pending>();
   /** The entries of the commit in flight, which `get` still sees. */
@@ -222,8 +223,9 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       // Running, or in backoff or claimed and not in a lane: this instance holds the job, under its lease.
       columns.owned.push(lane === null && !isFinished(record.state) && record.state !== 'scheduled');
     }
-    const result = await pool.query<{ id: string }>(
-      `WITH v AS (
+    const result = await pool.query<{ id: string }>({
+      name: 'jobsvc-upsert',
+      text: `WITH v AS (
          SELECT v.*,
                 CASE WHEN v.lane IS NULL THEN NULL ELSE nextval('${schema}.ready_order') END AS ready_seq,
                 CASE WHEN v.state IN ('done', 'failed', 'cancelled') THEN nextval('${schema}.finish_order') END AS finished_seq
@@ -245,11 +247,11 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
          run_at = excluded.run_at
        WHERE (j.owner IS NULL OR j.owner = $8) AND j.attempt <= excluded.attempt
        RETURNING j.id`,
-      [
+      values: [
         columns.id, columns.type, columns.state, columns.attempt, columns.record, columns.lane, columns.owned, me, leaseMs,
         columns.priority, columns.runAt,
       ],
-    );
+    });
     return new Set(result.rows.map((row) => row.id));
   }
 
@@ -289,8 +291,30 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
         retention = undefined;
       }
       if (deleted === RETENTION_BATCH) await retain();
+      else await foldCountShards().catch(() => {
+        // Out of reach: the shards are folded at a later run; their sum is the count meanwhile.
+      });
     })();
     return retention;
+  }
+
+  /**
+   * Adds every connection's counter rows into shard 0 (see migration 3): the shards of connections long closed
+   * would otherwise pile up. One instance at a time, so that two never take the same rows in different orders.
+   */
+  function foldCountShards(): Promise<void> {
+    return inTransaction(pool, async (client) => {
+      const lock = await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got', [
+        `xstate-job-service:${schema}:fold-counts`,
+      ]);
+      if (!lock.rows[0]!.got) return;
+      await client.query(
+        `WITH folded AS (DELETE FROM ${counts} WHERE shard <> 0 RETURNING type, state, n)
+         INSERT INTO ${counts} AS c (shard, type, state, n)
+         SELECT 0, type, state, sum(n) FROM folded GROUP BY type, state
+         ON CONFLICT (shard, type, state) DO UPDATE SET n = c.n + excluded.n`,
+      );
+    });
   }
 
   /** Admissions of this tick, answered together by one transaction. */
@@ -327,13 +351,12 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
         [ids],
       );
       const known = new Map(existing.rows.map((row) => [row.id, row.record]));
-      // Counted up to the largest limit asked for only: beyond it every admission is refused anyway, and a
-      // backlog far larger than QUEUE_SIZE (restored jobs) would make each admission read all of it.
-      const waiting = await client.query<{ n: string }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE state IN ('queued', 'backoff') LIMIT $1) AS w`,
-        // (A scheduled job's limit is infinite: it takes no place in QUEUE_SIZE.)
-        [Math.max(0, ...batch.map(({ limit }) => (Number.isFinite(limit) ? limit : 0)))],
-      );
+      // Read from the counters (migration 3): a few rows, however large the backlog. (A scheduled job takes no
+      // place in QUEUE_SIZE: its limit is infinite.)
+      const waiting = await client.query<{ n: string }>({
+        name: 'jobsvc-count-waiting',
+        text: `SELECT coalesce(sum(n), 0) AS n FROM ${counts} WHERE state IN ('queued', 'backoff')`,
+      });
       let waitingNow = Number(waiting.rows[0]!.n);
       const admitted: JobRecord[] = [];
       const decided: Admission[] = [];
@@ -406,8 +429,9 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
 
   /** Claims with no per-type limit: one statement. */
   async function claimInOrder(limit: number): Promise<JobRecord[]> {
-    const result = await pool.query<{ record: JobRecord; priority: number; lane: number; seq: string }>(
-      `WITH picked AS (
+    const result = await pool.query<{ record: JobRecord; priority: number; lane: number; seq: string }>({
+      name: 'jobsvc-claim',
+      text: `WITH picked AS (
          SELECT id, priority, ready_lane, ready_seq FROM ${table} WHERE ready_lane IS NOT NULL
          ORDER BY priority DESC, ready_lane, ready_seq LIMIT $1 FOR UPDATE SKIP LOCKED
        )
@@ -415,8 +439,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
          lease_expires_at = now() + $3 * interval '1 millisecond'
        FROM picked WHERE j.id = picked.id
        RETURNING j.record, picked.priority, picked.ready_lane AS lane, picked.ready_seq AS seq`,
-      [limit, me, leaseMs],
-    );
+      values: [limit, me, leaseMs],
+    });
     // RETURNING keeps no order: claim order is priority, then the lanes, then the places in them.
     return result.rows
       .sort((a, b) => b.priority - a.priority || a.lane - b.lane || Number(BigInt(a.seq) - BigInt(b.seq)))
@@ -572,13 +596,13 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   };
 
   /**
-   * The per-state counts of each type: one scan of the table (an index-only one when it is vacuumed). Callers
+   * The per-state counts of each type, from the counters the triggers keep (migration 3). Callers
    * that ask at once share it (`/stats` wants the totals and the per-type counts together).
    */
   let counting: Promise<Record<string, Record<JobState, number>>> | undefined;
   function countsByType(): Promise<Record<string, Record<JobState, number>>> {
     counting ??= readQuery<{ type: string; state: JobState; n: string }>(
-      `SELECT type, state, count(*) AS n FROM ${table} GROUP BY type, state`,
+      `SELECT type, state, sum(n) AS n FROM ${counts} GROUP BY type, state HAVING sum(n) <> 0`,
     )
       .then((result) => {
         const byType: Record<string, Record<JobState, number>> = {};

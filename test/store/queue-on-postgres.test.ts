@@ -7,12 +7,12 @@ import { expect } from 'chai';
 import { DuplicateJobError, ServiceError, StoreOpenError } from '../../src/errors.js';
 import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres-schema.js';
-import { openPostgresStore } from '../../src/store/postgres-store.js';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres-store.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import { makeQueue } from '../helpers/queue.js';
 import { manualProcessor } from '../helpers/processors.js';
-import { freshSchema, postgresStores } from './postgres-support.js';
+import { freshSchema, postgresStores, withTestClient } from './postgres-support.js';
 import { ids, record } from './support.js';
 
 /** Resolves once `condition` holds, checking every 10 ms; fails after `ms`. */
@@ -240,6 +240,70 @@ describe('postgres store: leases and fencing', () => {
     void a.save({ ...claimed!, state: 'running', attempts: 1 }, 'queued');
     await a.flush();
     expect(await b.shared.takeOver()).to.deep.equal([]);
+  });
+});
+
+describe('postgres store: counters of jobs per type and state', () => {
+  const databases = postgresStores();
+  afterEach(() => databases.cleanup());
+
+  /** The counts as the table holds them, read the slow way. */
+  async function countedFromRows(store: PostgresStore, schema: string) {
+    const rows = await store.pool.query<{ type: string; state: string; n: string }>(
+      `SELECT type, state, count(*) AS n FROM ${schema}.jobs GROUP BY type, state ORDER BY type, state`,
+    );
+    return rows.rows.map(({ type, state, n }) => `${type} ${state} ${n}`);
+  }
+  const summary = (byType: Record<string, Record<string, number>>) =>
+    Object.entries(byType)
+      .flatMap(([type, counts]) => Object.entries(counts).filter(([, n]) => n > 0).map(([state, n]) => `${type} ${state} ${n}`))
+      .sort();
+
+  it('counts inserts, moves between states and deletes written through several connections, folded or not', async () => {
+    const schema = freshSchema();
+    const a = await databases.open({ schema, retention: 1 });
+    const b = await databases.open({ schema, retention: 1 });
+    for (const id of ['q1', 'q2', 'q3']) void a.save(record(id, 'queued'), null, 'new');
+    void a.save(record('m1', 'queued', { type: 'mail' }), null, 'new');
+    await a.flush();
+    const claimed = await b.claim({ limit: 2 });
+    for (const job of claimed) void b.save({ ...job, state: 'running', attempts: 1 }, 'queued');
+    await b.flush();
+    // a's connection counted the inserts, b's the moves: the count is their sum.
+    const shards = await a.pool.query<{ n: string }>(`SELECT count(DISTINCT shard) AS n FROM ${schema}.job_counts`);
+    expect(Number(shards.rows[0]!.n)).to.be.greaterThan(1);
+    expect(summary(await a.countsByType())).to.deep.equal(['mail queued 1', 'simulated queued 1', 'simulated running 2']);
+    void b.save({ ...claimed[0]!, state: 'done', attempts: 1 }, 'running');
+    void b.save({ ...claimed[1]!, state: 'failed', attempts: 1 }, 'running');
+    await b.flush();
+    // The commit of finished jobs started b's retention: it keeps one finished record (it deletes the oldest,
+    // the done one), then folds every shard into shard 0.
+    await b.retain();
+    const folded = await a.pool.query(`SELECT shard, type, state, n::int FROM ${schema}.job_counts WHERE n <> 0 ORDER BY type, state`);
+    expect(folded.rows).to.deep.equal([
+      { shard: 0, type: 'mail', state: 'queued', n: 1 },
+      { shard: 0, type: 'simulated', state: 'failed', n: 1 },
+      { shard: 0, type: 'simulated', state: 'queued', n: 1 },
+    ]);
+    expect(summary(await a.countsByType())).to.deep.equal(await countedFromRows(a, schema));
+    expect(await a.counts()).to.include({ queued: 2, running: 0, done: 0, failed: 1 });
+  });
+
+  it('seeds the counters from the jobs already there when it migrates a database of the version before them', async () => {
+    const schema = freshSchema();
+    await withTestClient(async (client) => {
+      await client.query(`CREATE SCHEMA ${schema}`);
+      await client.query(`CREATE TABLE ${schema}.schema_version (version integer NOT NULL)`);
+      await client.query(`INSERT INTO ${schema}.schema_version VALUES (2)`);
+      await client.query(PG_MIGRATIONS[0]!(schema));
+      await client.query(PG_MIGRATIONS[1]!(schema));
+      await client.query(
+        `INSERT INTO ${schema}.jobs (id, type, state, record)
+         VALUES ('a', 'simulated', 'queued', '{}'), ('b', 'simulated', 'done', '{}'), ('c', 'mail', 'done', '{}')`,
+      );
+    });
+    const store = await databases.open({ schema });
+    expect(summary(await store.countsByType())).to.deep.equal(['mail done 1', 'simulated done 1', 'simulated queued 1']);
   });
 });
 
