@@ -98,6 +98,63 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
     INSERT INTO ${schema}.job_counts (shard, type, state, n)
     SELECT 0, type, state, count(*) FROM ${schema}.jobs GROUP BY type, state;
   `,
+  // 4: admission in one round trip. A batch of submissions is decided under the admission lock: a known id is
+  // a duplicate (of the stored job, or of the batch's earlier admitted one); a queued job is refused when
+  // `waiting_limits` jobs wait (queued or backoff) already; the admitted are inserted, and announced. A
+  // function, not one statement: each of its statements reads what committed before the lock was granted,
+  // where one statement would read from a snapshot taken before it waited for the lock.
+  (schema) => `
+    CREATE FUNCTION ${schema}.admit(
+      ids text[], types text[], states text[], records jsonb[], priorities smallint[], run_ats bigint[],
+      waiting_limits bigint[], channel text, announcer text
+    ) RETURNS TABLE (outcome text, existing jsonb) LANGUAGE plpgsql AS $$
+    DECLARE
+      waiting bigint;
+      stored jsonb[];
+      first_of integer[];
+      size integer := coalesce(array_length(ids, 1), 0);
+      -- Filled in place: an element assigned to an empty array would set its lower bound instead.
+      outcomes text[] := array_fill(NULL::text, ARRAY[size]);
+      existings jsonb[] := array_fill(NULL::jsonb, ARRAY[size]);
+      ready jsonb;
+    BEGIN
+      PERFORM pg_advisory_xact_lock(hashtext('xstate-job-service:${schema}:admission'));
+      SELECT coalesce(sum(n), 0) INTO waiting FROM ${schema}.job_counts WHERE state IN ('queued', 'backoff');
+      -- For each submission: the stored record with its id, and the place of the first submission of its id.
+      SELECT array_agg(j.record ORDER BY b.ord), array_agg(b.first ORDER BY b.ord) INTO stored, first_of
+      FROM (SELECT id, ord, min(ord) OVER (PARTITION BY id) AS first
+            FROM unnest(ids) WITH ORDINALITY AS u(id, ord)) AS b
+      LEFT JOIN ${schema}.jobs j ON j.id = b.id;
+      FOR i IN 1 .. size LOOP
+        IF stored[i] IS NOT NULL THEN
+          outcomes[i] := 'duplicate'; existings[i] := stored[i];
+        ELSIF first_of[i] < i AND outcomes[first_of[i]] = 'admitted' THEN
+          outcomes[i] := 'duplicate'; existings[i] := records[first_of[i]];
+        ELSIF states[i] = 'queued' AND waiting >= waiting_limits[i] THEN
+          outcomes[i] := 'full';
+        ELSE
+          outcomes[i] := 'admitted';
+          IF states[i] = 'queued' THEN waiting := waiting + 1; END IF;
+        END IF;
+      END LOOP;
+      -- A queued job waits in the lane of new jobs; a scheduled one in the due index until its time.
+      INSERT INTO ${schema}.jobs (id, type, state, attempt, record, priority, run_at, ready_lane, ready_seq)
+      SELECT v.id, v.type, v.state, 0, v.record, v.priority, v.run_at,
+             CASE WHEN v.state = 'queued' THEN 1 END,
+             CASE WHEN v.state = 'queued' THEN nextval('${schema}.ready_order') END
+      FROM unnest(ids, types, states, records, priorities, run_ats, outcomes)
+           WITH ORDINALITY AS v(id, type, state, record, priority, run_at, outcome, ord)
+      WHERE v.outcome = 'admitted' ORDER BY v.ord;
+      SELECT jsonb_object_agg(type, n) INTO ready FROM (
+        SELECT v.type, count(*) AS n FROM unnest(types, states, outcomes) AS v(type, state, outcome)
+        WHERE v.outcome = 'admitted' AND v.state = 'queued' GROUP BY v.type
+      ) AS admitted;
+      IF ready IS NOT NULL THEN
+        PERFORM pg_notify(channel, jsonb_build_object('kind', 'ready', 'from', announcer, 'types', ready)::text);
+      END IF;
+      RETURN QUERY SELECT o.outcome, o.existing FROM unnest(outcomes, existings) AS o(outcome, existing);
+    END $$;
+  `,
 ];
 
 /** The URL as the log and errors show it: no password. */

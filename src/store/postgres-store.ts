@@ -279,7 +279,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
           const result = await client.query(
             `DELETE FROM ${table} WHERE seq IN (
                SELECT seq FROM ${table} WHERE finished_seq IS NOT NULL ORDER BY finished_seq
-               LIMIT least($2, greatest(0, (SELECT count(*) FROM ${table} WHERE finished_seq IS NOT NULL) - $1)))`,
+               LIMIT least($2, greatest(0, (SELECT sum(n) FROM ${counts} WHERE state IN ('done', 'failed', 'cancelled')) - $1)))`,
             [options.retention, RETENTION_BATCH],
           );
           return result.rowCount ?? 0;
@@ -342,58 +342,24 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       });
   }
 
+  /** One round trip: the schema's `admit` function (migration 4) decides, inserts and announces. */
   async function admitAll(batch: typeof admissions) {
-    const outcomes = await inTransaction(pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`xstate-job-service:${schema}:admission`]);
-      const ids = batch.map(({ record }) => record.id);
-      const existing = await client.query<{ id: string; record: JobRecord }>(
-        `SELECT id, record FROM ${table} WHERE id = ANY($1::text[])`,
-        [ids],
-      );
-      const known = new Map(existing.rows.map((row) => [row.id, row.record]));
-      // Read from the counters (migration 3): a few rows, however large the backlog. (A scheduled job takes no
-      // place in QUEUE_SIZE: its limit is infinite.)
-      const waiting = await client.query<{ n: string }>({
-        name: 'jobsvc-count-waiting',
-        text: `SELECT coalesce(sum(n), 0) AS n FROM ${counts} WHERE state IN ('queued', 'backoff')`,
-      });
-      let waitingNow = Number(waiting.rows[0]!.n);
-      const admitted: JobRecord[] = [];
-      const decided: Admission[] = [];
-      for (const { record, limit } of batch) {
-        const found = known.get(record.id);
-        if (found) decided.push({ outcome: 'duplicate', existing: found });
-        else if (waitingNow >= limit) decided.push({ outcome: 'full' });
-        else {
-          waitingNow++;
-          known.set(record.id, record);
-          admitted.push(record);
-          decided.push({ outcome: 'admitted' });
-        }
-      }
-      if (admitted.length > 0) {
-        // A queued job waits in the lane of new jobs; a scheduled one in the due index until its time.
-        await client.query(
-          `INSERT INTO ${table} (id, type, state, attempt, record, priority, run_at, ready_lane, ready_seq)
-           SELECT id, type, state, 0, record, priority, run_at,
-                  CASE WHEN state = 'queued' THEN 1 END,
-                  CASE WHEN state = 'queued' THEN nextval('${schema}.ready_order') END
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::smallint[], $6::bigint[])
-                WITH ORDINALITY AS v(id, type, state, record, priority, run_at, ord)
-           ORDER BY ord`,
-          [
-            admitted.map((r) => r.id), admitted.map((r) => r.type), admitted.map((r) => r.state),
-            admitted.map((r) => JSON.stringify(r)), admitted.map((r) => r.priority), admitted.map(runAtOf),
-          ],
-        );
-        const types = countByType(admitted.filter(({ state }) => state === 'queued'));
-        if (Object.keys(types).length > 0) {
-          await client.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ kind: 'ready', from: me, types })]);
-        }
-      }
-      return decided;
+    const records = batch.map(({ record }) => record);
+    const result = await pool.query<{ outcome: Admission['outcome']; existing: JobRecord | null }>({
+      name: 'jobsvc-admit',
+      text: `SELECT outcome, existing FROM ${schema}.admit($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      values: [
+        records.map((r) => r.id), records.map((r) => r.type), records.map((r) => r.state),
+        records.map((r) => JSON.stringify(r)), records.map((r) => r.priority), records.map(runAtOf),
+        // A scheduled job's limit is infinite (it takes no place in QUEUE_SIZE): bigint has no infinity.
+        batch.map(({ limit }) => (Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER)),
+        channel, me,
+      ],
     });
-    batch.forEach(({ resolve }, i) => resolve(outcomes[i]!));
+    batch.forEach(({ resolve }, i) => {
+      const { outcome, existing } = result.rows[i]!;
+      resolve(outcome === 'duplicate' ? { outcome, existing: existing! } : { outcome });
+    });
   }
 
   async function takeOver(): Promise<JobRecord[]> {

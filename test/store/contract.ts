@@ -315,10 +315,14 @@ export function storeContract(name: string, subject: ContractSubject) {
       it('keeps the newest finished records beyond the retention, and never deletes an unfinished one', async () => {
         const { store, save } = await open(2);
         save(record('old-unfinished', 'queued'), 'new');
-        for (const id of ['f1', 'f2', 'f3', 'f4']) save(record(id, 'done'));
+        // Every finished state counts toward the retention.
+        save(record('f1', 'done'));
+        save(record('f2', 'failed'));
+        save(record('f3', 'cancelled'));
+        save(record('f4', 'done'));
         await subject.settle(store);
         expect(ids((await store.list({ limit: 10 })).jobs)).to.deep.equal(['f4', 'f3', 'old-unfinished']);
-        expect(await store.counts()).to.deep.equal({ ...zero, queued: 1, done: 2 });
+        expect(await store.counts()).to.deep.equal({ ...zero, queued: 1, cancelled: 1, done: 1 });
         expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['old-unfinished']);
       });
 

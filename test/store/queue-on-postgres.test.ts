@@ -231,6 +231,40 @@ describe('postgres store: leases and fencing', () => {
     expect(row.rows).to.deep.equal([{ state: 'backoff', owner: b.shared.instanceId }]);
   });
 
+  it('decides a batch of admissions in order: duplicates in the store and in the batch, the limit, scheduled jobs', async () => {
+    const schema = freshSchema();
+    const store = await databases.open({ schema });
+    void store.save(record('stored', 'done'), null);
+    await store.flush();
+    // Submitted in one tick: one batch, one round trip. Two places are left under a limit of 2.
+    const outcomes = await Promise.all([
+      store.shared.admit(record('a', 'queued', { payload: 1 }), 2),
+      store.shared.admit(record('a', 'queued', { payload: 2 }), 2),
+      store.shared.admit(record('stored', 'queued'), 2),
+      store.shared.admit(record('later', 'scheduled', { next_run_at: 5000 }), Number.POSITIVE_INFINITY),
+      store.shared.admit(record('b', 'queued'), 2),
+      store.shared.admit(record('c', 'queued'), 2),
+      store.shared.admit(record('c', 'scheduled', { next_run_at: 5000 }), Number.POSITIVE_INFINITY),
+    ]);
+    expect(outcomes.map((o) => (o.outcome === 'duplicate' ? `duplicate of ${o.existing.id} ${o.existing.state} ${String(o.existing.payload)}` : o.outcome))).to.deep.equal([
+      'admitted',
+      'duplicate of a queued 1',
+      'duplicate of stored done null',
+      'admitted',
+      'admitted', // the scheduled job took no place
+      'full',
+      'admitted', // c was refused as queued: its id is free for the scheduled one
+    ]);
+    const rows = await store.pool.query(`SELECT id, state, ready_lane, run_at::int FROM ${schema}.jobs ORDER BY seq`);
+    expect(rows.rows).to.deep.equal([
+      { id: 'stored', state: 'done', ready_lane: null, run_at: null },
+      { id: 'a', state: 'queued', ready_lane: 1, run_at: null },
+      { id: 'later', state: 'scheduled', ready_lane: null, run_at: 5000 },
+      { id: 'b', state: 'queued', ready_lane: 1, run_at: null },
+      { id: 'c', state: 'scheduled', ready_lane: null, run_at: 5000 },
+    ]);
+  });
+
   it('renews nothing it does not own, and takes over nothing whose lease still runs', async () => {
     const schema = freshSchema();
     const a = await databases.open({ schema });
