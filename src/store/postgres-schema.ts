@@ -98,14 +98,15 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
     INSERT INTO ${schema}.job_counts (shard, type, state, n)
     SELECT 0, type, state, count(*) FROM ${schema}.jobs GROUP BY type, state;
   `,
-  // 4: admission in one round trip. A batch of submissions is decided under the admission lock: a known id is
+  // 4: admission in one round trip. A batch of submissions (the records as one JSON array: an array of jsonb
+  // would escape each one) is decided under the admission lock: a known id is
   // a duplicate (of the stored job, or of the batch's earlier admitted one); a queued job is refused when
   // `waiting_limits` jobs wait (queued or backoff) already; the admitted are inserted, and announced. A
   // function, not one statement: each of its statements reads what committed before the lock was granted,
   // where one statement would read from a snapshot taken before it waited for the lock.
   (schema) => `
     CREATE FUNCTION ${schema}.admit(
-      ids text[], types text[], states text[], records jsonb[], priorities smallint[], run_ats bigint[],
+      ids text[], types text[], states text[], records jsonb, priorities smallint[], run_ats bigint[],
       waiting_limits bigint[], channel text, announcer text
     ) RETURNS TABLE (outcome text, existing jsonb) LANGUAGE plpgsql AS $$
     DECLARE
@@ -129,7 +130,7 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
         IF stored[i] IS NOT NULL THEN
           outcomes[i] := 'duplicate'; existings[i] := stored[i];
         ELSIF first_of[i] < i AND outcomes[first_of[i]] = 'admitted' THEN
-          outcomes[i] := 'duplicate'; existings[i] := records[first_of[i]];
+          outcomes[i] := 'duplicate'; existings[i] := records -> (first_of[i] - 1);
         ELSIF states[i] = 'queued' AND waiting >= waiting_limits[i] THEN
           outcomes[i] := 'full';
         ELSE
@@ -139,11 +140,11 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
       END LOOP;
       -- A queued job waits in the lane of new jobs; a scheduled one in the due index until its time.
       INSERT INTO ${schema}.jobs (id, type, state, attempt, record, priority, run_at, ready_lane, ready_seq)
-      SELECT v.id, v.type, v.state, 0, v.record, v.priority, v.run_at,
+      SELECT v.id, v.type, v.state, 0, records -> (v.ord - 1)::int, v.priority, v.run_at,
              CASE WHEN v.state = 'queued' THEN 1 END,
              CASE WHEN v.state = 'queued' THEN nextval('${schema}.ready_order') END
-      FROM unnest(ids, types, states, records, priorities, run_ats, outcomes)
-           WITH ORDINALITY AS v(id, type, state, record, priority, run_at, outcome, ord)
+      FROM unnest(ids, types, states, priorities, run_ats, outcomes)
+           WITH ORDINALITY AS v(id, type, state, priority, run_at, outcome, ord)
       WHERE v.outcome = 'admitted' ORDER BY v.ord;
       SELECT jsonb_object_agg(type, n) INTO ready FROM (
         SELECT v.type, count(*) AS n FROM unnest(types, states, outcomes) AS v(type, state, outcome)

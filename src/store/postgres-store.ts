@@ -226,12 +226,12 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     const result = await pool.query<{ id: string }>({
       name: 'jobsvc-upsert',
       text: `WITH v AS (
-         SELECT v.*,
+         SELECT v.*, $5::jsonb -> (v.ord - 1)::int AS record,
                 CASE WHEN v.lane IS NULL THEN NULL ELSE nextval('${schema}.ready_order') END AS ready_seq,
                 CASE WHEN v.state IN ('done', 'failed', 'cancelled') THEN nextval('${schema}.finish_order') END AS finished_seq
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::jsonb[], $6::smallint[], $7::bool[],
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $6::smallint[], $7::bool[],
                      $10::smallint[], $11::bigint[])
-              WITH ORDINALITY AS v(id, type, state, attempt, record, lane, owned, priority, run_at, ord)
+              WITH ORDINALITY AS v(id, type, state, attempt, lane, owned, priority, run_at, ord)
          ORDER BY ord
        )
        INSERT INTO ${table} AS j (id, type, state, attempt, record, ready_lane, ready_seq, finished_seq, owner,
@@ -248,7 +248,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
        WHERE (j.owner IS NULL OR j.owner = $8) AND j.attempt <= excluded.attempt
        RETURNING j.id`,
       values: [
-        columns.id, columns.type, columns.state, columns.attempt, columns.record, columns.lane, columns.owned, me, leaseMs,
+        columns.id, columns.type, columns.state, columns.attempt, `[${columns.record.join(',')}]`, columns.lane, columns.owned, me, leaseMs,
         columns.priority, columns.runAt,
       ],
     });
@@ -350,7 +350,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       text: `SELECT outcome, existing FROM ${schema}.admit($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       values: [
         records.map((r) => r.id), records.map((r) => r.type), records.map((r) => r.state),
-        records.map((r) => JSON.stringify(r)), records.map((r) => r.priority), records.map(runAtOf),
+        JSON.stringify(records), records.map((r) => r.priority), records.map(runAtOf),
         // A scheduled job's limit is infinite (it takes no place in QUEUE_SIZE): bigint has no infinity.
         batch.map(({ limit }) => (Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER)),
         channel, me,
