@@ -202,12 +202,16 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   supervisor.subscribe({ error: (error) => onError(error, '(supervisor)') });
   supervisor.start();
 
-  // With a durable store, an attempt starts only once the writes before it (its admission, its `running`
-  // record) are on disk.
+  // With a durable store of this process, an attempt starts only once the writes before it (its admission, its
+  // `running` record) are on disk. A shared store committed the admission before it was answered, and the claim
+  // before the job was handed out: the job is this instance's under its lease, and no other instance runs it,
+  // so the attempt starts while its `running` record is written (a round trip less between a claim and the
+  // start). If the instance dies within that write, the attempt goes uncounted: the job runs again as that
+  // attempt (docs/cluster.md).
   const attempts = createAttemptRunner(
     types,
     options.jobTimeoutMs,
-    store.durable ? () => store.flush() : undefined,
+    store.durable && !shared ? () => store.flush() : undefined,
     reportProgress,
   );
   const jobMachine = createJobMachine({

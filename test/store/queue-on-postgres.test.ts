@@ -57,6 +57,31 @@ describe('job queue on the postgres store: several instances', function () {
     expect(a.unhandled.concat(b.unhandled)).to.deep.equal([]);
   });
 
+  it('starts a claimed attempt while its running record is still being written, and writes it after', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    // Every upsert of records waits at a gate: the claim (its own statement) is not held back.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const query = a.store.pool.query.bind(a.store.pool) as (...args: unknown[]) => Promise<unknown>;
+    a.store.pool.query = ((config: unknown, ...rest: unknown[]) =>
+      (config as { name?: string }).name === 'jobsvc-upsert'
+        ? gate.then(() => query(config, ...rest))
+        : query(config, ...rest)) as typeof a.store.pool.query;
+    const stateOf = async () => (await a.store.pool.query(`SELECT state, owner FROM ${schema}.jobs`)).rows;
+    try {
+      await a.queue.submit({ id: 'j', payload: null });
+      await until(() => a.work.calls.length === 1, 2000, 'the attempt to start');
+      // Claimed (this instance's, under its lease), not yet recorded as running.
+      expect(await stateOf()).to.deep.equal([{ state: 'queued', owner: a.store.shared.instanceId }]);
+      a.work.latest('j').resolve('ok');
+    } finally {
+      openGate(); // else a failure here would leave the writes, and the queue's drain, waiting for ever
+    }
+    await until(async () => (await stateOf())[0]?.state === 'done', 2000, 'the outcome to be written');
+    expect(await stateOf()).to.deep.equal([{ state: 'done', owner: null }]);
+  });
+
   it('admits exactly QUEUE_SIZE waiting jobs across instances under concurrent submissions', async () => {
     const schema = freshSchema();
     const a = await instance(schema, { queueSize: 3 });
