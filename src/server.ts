@@ -175,6 +175,10 @@ async function run(
     onFire: (schedule) => metrics.countScheduleFire(schedule),
   });
   await schedules.restore();
+  // Another instance on the same database changed the schedules: this one follows.
+  store.shared?.watchSchedules(() => {
+    schedules.sync().catch((err: unknown) => logger.error({ err }, 'schedule sync failed'));
+  });
 
   const storeName = deps.store ? 'injected' : describeStore(config);
   let app: ReturnType<typeof createApp> | undefined;

@@ -64,6 +64,7 @@ import { TAKEN, type ClusterListener, type JobStore, type ReadyLane, type Shared
 import { zeroCounts } from '../store/state-counts.js';
 import { createDueTimer } from './due-timer.js';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_SCHEDULED_LIMIT, dueTimeOf } from './due-time.js';
+import { serially } from './serially.js';
 
 export interface JobQueueOptions {
   /** Jobs running at once. Default 4. */
@@ -778,19 +779,6 @@ interface LiveJob {
   record: JobRecord;
   /** Restored from a ready lane (to be cancelled there): counted among the waiting jobs until then. */
   fromLane?: boolean;
-}
-
-/**
- * A function that runs the work given to it one at a time, in the order given: each starts once the one
- * before has settled, whatever its outcome.
- */
-function serially() {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(work: () => Promise<T>): Promise<T> => {
-    const result = tail.then(work);
-    tail = result.then(ignore, ignore);
-    return result;
-  };
 }
 
 /** The lane a job claimed in `state` waits in again. */

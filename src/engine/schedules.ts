@@ -13,6 +13,8 @@ import { createScheduleMachine, type ScheduleActor } from '../../machines/schedu
 import { DuplicateJobError, errors } from '../errors.js';
 import { parseCron, type CronSchedule } from './cron.js';
 import { isFinished } from './job-record.js';
+import { jsonEqual } from '../json-equal.js';
+import { serially } from './serially.js';
 import type { JobQueue } from './job-queue.types.js';
 import type { JobStore } from '../store/job-store.js';
 import { CATCH_UP_LIMIT, fireJobId, type ScheduleContext, type ScheduleRow, type ScheduleSpec } from './schedule-fields.js';
@@ -50,6 +52,12 @@ export interface Schedules {
   delete(name: string): Promise<void>;
   /** Loads the stored schedules, catches up their missed fires, and starts them. */
   restore(): Promise<void>;
+  /**
+   * Brings the running schedules in line with the stored ones, which another instance of a shared store
+   * changed: a new or replaced schedule starts (keeping the later of the two last fires, so no fire time is
+   * fired again), a paused or resumed one follows, a deleted one stops. Fires alone change nothing here.
+   */
+  sync(): Promise<void>;
   /** Stops every schedule's timer (a shutdown); the stored schedules are kept. */
   stop(): void;
 }
@@ -65,6 +73,18 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
   const running = new Map<string, Running>();
   /** Each schedule's parsed expression, set before its actor is created (its initial state plans a fire). */
   const crons = new Map<string, CronSchedule>();
+  /** This instance's schedule writes not yet answered: a sync reads the table only after them. */
+  const writing = new Set<Promise<void>>();
+  const tracked = (write: Promise<void>) => {
+    writing.add(write);
+    const done = () => void writing.delete(write);
+    write.then(done, done);
+    return write;
+  };
+  /** Syncs one at a time: each reads the table and then acts on what it read. */
+  const oneSyncAtATime = serially();
+  /** A paused schedule being started: its passing through `active` on the way is not written. */
+  let startingPaused: string | null = null;
 
   const machine = createScheduleMachine({
     now,
@@ -74,7 +94,9 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
       void fire(context, fireAt, context.spec.overlap).then((jobId) => actor?.send({ type: 'FIRED', job_id: jobId }));
     },
     recordSchedule: (context, state) => {
-      deps.store.saveSchedule(rowOf(context, state === 'paused')).catch((error: unknown) => onError(error, context.name));
+      // (Written, another instance could read it as resumed, and resume its own.)
+      if (context.name === startingPaused) return;
+      tracked(deps.store.saveSchedule(rowOf(context, state === 'paused'))).catch((error: unknown) => onError(error, context.name));
     },
   });
 
@@ -104,8 +126,14 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
     });
     running.set(row.name, { actor, cron });
     actor.subscribe({ error: (error) => onError(error, row.name) });
-    actor.start();
-    if (row.paused) actor.send({ type: 'PAUSE' });
+    // The stored row says paused already: neither the start's `active` nor the pause is written again.
+    startingPaused = row.paused ? row.name : null;
+    try {
+      actor.start();
+      if (row.paused) actor.send({ type: 'PAUSE' });
+    } finally {
+      startingPaused = null;
+    }
   }
 
   function require(name: string): Running {
@@ -149,7 +177,7 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
       previous?.actor.stop();
       // A replacement keeps the last fire, so the fire times already reached are not fired again.
       const row: ScheduleRow = { name, spec, paused: false, last_fire_at: before?.last_fire_at ?? null, last_job_id: before?.last_job_id ?? null };
-      await deps.store.saveSchedule(row);
+      await tracked(deps.store.saveSchedule(row));
       start(row, cron);
       return { schedule: stateOf(running.get(name)!), created: previous === undefined };
     },
@@ -174,7 +202,7 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
       require(name).actor.stop();
       running.delete(name);
       crons.delete(name);
-      await deps.store.deleteSchedule(name);
+      await tracked(deps.store.deleteSchedule(name));
     },
 
     async restore() {
@@ -195,6 +223,37 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
         start({ ...row, last_fire_at: latest ?? row.last_fire_at, last_job_id: context.last_job_id }, cron);
       }
     },
+
+    sync: () => oneSyncAtATime(async () => {
+      // After this instance's own writes: what it reads then is its latest change, or a later one.
+      await Promise.allSettled([...writing]);
+      const stored = new Map((await deps.store.schedules()).map((row) => [row.name, row]));
+      for (const [name, { actor }] of running) {
+        if (stored.has(name)) continue;
+        actor.stop();
+        running.delete(name);
+        crons.delete(name);
+      }
+      for (const row of stored.values()) {
+        const current = running.get(row.name)?.actor;
+        const snapshot = current?.getSnapshot();
+        if (snapshot && jsonEqual(snapshot.context.spec, row.spec)) {
+          if ((snapshot.value === 'paused') !== row.paused) current!.send({ type: row.paused ? 'PAUSE' : 'RESUME' });
+          continue;
+        }
+        let cron: CronSchedule;
+        try {
+          cron = parseCron(row.spec.cron, row.spec.timezone);
+        } catch (error) {
+          onError(error, row.name);
+          continue;
+        }
+        current?.stop();
+        const local = snapshot?.context.last_fire_at ?? null;
+        const newer = local !== null && (row.last_fire_at === null || local > row.last_fire_at);
+        start(newer ? { ...row, last_fire_at: local, last_job_id: snapshot!.context.last_job_id } : row, cron);
+      }
+    }),
 
     stop() {
       for (const { actor } of running.values()) actor.stop();

@@ -204,4 +204,9 @@ export interface SharedStore {
   requestCancel(id: string): Promise<boolean>;
   /** Starts telling `listener` what the other instances do; resolves once it listens. Called once. */
   watch(listener: ClusterListener): Promise<void>;
+  /**
+   * Calls `onChange` whenever another instance changed the stored schedules: created, replaced, paused,
+   * resumed, deleted, or fired one (its last fire written).
+   */
+  watchSchedules(onChange: () => void): void;
 }

@@ -109,7 +109,8 @@ function countByType(records: Iterable<JobRecord>): Record<string, number> {
 type Notice =
   | { kind: 'ready'; from: string; types: Record<string, number> }
   | { kind: 'released'; from: string }
-  | { kind: 'cancel'; from: string; to: string; id: string };
+  | { kind: 'cancel'; from: string; to: string; id: string }
+  | { kind: 'schedules'; from: string };
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const { url, schema } = options;
@@ -145,6 +146,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   let retryTimer: NodeJS.Timeout | undefined;
   let closed = false;
   let listener: ClusterListener | undefined;
+  const scheduleWatchers: (() => void)[] = [];
+  const schedulesNotice = JSON.stringify({ kind: 'schedules', from: me } satisfies Notice);
   const timers: NodeJS.Timeout[] = [];
   let lastRetention = 0;
   /** Told the outcome of every commit, and of every poll (an idle instance notices an outage too). */
@@ -460,7 +463,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   }
 
   function handleNotice(payload: string | undefined) {
-    if (!listener || payload === undefined) return;
+    if (payload === undefined) return;
     let notice: Notice;
     try {
       notice = JSON.parse(payload) as Notice;
@@ -468,6 +471,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       return;
     }
     if (notice.from === me) return;
+    if (notice.kind === 'schedules') scheduleWatchers.forEach((onChange) => onChange());
+    if (!listener) return;
     if (notice.kind === 'ready') listener.ready(notice.types);
     else if (notice.kind === 'released') void pollOnce();
     else if (notice.kind === 'cancel' && notice.to === me) listener.cancelRequested(notice.id);
@@ -551,6 +556,9 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       if (owner === undefined) return false;
       notify({ kind: 'cancel', from: me, to: owner, id });
       return true;
+    },
+    watchSchedules(onChange) {
+      scheduleWatchers.push(onChange);
     },
     async watch(watcher) {
       listener = watcher;
@@ -661,16 +669,23 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     countsByType,
 
     // Written at once, outside the group commit: schedules change seldom, and an operator's change is stored
-    // when its request is answered.
+    // when its request is answered. The notification goes in the same statement, so it is delivered once the
+    // change is committed: the other instances read it then (`watchSchedules`).
     async saveSchedule(row: ScheduleRow) {
       await pool.query(
-        `INSERT INTO ${schema}.schedules (name, row) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET row = excluded.row`,
-        [row.name, JSON.stringify(row)],
+        `WITH saved AS (
+           INSERT INTO ${schema}.schedules (name, row) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET row = excluded.row
+         )
+         SELECT pg_notify($3, $4)`,
+        [row.name, JSON.stringify(row), channel, schedulesNotice],
       );
     },
 
     async deleteSchedule(name) {
-      await pool.query(`DELETE FROM ${schema}.schedules WHERE name = $1`, [name]);
+      await pool.query(
+        `WITH deleted AS (DELETE FROM ${schema}.schedules WHERE name = $1) SELECT pg_notify($2, $3)`,
+        [name, channel, schedulesNotice],
+      );
     },
 
     async schedules() {

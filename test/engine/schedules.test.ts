@@ -186,6 +186,61 @@ describe('cron schedules', () => {
       await second.schedules.restore();
       expect(second.schedules.get('p')).to.deep.include({ state: 'paused', next_fire_times: [] });
     });
+
+    it('writes nothing when it restores a paused schedule (another instance could read it resumed meanwhile)', async () => {
+      const first = service();
+      await first.schedules.put('p', spec());
+      first.schedules.pause('p');
+      first.schedules.stop();
+      const save = sinon.spy(store, 'saveSchedule');
+      await service().schedules.restore();
+      expect(save.callCount).to.equal(0);
+    });
+  });
+
+  describe('sync (another instance changed the stored schedules)', () => {
+    it('follows a new, paused, resumed, replaced and deleted schedule, and keeps the later of the last fires', async () => {
+      const here = service();
+      const other = service();
+      await other.schedules.put('n', spec({ cron: '0 * * * *' }));
+      await here.schedules.sync();
+      expect(here.schedules.list().map((s) => [s.name, s.state, s.spec.cron])).to.deep.equal([['n', 'active', '0 * * * *']]);
+      other.schedules.pause('n');
+      await here.schedules.sync();
+      expect(here.schedules.get('n').state).to.equal('paused');
+      other.schedules.resume('n');
+      await here.schedules.sync();
+      expect(here.schedules.get('n')).to.deep.include({ state: 'active', last_fire_at: null });
+      other.schedules.stop(); // from here on only this instance fires
+      await clock.tickAsync(HOUR);
+      expect(here.schedules.get('n').last_fire_at).to.equal(Date.UTC(2026, 2, 23, 1));
+      // A replacement written by an instance that had not seen that fire: the fire is kept, not fired again.
+      await store.saveSchedule({ name: 'n', spec: spec({ cron: '0 */2 * * *' }), paused: false, last_fire_at: null, last_job_id: null });
+      await here.schedules.sync();
+      expect(here.schedules.get('n')).to.deep.include({ last_fire_at: Date.UTC(2026, 2, 23, 1), next_fire_times: [
+        Date.UTC(2026, 2, 23, 2), Date.UTC(2026, 2, 23, 4), Date.UTC(2026, 2, 23, 6), Date.UTC(2026, 2, 23, 8), Date.UTC(2026, 2, 23, 10),
+      ] });
+      await store.deleteSchedule('n');
+      await here.schedules.sync();
+      expect(here.schedules.list()).to.deep.equal([]);
+      expect(here.errors.concat(other.errors)).to.deep.equal([]);
+    });
+
+    it("reads the table only after this instance's own writes, so it never undoes its latest change", async () => {
+      const here = service();
+      await here.schedules.put('n', spec());
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      const save = store.saveSchedule.bind(store);
+      sinon.stub(store, 'saveSchedule').callsFake((row) => gate.then(() => save(row)));
+      here.schedules.pause('n'); // its write waits at the gate: the table still says active
+      const synced = here.schedules.sync();
+      await clock.tickAsync(0);
+      openGate();
+      await synced;
+      expect(here.schedules.get('n').state).to.equal('paused');
+      expect((await store.schedules()).map((row) => row.paused)).to.deep.equal([true]);
+    });
   });
 
   describe('put, replace and delete', () => {

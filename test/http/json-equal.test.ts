@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { jsonEqual } from '../../src/http/json-equal.js';
+import { jsonEqual } from '../../src/json-equal.js';
 
 describe('jsonEqual (idempotent resubmits compare payloads with it)', () => {
   it('is true for the same value, whatever the order of object keys', () => {

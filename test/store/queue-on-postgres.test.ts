@@ -9,6 +9,9 @@ import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres-schema.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres-store.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
+import { createSchedules, type Schedules } from '../../src/engine/schedules.js';
+import type { ScheduleSpec } from '../../src/engine/schedule-fields.js';
+import { jsonEqual } from '../../src/json-equal.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import { makeQueue } from '../helpers/queue.js';
 import { manualProcessor } from '../helpers/processors.js';
@@ -226,6 +229,58 @@ describe('job queue on the postgres store: several instances', function () {
       ['running', 'backoff', 'RESTORED'],
       ['backoff', 'running', 'SLOT_GRANTED'],
     ]);
+  });
+});
+
+describe('schedules on the postgres store: several instances follow one table', function () {
+  this.timeout(15_000);
+  const databases = postgresStores();
+  afterEach(() => databases.cleanup());
+
+  const spec = (cron: string): ScheduleSpec => ({ cron, timezone: 'UTC', payload: null, priority: 0, overlap: 'skip', catch_up: 'latest' });
+
+  async function instance(schema: string) {
+    const store = await databases.open({ schema });
+    const { queue } = makeQueue(manualProcessor().processor, { workers: 1, queueSize: 10 }, () => 0.5, store);
+    await queue.recover(); // it starts listening to the other instances
+    const errors: unknown[] = [];
+    const schedules = createSchedules({ queue, store, onError: (error) => errors.push(error) });
+    await schedules.restore();
+    store.shared.watchSchedules(() => void schedules.sync().catch((error: unknown) => errors.push(error)));
+    return { schedules, store, errors, queue };
+  }
+  /** What an instance runs: each schedule's name, state and expression. */
+  const running = (schedules: Schedules) => schedules.list().map((s) => `${s.name} ${s.state} ${s.spec.cron}`);
+
+  it('creates, pauses, resumes, replaces and deletes a schedule on every instance, whichever one was asked', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    const b = await instance(schema);
+    const follows = async (expected: string[]) => {
+      await until(() => jsonEqual(running(a.schedules), expected) && jsonEqual(running(b.schedules), expected), 3000, `both to run ${expected.join()}`);
+    };
+    await a.schedules.put('nightly', spec('0 2 * * *'));
+    await follows(['nightly active 0 2 * * *']);
+    a.schedules.pause('nightly');
+    await follows(['nightly paused 0 2 * * *']);
+    b.schedules.resume('nightly');
+    await follows(['nightly active 0 2 * * *']);
+    b.schedules.pause('nightly');
+    await follows(['nightly paused 0 2 * * *']);
+    await a.schedules.put('nightly', spec('30 3 * * *')); // a replacement starts active
+    await follows(['nightly active 30 3 * * *']);
+    await b.schedules.put('hourly', spec('0 * * * *'));
+    await follows(['hourly active 0 * * * *', 'nightly active 30 3 * * *']);
+    await b.schedules.delete('nightly');
+    await follows(['hourly active 0 * * * *']);
+    // The table says what both run: no instance wrote an older state back while following.
+    const rows = await a.store.pool.query(`SELECT name, row->>'paused' AS paused, row->'spec'->>'cron' AS cron FROM ${schema}.schedules`);
+    expect(rows.rows).to.deep.equal([{ name: 'hourly', paused: 'false', cron: '0 * * * *' }]);
+    expect([...a.errors, ...b.errors]).to.deep.equal([]);
+    for (const { queue, schedules } of [a, b]) {
+      schedules.stop();
+      await queue.drain(0);
+    }
   });
 });
 

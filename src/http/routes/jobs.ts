@@ -9,7 +9,7 @@ import { afterPendingSignals } from '../after-pending-signals.js';
 import type { ErrorBody } from '../error-middleware.js';
 import { jsonBody } from '../json-body.js';
 import { submissionRateLimit } from '../rate-limit.js';
-import { jsonEqual } from '../json-equal.js';
+import { jsonEqual } from '../../json-equal.js';
 import { jobView, requireJob, type JobView } from '../job-view.js';
 import { batchReplySchema } from '../error-schemas.js';
 import { jobPageSchema, jobViewSchema, queuedReplySchema } from '../response-schemas.js';
