@@ -267,7 +267,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
   /**
    * Moves up to `limit` scheduled jobs due by `at` to `queued`: each one's actor is restored for DUE, which
-   * takes its place and saves it into the lane of new jobs. Nothing moves once the queue stops accepting: the
+   * takes its place and saves it into the retry lane (ahead of new jobs). Nothing moves once the queue stops accepting: the
    * jobs wait in the store.
    */
   async function moveDue(at: number, limit: number): Promise<number> {
@@ -329,8 +329,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     updateRecord(record, context, to);
     if (record.history.push(transition) > HISTORY_LIMIT) record.history.shift();
     if (to === 'queued') {
-      // Queued again (an operator's retry): the job waits in the store, and its actor is let go.
-      void store.save(record, from, 'new');
+      // Queued again (an operator's retry, or come due): the job waits in the store, and its actor is let go. A
+      // job come due waits in the retry lane, ahead of the backlog: like a retry's backoff, its only intended
+      // wait was until its time.
+      void store.save(record, from, from === 'scheduled' ? 'retry' : 'new');
       live.delete(context.id);
     } else {
       void store.save(record, from);
