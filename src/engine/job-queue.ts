@@ -267,8 +267,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
   /**
    * Moves up to `limit` scheduled jobs due by `at` to `queued`: each one's actor is restored for DUE, which
-   * takes its place and saves it into the retry lane (ahead of new jobs). Nothing moves once the queue stops accepting: the
-   * jobs wait in the store.
+   * takes its place and saves it into the retry lane, ahead of new jobs. Nothing moves once the queue stops
+   * accepting: the jobs wait in the store.
    */
   async function moveDue(at: number, limit: number): Promise<number> {
     if (lifecycle() !== 'accepting') return 0;
@@ -660,7 +660,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       // The retry is in effect whether or not this write succeeds: a failed write stays buffered and is written
       // once the store recovers, and the attempt waits for it. So it is acknowledged either way.
       await store.flush().catch(ignore);
-      // A claim its JOB_READY started (a free worker) has run by now: the answer shows the job running.
+      // A claim its JOB_READY started (a free worker) has run by now: the answer shows the job running, unless
+      // this turn's starts were spent (STARTS_PER_TURN): then it starts at the next turn.
       await exclusive(() => TAKEN);
       return live.get(id)?.record ?? record;
     },
