@@ -7,7 +7,7 @@
  * a `run_at` of its own (a distinct millisecond, LEAD_MS ahead), so the due timer re-arms for every one of them.
  * A job's lateness is its `scheduled → queued` (DUE) entry's `at` minus that `run_at`, which is its
  * `next_run_at` to the millisecond. The time it entered `running` is kept too, but it is not the timer's: a due
- * job joins the lane of new jobs behind the push's backlog, first in first out, so its start measures that wait.
+ * job waits in the retry lane for a worker, ahead of the push's backlog, so its start adds that wait.
  */
 import { fmt, latencySummary, pushThroughBatches, startService, STOP_GRACE_MS, untilIdle, type HistoryEntry, type Row } from './harness.js';
 import { getJson, inParallel, keepAliveAgent, send } from './http-client.js';

@@ -86,7 +86,7 @@ export interface SlotHooks {
   releasePlace(): void;
   /**
    * A scheduled job came due: it takes a place in the capacity (over it if need be: an admitted job is never
-   * dropped) and waits for a slot in the lane of new jobs.
+   * dropped) and waits for a slot in the retry lane, ahead of new jobs.
    */
   admitDue(id: string, type: string): void;
 }
@@ -172,7 +172,7 @@ export function createJobMachine(deps: JobMachineDeps) {
         if (isAttemptOutcome(event)) deps.slots.releaseSlot(true, context.type);
         else if (!heldNoPlace(context)) deps.slots.releasePlace();
       },
-      /** A scheduled job came due: it takes its place and waits in the lane of new jobs. */
+      /** A scheduled job came due: it takes its place and waits in the retry lane, ahead of new jobs. */
       admitDue: ({ context }) => deps.slots.admitDue(context.id, context.type),
       becomeDue: assign(() => ({ next_run_at: null, updated_at: deps.now() })),
       runAttempt: ({ context, self }) =>

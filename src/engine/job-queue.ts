@@ -63,6 +63,7 @@ import { createMemoryStore } from '../store/memory-store.js';
 import { TAKEN, type ClusterListener, type JobStore, type ReadyLane, type SharedStore } from '../store/job-store.js';
 import { zeroCounts } from '../store/state-counts.js';
 import { createDueTimer } from './due-timer.js';
+import { createTurnBudget, nextTurn } from './turn-budget.js';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_SCHEDULED_LIMIT, dueTimeOf } from './due-time.js';
 import { serially } from './serially.js';
 
@@ -115,6 +116,14 @@ export const CANCEL_WAIT_MS = 1000;
 
 /** How often a cancel of a job another instance runs looks whether it has stopped, in ms. */
 const REMOTE_CANCEL_POLL_MS = 25;
+
+/**
+ * The most jobs claims start in one turn of the event loop (without per-type limits); the slots granted beyond
+ * wait for the next turn. Freed slots are granted again at once, so with WORKERS=64 and short jobs a turn
+ * started 64 jobs (and ended as many): under row 3's load that made turns of 5-10 ms, and a due timer fired
+ * that late (docs/performance.md, row 6b).
+ */
+export const STARTS_PER_TURN = 16;
 
 /** After a claim the store could not answer (a database out of reach), the wait before the next try, in ms. */
 export const CLAIM_RETRY_MS = 250;
@@ -177,11 +186,28 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
   /** Slots granted with no per-type limits in force, that the next claim asks jobs for. */
   let slotsToClaim = 0;
-  const takeSlotsToClaim = () => {
-    const slots = slotsToClaim;
-    slotsToClaim = 0;
-    return slots;
+  /** Whether a claim for `slotsToClaim` waits its turn (in `exclusive`, or for the event loop's next turn). */
+  let claimQueued = false;
+  const startsThisTurn = createTurnBudget(STARTS_PER_TURN);
+  const queueClaim = () => {
+    claimQueued = true;
+    void exclusive(claimGrantedSlots);
   };
+
+  /**
+   * Claims jobs for the slots granted so far, as many as this turn of the event loop may still start; the
+   * others are claimed at the next turn, after the timers due meanwhile (a scheduled job's, a retry's) fired.
+   */
+  async function claimGrantedSlots() {
+    claimQueued = false;
+    const slots = startsThisTurn.take(slotsToClaim);
+    slotsToClaim -= slots;
+    if (slotsToClaim > 0) {
+      claimQueued = true;
+      nextTurn(queueClaim);
+    }
+    if (slots > 0) await claimAndStart(slots, undefined);
+  }
 
   const supervisor = createActor(supervisorMachine, {
     input: {
@@ -195,8 +221,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
         if (allowances) return void exclusive(() => claimAndStart(slots, allowances));
         // Without, the slots granted while a claim waits its turn join it: one query for them all, rather than
         // one per freed slot (a store across the network answers each in a round trip).
-        if (slotsToClaim === 0) void exclusive(() => claimAndStart(takeSlotsToClaim(), undefined));
         slotsToClaim += slots;
+        if (!claimQueued) queueClaim();
       },
     },
   });
@@ -246,8 +272,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
   /**
    * Moves up to `limit` scheduled jobs due by `at` to `queued`: each one's actor is restored for DUE, which
-   * takes its place and saves it into the lane of new jobs. Nothing moves once the queue stops accepting: the
-   * jobs wait in the store.
+   * takes its place and saves it into the retry lane, ahead of new jobs. Nothing moves once the queue stops
+   * accepting: the jobs wait in the store.
    */
   async function moveDue(at: number, limit: number): Promise<number> {
     if (lifecycle() !== 'accepting') return 0;
@@ -308,8 +334,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     updateRecord(record, context, to);
     if (record.history.push(transition) > HISTORY_LIMIT) record.history.shift();
     if (to === 'queued') {
-      // Queued again (an operator's retry): the job waits in the store, and its actor is let go.
-      void store.save(record, from, 'new');
+      // Queued again (an operator's retry, or come due): the job waits in the store, and its actor is let go. A
+      // job come due waits in the retry lane, ahead of the backlog: like a retry's backoff, its only intended
+      // wait was until its time.
+      void store.save(record, from, from === 'scheduled' ? 'retry' : 'new');
       live.delete(context.id);
     } else {
       void store.save(record, from);
@@ -637,7 +665,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       // The retry is in effect whether or not this write succeeds: a failed write stays buffered and is written
       // once the store recovers, and the attempt waits for it. So it is acknowledged either way.
       await store.flush().catch(ignore);
-      // A claim its JOB_READY started (a free worker) has run by now: the answer shows the job running.
+      // A claim its JOB_READY started (a free worker) has run by now: the answer shows the job running, unless
+      // this turn's starts were spent (STARTS_PER_TURN): then it starts at the next turn.
       await exclusive(() => TAKEN);
       return live.get(id)?.record ?? record;
     },

@@ -20,10 +20,10 @@ export interface StorePage {
  * The claim order, every store's: `priority` descending; within a priority, the `retry` lane before the `new`
  * one; within a lane, first in, first out.
  *
- * The two lanes a job waits in for a worker slot. `retry`: a retry whose backoff has ended; it is claimed
- * before every `new` one, because a retry's only intended wait is its backoff (retries are bounded by
- * `max_retries`, so they cannot starve new jobs). `new`: a job queued by a submission, an operator's retry or
- * a restart. Within a lane, first in, first out, by the moment each job became ready.
+ * The two lanes a job waits in for a worker slot. `retry`: a retry whose backoff has ended, or a scheduled
+ * job come due; it is claimed before every `new` one, because its only intended wait was its backoff or its
+ * time (retries are bounded by `max_retries`, and scheduled jobs by SCHEDULED_LIMIT). `new`: a job queued by a
+ * submission, an operator's retry or a restart. Within a lane, first in, first out, by the moment each job became ready.
  */
 export type ReadyLane = 'retry' | 'new';
 

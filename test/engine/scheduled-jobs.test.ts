@@ -87,6 +87,23 @@ describe('job queue: scheduled jobs', () => {
       expect(work.calls.map((call) => call.job.id)).to.deep.equal(['blocker', 'a', 'b2', 'b1', 'c']);
     });
 
+    it('runs a job come due before the jobs queued earlier: it waits in the retry lane', async () => {
+      const work = manualProcessor();
+      const { queue, unhandled } = makeQueue(work.processor, { workers: 1, queueSize: 10 });
+      await queue.submit({ id: 'blocker', payload: null }); // holds the one worker
+      await queue.submit({ id: 'due', payload: null, delay_ms: 100 });
+      await queue.submit({ id: 'q1', payload: null });
+      await queue.submit({ id: 'q2', payload: null });
+      await clock.tickAsync(100);
+      expect(await states(queue, ['due', 'q1', 'q2'])).to.deep.equal(['queued', 'queued', 'queued']);
+      for (const _ of ['due', 'q1', 'q2']) {
+        work.calls.at(-1)!.resolve();
+        await clock.tickAsync(0);
+      }
+      expect(work.calls.map((call) => call.job.id)).to.deep.equal(['blocker', 'due', 'q1', 'q2']);
+      expect(unhandled).to.deep.equal([]);
+    });
+
     it('keeps one timer however many jobs are scheduled, armed for the earliest', async () => {
       const { queue } = makeQueue(manualProcessor().processor, { queueSize: 10_000 });
       for (let i = 0; i < 1000; i++) await queue.submit({ id: `j${i}`, payload: null, delay_ms: 60_000 - i });

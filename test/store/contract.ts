@@ -214,6 +214,18 @@ export function storeContract(name: string, subject: ContractSubject) {
         expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['moved']);
       });
 
+      it('claims a job come due, saved into the retry lane, before the new jobs queued earlier', async () => {
+        const { store, save } = await open();
+        save(scheduled('due', 100));
+        save(record('n1', 'queued', { updated_at: 50 }), 'new');
+        save(record('n2', 'queued', { updated_at: 90 }), 'new');
+        await subject.settle(store);
+        const [due] = await store.takeDue(100, 10);
+        save({ ...due!, state: 'queued', next_run_at: null, updated_at: 100 }, 'retry');
+        save(record('n3', 'queued', { updated_at: 110 }), 'new');
+        expect(ids(await store.claim({ limit: 10 }))).to.deep.equal(['due', 'n1', 'n2', 'n3']);
+      });
+
       it('keeps a scheduled job out of the ready lanes, counted as scheduled, and returns it as saved', async () => {
         const { store, save } = await open();
         const saved = record('s', 'scheduled', { type: 't', payload: { n: 1 }, priority: 7, next_run_at: 50 });
