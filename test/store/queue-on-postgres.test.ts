@@ -38,9 +38,13 @@ describe('job queue on the postgres store: several instances', function () {
     await databases.cleanup();
   });
 
-  async function instance(schema: string, options: { workers?: number; queueSize?: number; pollMs?: number; leaseMs?: number } = {}) {
+  async function instance(
+    schema: string,
+    options: { workers?: number; queueSize?: number; pollMs?: number; leaseMs?: number; opened?: (store: PostgresStore) => void } = {},
+  ) {
     const fenced: string[] = [];
     const store = await databases.open({ schema, pollMs: options.pollMs ?? 60_000, leaseMs: options.leaseMs ?? 30_000, onFenced: (id) => fenced.push(id) });
+    options.opened?.(store);
     const work = manualProcessor();
     const made = makeQueue(work.processor, { workers: options.workers ?? 1, queueSize: options.queueSize ?? 10 }, () => 0.5, store);
     queues.push(made.queue);
@@ -83,6 +87,27 @@ describe('job queue on the postgres store: several instances', function () {
     }
     await until(async () => (await stateOf())[0]?.state === 'done', 2000, 'the outcome to be written');
     expect(await stateOf()).to.deep.equal([{ state: 'done', owner: null }]);
+  });
+
+  it('claims jobs for all its free workers in one statement (the per-turn start limit is for stores in the process)', async () => {
+    const schema = freshSchema();
+    const seed = await databases.open({ schema });
+    for (let i = 0; i < 40; i++) void seed.save(record(`j${i}`, 'queued'), null, 'new');
+    await seed.flush();
+    const claims: number[] = [];
+    const a = await instance(schema, {
+      workers: 40,
+      opened(store) {
+        const query = store.pool.query.bind(store.pool) as (...args: unknown[]) => Promise<{ rowCount: number }>;
+        store.pool.query = (async (config: unknown, ...rest: unknown[]) => {
+          const result = await query(config, ...rest);
+          if ((config as { name?: string }).name === 'jobsvc-claim') claims.push(result.rowCount);
+          return result;
+        }) as typeof store.pool.query;
+      },
+    });
+    await until(() => a.work.calls.length === 40, 2000, 'all 40 jobs to start');
+    expect(claims.filter((n) => n > 0)).to.deep.equal([40]);
   });
 
   it('admits exactly QUEUE_SIZE waiting jobs across instances under concurrent submissions', async () => {
