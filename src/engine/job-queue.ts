@@ -118,7 +118,8 @@ export const CANCEL_WAIT_MS = 1000;
 const REMOTE_CANCEL_POLL_MS = 25;
 
 /**
- * The most jobs claims start in one turn of the event loop (without per-type limits); the slots granted beyond
+ * The most jobs claims start in one turn of the event loop (without per-type limits, and on a store of this
+ * process); the slots granted beyond
  * wait for the next turn. Freed slots are granted again at once, so with WORKERS=64 and short jobs a turn
  * started 64 jobs (and ended as many): under row 3's load that made turns of 5-10 ms, and a due timer fired
  * that late (docs/performance.md, row 6b).

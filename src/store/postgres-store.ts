@@ -19,9 +19,12 @@
  * buffered record) writes them, in save order, so that ready places follow the order jobs became ready.
  * Reads see the buffer: `get` first, and `claim`, `list`, `counts` and `unfinished` commit it before they ask.
  *
- * Admission (`admit`): each tick's submissions go in one transaction under an advisory lock: the number of
- * waiting jobs, the ids taken, and the insert, so concurrent submissions on several instances never admit one
- * job over the limit nor one id twice.
+ * Admission (`admit`): each tick's submissions go in one call of the schema's `admit` function, which decides
+ * them under an advisory lock (the number of waiting jobs, the ids taken), inserts and notifies, so concurrent
+ * submissions on several instances never admit one job over the limit nor one id twice.
+ *
+ * Counts: statement-level triggers keep the number of jobs per type and state in `job_counts` (migration 3),
+ * which `/stats`, admission and retention read instead of the table.
  *
  * Wake-ups: a commit that made jobs ready, and an admission, `NOTIFY` the other instances, which `LISTEN` on
  * a connection of their own and claim at once; a poll every `pollMs` covers a lost notification, and takes
