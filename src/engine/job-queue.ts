@@ -407,6 +407,19 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   }
 
   /**
+   * QUEUE_SIZE across the cluster of a shared store, for an operator's retry (the supervisor of one instance
+   * does not know the others' jobs). Read before the retry is written, not in one transaction with it as an
+   * admission is: retries racing for the last places may pass it by as many.
+   */
+  async function checkClusterCapacity() {
+    const { queued, backoff } = await store.counts();
+    if (queued + backoff >= options.queueSize) {
+      rejected++;
+      throw errors.queueFull(options.queueSize, retryAfterSeconds());
+    }
+  }
+
+  /**
    * Starts an actor for a job, in the chart state `value`, from its stored record; sends `event` if given. The
    * record is turned into the persisted snapshot XState restores an actor from (what `getPersistedSnapshot`
    * gives): the actor is created in that state, without running its entry actions again.
@@ -658,7 +671,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
         const found = await requireJob(id);
         if (found.state !== 'failed' && found.state !== 'cancelled') throw errors.notRetryable(id, found.state);
         if (lifecycle() !== 'accepting') throw errors.shuttingDown();
-        checkCapacity();
+        if (shared) await checkClusterCapacity();
+        else checkCapacity();
         supervisor.send({ type: 'ADMIT' });
         totalsOf(found.type).manual_retries++;
         // RETRY records the job as queued in the store's lane, and lets the actor go again.

@@ -127,6 +127,30 @@ describe('job queue on the postgres store: several instances', function () {
     expect((await a.queue.stats()).queue).to.deep.equal({ used: 3, capacity: 3 });
   });
 
+  it("refuses an operator's retry with queue_full when the cluster's QUEUE_SIZE jobs wait already", async () => {
+    const schema = freshSchema();
+    const a = await instance(schema, { workers: 1, queueSize: 1 });
+    const b = await instance(schema, { workers: 1, queueSize: 1 });
+    await a.queue.submit({ id: 'f', payload: null, max_retries: 0 });
+    await until(() => a.work.calls.length + b.work.calls.length === 1, 2000, 'f to start');
+    (a.work.calls[0] ?? b.work.calls[0])!.reject(new Error('boom'));
+    await until(async () => (await a.queue.get('f'))?.state === 'failed', 2000, 'f to fail');
+    await a.queue.submit({ id: 'held-a', payload: null });
+    await until(() => a.work.calls.length + b.work.calls.length === 2, 2000, 'held-a to start');
+    await b.queue.submit({ id: 'held-b', payload: null });
+    await until(() => a.work.calls.length + b.work.calls.length === 3, 2000, 'both workers busy');
+    await a.queue.submit({ id: 'waiting', payload: null }); // the one place of QUEUE_SIZE=1, taken
+    const refused = await a.queue.retry('f').then(() => null, (error: ServiceError) => error);
+    expect([refused?.status, refused?.code]).to.deep.equal([429, 'queue_full']);
+    const elsewhere = await b.queue.retry('f').then(() => null, (error: ServiceError) => error);
+    expect([elsewhere?.status, elsewhere?.code]).to.deep.equal([429, 'queue_full']);
+    // A worker frees up, takes the waiting job, and the place is free again: the retry goes in.
+    const holder = [...a.work.calls, ...b.work.calls].find((call) => call.job.id === 'held-a')!;
+    holder.resolve(null);
+    await until(async () => (await a.queue.get('waiting'))?.state === 'running', 2000, 'the waiting job to start');
+    expect((await b.queue.retry('f')).state).to.equal('queued');
+  });
+
   it('creates one job for one id submitted to two instances at once', async () => {
     const schema = freshSchema();
     const a = await instance(schema);
