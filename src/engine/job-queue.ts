@@ -451,6 +451,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    */
   async function claimAndStart(slots: number, allowances: Map<string, number> | undefined) {
     let claimed: JobRecord[];
+    const announcedBefore = ready.announced;
     try {
       claimed = await store.claim({ limit: slots, allowances });
     } catch {
@@ -467,6 +468,10 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     // Without per-type limits the supervisor counted the slots off already: it hears only of a short claim.
     if (ready.limited || claimed.length < slots) {
       supervisor.send({ type: 'CLAIMED', requested: slots, jobTypes: claimed.map((record) => record.type) });
+      // Jobs became ready while this claim was on its way (admitted here, announced by another instance), perhaps
+      // written after it looked: a short claim looks again for them. (The supervisor, told only that the claim
+      // fell short, would otherwise wait for the next event, with a shared store the next poll.)
+      if (claimed.length < slots && ready.announced !== announcedBefore) supervisor.send({ type: 'DISPATCH' });
     }
     for (const record of claimed) startActor(record, waitingStateValue(record.state), { type: 'SLOT_GRANTED' });
   }
@@ -597,6 +602,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       for (const record of records) if (!live.has(record.id)) restore(record);
     },
     cancelRequested: (id) => live.get(id)?.actor.send({ type: 'CANCEL' }),
+    dispatchChanged: (paused) => supervisor.send({ type: paused ? 'PAUSE_DISPATCH' : 'RESUME_DISPATCH' }),
     poll() {
       // Jobs scheduled through other instances: this instance's due timer learns of them here (their own
       // instance's timer fires on time; this one is the cover when that instance is gone).
@@ -610,6 +616,13 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       else supervisor.send({ type: 'DISPATCH' });
     },
   };
+
+  /** An operator's hold on dispatch (or its end): this instance's at once, the cluster's through a shared store. */
+  async function holdDispatch(paused: boolean) {
+    if (paused && lifecycle() !== 'accepting') return;
+    supervisor.send({ type: paused ? 'PAUSE_DISPATCH' : 'RESUME_DISPATCH' });
+    await shared?.setDispatchPaused(paused);
+  }
 
   /** Resolves once the job, run by another instance, is finished, or after `ms`. */
   async function untilFinishedElsewhere(id: string, ms: number): Promise<void> {
@@ -691,10 +704,13 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     async recover() {
       // A shared store hands over only the jobs no live instance owns (their owner's lease ran out, or it released
       // them at its shutdown).
-      const [byType, active] = await Promise.all([
+      const [byType, active, held] = await Promise.all([
         store.countsByType(),
         shared ? shared.takeOver() : store.unfinished(['running', 'backoff']),
+        shared?.dispatchPaused() ?? false,
       ]);
+      // An operator holds the cluster's dispatch: this instance starts held, before any job is offered to it.
+      if (held) supervisor.send({ type: 'PAUSE_DISPATCH' });
       // Running jobs lost their attempt, and backoff jobs re-arm their delay: an actor each, as in steady state.
       // Their number is bounded by the capacity, and each keeps its own XState delay, so retries stay
       // delay-driven by the chart.
@@ -762,8 +778,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     },
 
     // The operator's hold on dispatch: a flag of the supervisor's, which grants no slot while it is set.
-    pauseDispatch: () => supervisor.send({ type: 'PAUSE_DISPATCH' }),
-    resumeDispatch: () => supervisor.send({ type: 'RESUME_DISPATCH' }),
+    pauseDispatch: () => holdDispatch(true),
+    resumeDispatch: () => holdDispatch(false),
     dispatchPaused: () => supervisor.getSnapshot().context.dispatchPaused,
 
     on<K extends keyof JobQueueEventMap>(event: K, listener: (payload: JobQueueEventMap[K]) => void) {

@@ -175,11 +175,13 @@ export interface JobQueue {
   /**
    * An operator's hold on dispatch (`POST /admin/pause`): no waiting job is started until `resumeDispatch`,
    * while submissions are still admitted and the running attempts go on. Unlike `pause`, no shutdown follows.
-   * Does nothing unless the queue is accepting. A `drain` lets go of the hold.
+   * Does nothing unless the queue is accepting. A `drain` lets go of the hold. The hold is this queue's at once;
+   * with a shared store it is also the cluster's: every instance holds dispatch, and one that starts later
+   * starts held. Resolves once the shared store has it.
    */
-  pauseDispatch(): void;
-  /** Lets go of the hold of `pauseDispatch`: the free slots go to the waiting jobs at once. */
-  resumeDispatch(): void;
+  pauseDispatch(): Promise<void>;
+  /** Lets go of the hold of `pauseDispatch` (across the cluster of a shared store): the free slots go to the waiting jobs at once. */
+  resumeDispatch(): Promise<void>;
   /** Whether dispatch is held by `pauseDispatch`. */
   dispatchPaused(): boolean;
   /**

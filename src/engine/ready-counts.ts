@@ -18,6 +18,7 @@ interface TypeCounts {
 export class ReadyCounts {
   private readonly byType = new Map<string, TypeCounts>();
   private waitingInAll = 0;
+  private announcedInAll = 0;
 
   /** @param limits the `concurrency` of each type that has one; other types are bound only by WORKERS. */
   constructor(limits: Readonly<Record<string, number>> = {}) {
@@ -28,6 +29,14 @@ export class ReadyCounts {
   /** Jobs waiting for a slot, every type together. */
   get waiting(): number {
     return this.waitingInAll;
+  }
+
+  /**
+   * How many jobs were ever announced as waiting (`add` with n > 0): a claim that comes back short compares it
+   * with what it was when the claim began, to learn whether jobs became ready while it was on its way.
+   */
+  get announced(): number {
+    return this.announcedInAll;
   }
 
   /**
@@ -46,6 +55,7 @@ export class ReadyCounts {
 
   /** `n` more jobs of `type` wait for a slot (negative: fewer, e.g. cancelled while they waited). */
   add(type: string, n = 1): void {
+    if (n > 0) this.announcedInAll += n;
     const counts = this.countsOf(type);
     const added = Math.max(n, -counts.waiting);
     counts.waiting += added;

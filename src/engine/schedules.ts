@@ -75,7 +75,10 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
   const crons = new Map<string, CronSchedule>();
   /** This instance's schedule writes not yet answered: a sync reads the table only after them. */
   const writing = new Set<Promise<void>>();
+  /** This instance's schedule writes so far: a sync that sees one start while it read reads again. */
+  let writesStarted = 0;
   const tracked = (write: Promise<void>) => {
+    writesStarted++;
     writing.add(write);
     const done = () => void writing.delete(write);
     write.then(done, done);
@@ -83,8 +86,21 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
   };
   /** Syncs one at a time: each reads the table and then acts on what it read. */
   const oneSyncAtATime = serially();
-  /** A paused schedule being started: its passing through `active` on the way is not written. */
-  let startingPaused: string | null = null;
+  /**
+   * A schedule whose change is stored already (a paused one restored, or one a sync follows): its record
+   * actions write nothing meanwhile. Written again, it could overwrite a newer change another instance made
+   * since, or be read by another instance as resumed on the way to paused.
+   */
+  let unwritten: string | null = null;
+  /** Runs `change` to the schedule `name` without writing it. */
+  const withoutWriting = (name: string, change: () => void) => {
+    unwritten = name;
+    try {
+      change();
+    } finally {
+      unwritten = null;
+    }
+  };
 
   const machine = createScheduleMachine({
     now,
@@ -94,8 +110,7 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
       void fire(context, fireAt, context.spec.overlap).then((jobId) => actor?.send({ type: 'FIRED', job_id: jobId }));
     },
     recordSchedule: (context, state) => {
-      // (Written, another instance could read it as resumed, and resume its own.)
-      if (context.name === startingPaused) return;
+      if (context.name === unwritten) return;
       tracked(deps.store.saveSchedule(rowOf(context, state === 'paused'))).catch((error: unknown) => onError(error, context.name));
     },
   });
@@ -119,21 +134,20 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
     return id;
   }
 
-  function start(row: ScheduleRow, cron: CronSchedule) {
+  /** Creates and starts the schedule's actor; `written`: the row as given is stored already (see `unwritten`). */
+  function start(row: ScheduleRow, cron: CronSchedule, written = row.paused) {
     crons.set(row.name, cron);
     const actor = createActor(machine, {
       input: { name: row.name, spec: row.spec, next_fire_at: null, last_fire_at: row.last_fire_at, last_job_id: row.last_job_id },
     });
     running.set(row.name, { actor, cron });
     actor.subscribe({ error: (error) => onError(error, row.name) });
-    // The stored row says paused already: neither the start's `active` nor the pause is written again.
-    startingPaused = row.paused ? row.name : null;
-    try {
+    const run = () => {
       actor.start();
       if (row.paused) actor.send({ type: 'PAUSE' });
-    } finally {
-      startingPaused = null;
-    }
+    };
+    if (written) withoutWriting(row.name, run);
+    else run();
   }
 
   function require(name: string): Running {
@@ -225,9 +239,14 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
     },
 
     sync: () => oneSyncAtATime(async () => {
-      // After this instance's own writes: what it reads then is its latest change, or a later one.
-      await Promise.allSettled([...writing]);
-      const stored = new Map((await deps.store.schedules()).map((row) => [row.name, row]));
+      // After this instance's own writes: what it reads then is its latest change, or a later one. A change made
+      // here while it read (a delete, a pause) would be undone by what it read: it reads again.
+      let stored = new Map<string, ScheduleRow>();
+      for (let seen = -1; seen !== writesStarted; ) {
+        seen = writesStarted;
+        await Promise.allSettled([...writing]);
+        stored = new Map((await deps.store.schedules()).map((row) => [row.name, row]));
+      }
       for (const [name, { actor }] of running) {
         if (stored.has(name)) continue;
         actor.stop();
@@ -238,7 +257,9 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
         const current = running.get(row.name)?.actor;
         const snapshot = current?.getSnapshot();
         if (snapshot && jsonEqual(snapshot.context.spec, row.spec)) {
-          if ((snapshot.value === 'paused') !== row.paused) current!.send({ type: row.paused ? 'PAUSE' : 'RESUME' });
+          if ((snapshot.value === 'paused') !== row.paused) {
+            withoutWriting(row.name, () => current!.send({ type: row.paused ? 'PAUSE' : 'RESUME' }));
+          }
           continue;
         }
         let cron: CronSchedule;
@@ -251,7 +272,7 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
         current?.stop();
         const local = snapshot?.context.last_fire_at ?? null;
         const newer = local !== null && (row.last_fire_at === null || local > row.last_fire_at);
-        start(newer ? { ...row, last_fire_at: local, last_job_id: snapshot!.context.last_job_id } : row, cron);
+        start(newer ? { ...row, last_fire_at: local, last_job_id: snapshot!.context.last_job_id } : row, cron, true);
       }
     }),
 

@@ -184,6 +184,8 @@ export interface ClusterListener {
   cancelRequested(id: string): void;
   /** A poll found this instance idle: jobs may wait that no notification announced (one was lost). */
   poll(): void;
+  /** An operator held (true) or let go of (false) dispatch through another instance. */
+  dispatchChanged(paused: boolean): void;
 }
 
 export interface SharedStore {
@@ -200,6 +202,10 @@ export interface SharedStore {
    * and puts the queued ones it had claimed back in their lane. Resolves with the records to restore.
    */
   takeOver(): Promise<JobRecord[]>;
+  /** Stores the cluster's hold on dispatch, and tells the other instances. */
+  setDispatchPaused(paused: boolean): Promise<void>;
+  /** Whether dispatch is held across the cluster (read at an instance's start). */
+  dispatchPaused(): Promise<boolean>;
   /** Asks the instance that runs the job to cancel it; false when no other instance owns it. */
   requestCancel(id: string): Promise<boolean>;
   /** Starts telling `listener` what the other instances do; resolves once it listens. Called once. */

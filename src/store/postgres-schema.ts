@@ -156,6 +156,10 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
       RETURN QUERY SELECT o.outcome, o.existing FROM unnest(outcomes, existings) AS o(outcome, existing);
     END $$;
   `,
+  // 5: the cluster's settings, by name: `dispatch_paused` (an operator's hold on dispatch, on every instance).
+  (schema) => `
+    CREATE TABLE ${schema}.settings (name text PRIMARY KEY, value jsonb NOT NULL);
+  `,
 ];
 
 /** The URL as the log and errors show it: no password. */

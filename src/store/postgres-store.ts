@@ -113,7 +113,8 @@ type Notice =
   | { kind: 'ready'; from: string; types: Record<string, number> }
   | { kind: 'released'; from: string }
   | { kind: 'cancel'; from: string; to: string; id: string }
-  | { kind: 'schedules'; from: string };
+  | { kind: 'schedules'; from: string }
+  | { kind: 'dispatch'; from: string; paused: boolean };
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const { url, schema } = options;
@@ -479,6 +480,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     if (notice.kind === 'ready') listener.ready(notice.types);
     else if (notice.kind === 'released') void pollOnce();
     else if (notice.kind === 'cancel' && notice.to === me) listener.cancelRequested(notice.id);
+    else if (notice.kind === 'dispatch') listener.dispatchChanged(notice.paused);
   }
 
   /** A connection of its own that LISTENs, connected again whenever it breaks. */
@@ -559,6 +561,25 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       if (owner === undefined) return false;
       notify({ kind: 'cancel', from: me, to: owner, id });
       return true;
+    },
+    async setDispatchPaused(paused) {
+      // The notification in the same statement: delivered once the setting is committed.
+      try {
+        await pool.query(
+          `WITH saved AS (
+             INSERT INTO ${schema}.settings (name, value) VALUES ('dispatch_paused', $1)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value
+           )
+           SELECT pg_notify($2, $3)`,
+          [JSON.stringify(paused), channel, JSON.stringify({ kind: 'dispatch', from: me, paused } satisfies Notice)],
+        );
+      } catch (error) {
+        throw errors.storageUnavailable(messageOf(error));
+      }
+    },
+    async dispatchPaused() {
+      const result = await pool.query<{ value: boolean }>(`SELECT value FROM ${schema}.settings WHERE name = 'dispatch_paused'`);
+      return result.rows[0]?.value === true;
     },
     watchSchedules(onChange) {
       scheduleWatchers.push(onChange);

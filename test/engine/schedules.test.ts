@@ -226,6 +226,44 @@ describe('cron schedules', () => {
       expect(here.errors.concat(other.errors)).to.deep.equal([]);
     });
 
+    it('writes nothing when it follows a change: the change is stored already, and a newer one may follow it', async () => {
+      const here = service();
+      const other = service();
+      await other.schedules.put('n', spec());
+      const save = sinon.spy(store, 'saveSchedule');
+      const writesOfSync = async () => {
+        save.resetHistory();
+        await here.schedules.sync();
+        return save.callCount;
+      };
+      expect(await writesOfSync()).to.equal(0); // starts n
+      other.schedules.pause('n');
+      await clock.tickAsync(0);
+      expect(await writesOfSync()).to.equal(0); // pauses n
+      await store.saveSchedule({ name: 'n', spec: spec({ cron: '5 * * * *' }), paused: true, last_fire_at: null, last_job_id: null });
+      expect(await writesOfSync()).to.equal(0); // restarts n, paused, with the new expression
+      expect(here.schedules.get('n')).to.deep.include({ state: 'paused', spec: spec({ cron: '5 * * * *' }) });
+    });
+
+    it('reads again when a change is made here while it reads, so it never undoes it', async () => {
+      const here = service();
+      await here.schedules.put('n', spec());
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      const read = store.schedules.bind(store);
+      const reads = sinon.stub(store, 'schedules').callsFake(async () => {
+        const rows = await read();
+        if (reads.callCount === 1) await gate; // the first read answers only after the delete below
+        return rows;
+      });
+      const synced = here.schedules.sync();
+      await clock.tickAsync(0);
+      await here.schedules.delete('n');
+      openGate();
+      await synced;
+      expect([here.schedules.list(), reads.callCount]).to.deep.equal([[], 2]);
+    });
+
     it("reads the table only after this instance's own writes, so it never undoes its latest change", async () => {
       const here = service();
       await here.schedules.put('n', spec());

@@ -151,6 +151,24 @@ describe('job queue on the postgres store: several instances', function () {
     expect((await b.queue.retry('f')).state).to.equal('queued');
   });
 
+  it("holds dispatch on every instance, and on one that starts later, until an operator lets go through any", async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    const b = await instance(schema);
+    await a.queue.pauseDispatch();
+    await until(() => b.queue.dispatchPaused(), 2000, 'b to hold dispatch');
+    const c = await instance(schema); // starts held: it read the cluster's setting
+    expect([a.queue.dispatchPaused(), b.queue.dispatchPaused(), c.queue.dispatchPaused()]).to.deep.equal([true, true, true]);
+    await b.queue.submit({ id: 'j', payload: null });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // a notification's time: nothing may start
+    expect([a.work.calls.length, b.work.calls.length, c.work.calls.length]).to.deep.equal([0, 0, 0]);
+    await c.queue.resumeDispatch();
+    await until(() => !a.queue.dispatchPaused() && !b.queue.dispatchPaused(), 2000, 'a and b to let go');
+    await until(() => a.work.calls.length + b.work.calls.length + c.work.calls.length === 1, 2000, 'the job to start');
+    const setting = await a.store.pool.query(`SELECT name, value FROM ${schema}.settings`);
+    expect(setting.rows).to.deep.equal([{ name: 'dispatch_paused', value: false }]);
+  });
+
   it('creates one job for one id submitted to two instances at once', async () => {
     const schema = freshSchema();
     const a = await instance(schema);
@@ -284,7 +302,15 @@ describe('job queue on the postgres store: several instances', function () {
 describe('schedules on the postgres store: several instances follow one table', function () {
   this.timeout(15_000);
   const databases = postgresStores();
-  afterEach(() => databases.cleanup());
+  const made: { queue: JobQueue; schedules: Schedules }[] = [];
+  afterEach(async () => {
+    // Timers stopped and queues drained even after a failure, so that nothing keeps the process alive.
+    for (const { queue, schedules } of made.splice(0)) {
+      schedules.stop();
+      await queue.drain(0).catch(() => {});
+    }
+    await databases.cleanup();
+  });
 
   const spec = (cron: string): ScheduleSpec => ({ cron, timezone: 'UTC', payload: null, priority: 0, overlap: 'skip', catch_up: 'latest' });
 
@@ -296,6 +322,7 @@ describe('schedules on the postgres store: several instances follow one table', 
     const schedules = createSchedules({ queue, store, onError: (error) => errors.push(error) });
     await schedules.restore();
     store.shared.watchSchedules(() => void schedules.sync().catch((error: unknown) => errors.push(error)));
+    made.push({ queue, schedules });
     return { schedules, store, errors, queue };
   }
   /** What an instance runs: each schedule's name, state and expression. */
@@ -306,7 +333,8 @@ describe('schedules on the postgres store: several instances follow one table', 
     const a = await instance(schema);
     const b = await instance(schema);
     const follows = async (expected: string[]) => {
-      await until(() => jsonEqual(running(a.schedules), expected) && jsonEqual(running(b.schedules), expected), 3000, `both to run ${expected.join()}`);
+      const both = () => jsonEqual(running(a.schedules), expected) && jsonEqual(running(b.schedules), expected);
+      await until(both, 3000, `both to run ${expected.join()} (a runs ${running(a.schedules).join()}; b runs ${running(b.schedules).join()})`);
     };
     await a.schedules.put('nightly', spec('0 2 * * *'));
     await follows(['nightly active 0 2 * * *']);
@@ -326,10 +354,6 @@ describe('schedules on the postgres store: several instances follow one table', 
     const rows = await a.store.pool.query(`SELECT name, row->>'paused' AS paused, row->'spec'->>'cron' AS cron FROM ${schema}.schedules`);
     expect(rows.rows).to.deep.equal([{ name: 'hourly', paused: 'false', cron: '0 * * * *' }]);
     expect([...a.errors, ...b.errors]).to.deep.equal([]);
-    for (const { queue, schedules } of [a, b]) {
-      schedules.stop();
-      await queue.drain(0);
-    }
   });
 });
 

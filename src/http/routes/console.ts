@@ -59,22 +59,29 @@ export function consoleRoutes(router: Router, { queue, series, maxBodyBytes }: C
     dispatchDoc(
       'Hold dispatch: no waiting job starts; submissions are still admitted; no shutdown follows.',
       'Dispatch is paused.',
-      { '503': errorReply('`shutting_down`: a shutdown has begun.', ['shutting_down']) },
+      {
+        '503': errorReply(
+          '`shutting_down`: a shutdown has begun. `storage_unavailable`: the shared store could not keep the hold (PostgreSQL).',
+          ['shutting_down', 'storage_unavailable'],
+        ),
+      },
     ),
   );
-  router.post('/admin/pause', (ctx) => {
+  router.post('/admin/pause', async (ctx) => {
     if (queue.lifecycle() !== 'accepting') throw errors.shuttingDown();
-    queue.pauseDispatch();
+    await queue.pauseDispatch();
     ctx.body = dispatchState(queue);
   });
 
   documentRoute(
     router,
     'POST /admin/resume',
-    dispatchDoc('Let go of the hold of /admin/pause: the free workers take waiting jobs at once.', 'Dispatch runs.'),
+    dispatchDoc('Let go of the hold of /admin/pause: the free workers take waiting jobs at once.', 'Dispatch runs.', {
+      '503': errorReply('`storage_unavailable`: the shared store could not keep the change (PostgreSQL).', ['storage_unavailable']),
+    }),
   );
-  router.post('/admin/resume', (ctx) => {
-    queue.resumeDispatch();
+  router.post('/admin/resume', async (ctx) => {
+    await queue.resumeDispatch();
     ctx.body = dispatchState(queue);
   });
 
