@@ -131,8 +131,8 @@ function errorMessage(error: unknown): string {
 /** Attempts since the latest operator RETRY, the first of them included: the retry budget counts these. */
 const retriesUsed = (context: JobContext) => context.attempts - context.attempts_at_retry;
 
-/** Cancelled while scheduled: the job never took a place in the capacity (DUE clears `next_run_at`). */
-const heldNoPlace = (context: JobContext) => context.next_run_at !== null;
+/** Scheduled for later: it takes no place in the capacity until DUE, which clears `next_run_at`. */
+const scheduledLater = (context: JobContext) => context.next_run_at !== null;
 
 const isAttemptOutcome = (event: { type: string }) =>
   event.type === 'ATTEMPT_SUCCEEDED' || event.type === 'ATTEMPT_FAILED';
@@ -150,7 +150,7 @@ export function createJobMachine(deps: JobMachineDeps) {
       retryDelay: ({ context }) => Math.max(0, (context.next_retry_at ?? 0) - deps.now()),
     },
     guards: {
-      runsNow: ({ context }) => context.next_run_at === null,
+      runsNow: ({ context }) => !scheduledLater(context),
       isPermanentError: ({ event }) => event.type === 'ATTEMPT_FAILED' && isPermanent(event.error),
       hasRetriesLeft: ({ context }) => retriesUsed(context) <= context.max_retries,
     },
@@ -170,7 +170,7 @@ export function createJobMachine(deps: JobMachineDeps) {
       /** On finishing: gives back the slot and the place, or only the place when no attempt was running. */
       leaveQueue: ({ context, event }) => {
         if (isAttemptOutcome(event)) deps.slots.releaseSlot(true, context.type);
-        else if (!heldNoPlace(context)) deps.slots.releasePlace();
+        else if (!scheduledLater(context)) deps.slots.releasePlace();
       },
       /** A scheduled job came due: it takes its place and waits in the retry lane, ahead of new jobs. */
       admitDue: ({ context }) => deps.slots.admitDue(context.id, context.type),

@@ -89,6 +89,9 @@ function processMetrics(): Registry {
 }
 
 export function createMetrics(queue: JobQueue, storage?: Pick<StorageHealth, 'failures'>): ServiceMetrics {
+  // A scrape collects every gauge at once: they share one read of the stats (each is several store reads).
+  let statsInFlight: ReturnType<JobQueue['stats']> | undefined;
+  const scrapeStats = () => (statsInFlight ??= queue.stats().finally(() => (statsInFlight = undefined)));
   const registry = new Registry();
   const registers = [registry];
 
@@ -125,7 +128,7 @@ export function createMetrics(queue: JobQueue, storage?: Pick<StorageHealth, 'fa
   // Why: load shedding (queue_full) and client bugs (validation, duplicate) are what to alert on.
   const rejected = new Counter({
     name: 'jobsvc_jobs_rejected_total',
-    help: 'Jobs not admitted, by reason: queue_full, duplicate, validation, shutting_down.',
+    help: `Jobs not admitted, by reason: ${REJECTION_REASONS.join(', ')}.`,
     labelNames: ['reason'] as const,
     registers,
   });
@@ -187,7 +190,7 @@ export function createMetrics(queue: JobQueue, storage?: Pick<StorageHealth, 'fa
     labelNames: ['state', 'type'] as const,
     registers,
     async collect() {
-      const { types } = await queue.stats();
+      const { types } = await scrapeStats();
       this.reset();
       for (const type of knownTypes(Object.keys(types))) {
         for (const state of JOB_STATES) this.set({ state, type }, types[type]?.[state] ?? 0);
@@ -201,7 +204,7 @@ export function createMetrics(queue: JobQueue, storage?: Pick<StorageHealth, 'fa
     labelNames: ['priority'] as const,
     registers,
     async collect() {
-      const { waiting } = await queue.stats();
+      const { waiting } = await scrapeStats();
       this.reset();
       for (const { priority, oldest_wait_ms } of waiting) this.set({ priority: String(priority) }, oldest_wait_ms / 1000);
     },
@@ -212,7 +215,7 @@ export function createMetrics(queue: JobQueue, storage?: Pick<StorageHealth, 'fa
     help: 'Workers running an attempt.',
     registers,
     async collect() {
-      this.set((await queue.stats()).workers.busy);
+      this.set((await scrapeStats()).workers.busy);
     },
   });
   // Why: the denominator of saturation; it is configuration (WORKERS), exported so dashboards need no other source.
@@ -221,7 +224,7 @@ export function createMetrics(queue: JobQueue, storage?: Pick<StorageHealth, 'fa
     help: 'Workers configured (WORKERS).',
     registers,
     async collect() {
-      this.set((await queue.stats()).workers.total);
+      this.set((await scrapeStats()).workers.total);
     },
   });
   // Why: with jobsvc_jobs{state=queued|running|backoff}, how close admission is to queue_full.
@@ -230,7 +233,7 @@ export function createMetrics(queue: JobQueue, storage?: Pick<StorageHealth, 'fa
     help: 'Unfinished jobs the queue admits (WORKERS + QUEUE_SIZE).',
     registers,
     async collect() {
-      this.set((await queue.stats()).queue.capacity);
+      this.set((await scrapeStats()).queue.capacity);
     },
   });
   // Why: an instance that paused past its lease, whose jobs another instance took over: its late writes are

@@ -33,8 +33,6 @@ export interface DueTimer {
   arm(at: number): void;
   /** Stops for good: nothing more fires (the scheduled jobs wait in the store). */
   stop(): void;
-  /** When the armed timer fires (epoch ms), or null when none is armed. */
-  armedAt(): number | null;
 }
 
 export function createDueTimer(deps: DueTimerDeps): DueTimer {
@@ -85,6 +83,5 @@ export function createDueTimer(deps: DueTimerDeps): DueTimer {
       timer = undefined;
       armedAt = null;
     },
-    armedAt: () => armedAt,
   };
 }

@@ -119,10 +119,9 @@ const REMOTE_CANCEL_POLL_MS = 25;
 
 /**
  * The most jobs claims start in one turn of the event loop (without per-type limits, and on a store of this
- * process); the slots granted beyond
- * wait for the next turn. Freed slots are granted again at once, so with WORKERS=64 and short jobs a turn
- * started 64 jobs (and ended as many): under row 3's load that made turns of 5-10 ms, and a due timer fired
- * that late (docs/performance.md, row 6b).
+ * process); the slots granted beyond wait for the next turn. Freed slots are granted again at once, so with
+ * WORKERS=64 and short jobs a turn started 64 jobs (and ended as many): under row 3's load that made turns of
+ * 5-10 ms, and a due timer fired that late (docs/performance.md, row 6b).
  */
 export const STARTS_PER_TURN = 16;
 
@@ -189,9 +188,9 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   let slotsToClaim = 0;
   /** Whether a claim for `slotsToClaim` waits its turn (in `exclusive`, or for the event loop's next turn). */
   let claimQueued = false;
-  // Not with a shared store: there each claim is a round trip to the database, which ends the turn anyway, and
+  // None with a shared store: there each claim is a round trip to the database, which ends the turn anyway, and
   // splitting one claim into several cost a fifth of one instance's throughput (docs/performance.md, row 8).
-  const startsThisTurn = createTurnBudget(shared ? Number.POSITIVE_INFINITY : STARTS_PER_TURN);
+  const startsThisTurn = shared ? undefined : createTurnBudget(STARTS_PER_TURN);
   const queueClaim = () => {
     claimQueued = true;
     void exclusive(claimGrantedSlots);
@@ -203,7 +202,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    */
   async function claimGrantedSlots() {
     claimQueued = false;
-    const slots = startsThisTurn.take(slotsToClaim);
+    const slots = startsThisTurn?.take(slotsToClaim) ?? slotsToClaim;
     slotsToClaim -= slots;
     if (slotsToClaim > 0) {
       claimQueued = true;
@@ -399,11 +398,14 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   }
 
   /** Throws queue_full unless the supervisor would admit one more job now. */
+  /** A refusal for a full queue (`limit` jobs), counted. */
+  function queueFull(limit: number) {
+    rejected++;
+    return errors.queueFull(limit, retryAfterSeconds());
+  }
+
   function checkCapacity() {
-    if (!supervisor.getSnapshot().can({ type: 'ADMIT' })) {
-      rejected++;
-      throw errors.queueFull(capacity, retryAfterSeconds());
-    }
+    if (!supervisor.getSnapshot().can({ type: 'ADMIT' })) throw queueFull(capacity);
   }
 
   /**
@@ -413,10 +415,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
    */
   async function checkClusterCapacity() {
     const { queued, backoff } = await store.counts();
-    if (queued + backoff >= options.queueSize) {
-      rejected++;
-      throw errors.queueFull(options.queueSize, retryAfterSeconds());
-    }
+    if (queued + backoff >= options.queueSize) throw queueFull(options.queueSize);
   }
 
   /**
@@ -558,10 +557,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     if (scheduled) await checkScheduledRoom();
     const admission = await cluster.admit(submission.record, scheduled ? Number.POSITIVE_INFINITY : options.queueSize);
     if (admission.outcome === 'duplicate') throw new DuplicateJobError(admission.existing, submission.fields);
-    if (admission.outcome === 'full') {
-      rejected++;
-      throw errors.queueFull(options.queueSize, retryAfterSeconds());
-    }
+    if (admission.outcome === 'full') throw queueFull(options.queueSize);
     announceAdmission(submission);
     return submission.record;
   }
@@ -642,7 +638,6 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       throw errors.scheduledFull(limit, Math.max(1, Math.ceil((nextDue - now()) / 1000)));
     }
   }
-
 
   return {
     async submit(input) {

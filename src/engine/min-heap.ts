@@ -8,10 +8,6 @@ export class MinHeap<T> {
   /** `before(a, b)`: whether `a` comes out before `b`. */
   constructor(private readonly before: (a: T, b: T) => boolean) {}
 
-  get length(): number {
-    return this.items.length;
-  }
-
   peek(): T | undefined {
     return this.items[0];
   }

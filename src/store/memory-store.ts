@@ -4,7 +4,7 @@ import { INPUT_DEFAULTS, NOT_STARTED } from '../engine/job-fields.js';
 import { MinHeap } from '../engine/min-heap.js';
 import type { ScheduleRow } from '../engine/schedule-fields.js';
 import { finishedCount, isFinished, type JobRecord, type JobState, type Transition } from '../engine/job-record.js';
-import { readySince, TAKEN, UNFINISHED_STATES, type ClaimRequest, type OldestWaiting, type JobStore, type ReadyLane, type StoreListQuery, type StorePage } from './job-store.js';
+import { readySince, spendAllowance, TAKEN, UNFINISHED_STATES, type ClaimRequest, type OldestWaiting, type JobStore, type ReadyLane, type StoreListQuery, type StorePage } from './job-store.js';
 import { StateCounts } from './state-counts.js';
 
 export interface MemoryStoreOptions {
@@ -410,8 +410,8 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
         }
         const [type, slot] = oldest;
         leaveLane(slot);
-        const allowance = left?.get(type);
-        if (allowance !== undefined) left!.set(type, allowance - 1);
+        // (oldestIn passed over the types whose allowance is spent.)
+        if (left) spendAllowance(left, type);
         const record = expand(slot.record!);
         // The claimer holds the record from here on, and updates it in place.
         slot.record = record;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { gate } from '../helpers/gate.js';
 import sinon from 'sinon';
 import { createSchedules, type SchedulesDeps } from '../../src/engine/schedules.js';
 import type { ScheduleSpec } from '../../src/engine/schedule-fields.js';
@@ -248,18 +249,17 @@ describe('cron schedules', () => {
     it('reads again when a change is made here while it reads, so it never undoes it', async () => {
       const here = service();
       await here.schedules.put('n', spec());
-      let openGate!: () => void;
-      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      const held = gate();
       const read = store.schedules.bind(store);
       const reads = sinon.stub(store, 'schedules').callsFake(async () => {
         const rows = await read();
-        if (reads.callCount === 1) await gate; // the first read answers only after the delete below
+        if (reads.callCount === 1) await held.passed; // the first read answers only after the delete below
         return rows;
       });
       const synced = here.schedules.sync();
       await clock.tickAsync(0);
       await here.schedules.delete('n');
-      openGate();
+      held.open();
       await synced;
       expect([here.schedules.list(), reads.callCount]).to.deep.equal([[], 2]);
     });
@@ -267,14 +267,13 @@ describe('cron schedules', () => {
     it("reads the table only after this instance's own writes, so it never undoes its latest change", async () => {
       const here = service();
       await here.schedules.put('n', spec());
-      let openGate!: () => void;
-      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      const held = gate();
       const save = store.saveSchedule.bind(store);
-      sinon.stub(store, 'saveSchedule').callsFake((row) => gate.then(() => save(row)));
+      sinon.stub(store, 'saveSchedule').callsFake((row) => held.passed.then(() => save(row)));
       here.schedules.pause('n'); // its write waits at the gate: the table still says active
       const synced = here.schedules.sync();
       await clock.tickAsync(0);
-      openGate();
+      held.open();
       await synced;
       expect(here.schedules.get('n').state).to.equal('paused');
       expect((await store.schedules()).map((row) => row.paused)).to.deep.equal([true]);

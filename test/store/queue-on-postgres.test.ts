@@ -4,6 +4,8 @@
  * wait for conditions, never for fixed times.
  */
 import { expect } from 'chai';
+import { gate } from '../helpers/gate.js';
+import type pg from 'pg';
 import { DuplicateJobError, ServiceError, StoreOpenError } from '../../src/errors.js';
 import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres-schema.js';
@@ -25,6 +27,13 @@ async function until(condition: () => boolean | Promise<boolean>, ms = 3000, wha
     if (Date.now() > deadline) expect.fail(`${what} did not hold within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Runs each of the store's statements named `name` (its prepared ones) through `around`; `run` executes it. */
+function aroundStatement(store: PostgresStore, name: string, around: (run: () => Promise<pg.QueryResult>) => Promise<unknown>) {
+  const query = store.pool.query.bind(store.pool) as (...args: unknown[]) => Promise<pg.QueryResult>;
+  store.pool.query = ((config: unknown, ...rest: unknown[]) =>
+    (config as { name?: string }).name === name ? around(() => query(config, ...rest)) : query(config, ...rest)) as typeof store.pool.query;
 }
 
 describe('job queue on the postgres store: several instances', function () {
@@ -68,13 +77,8 @@ describe('job queue on the postgres store: several instances', function () {
     const schema = freshSchema();
     const a = await instance(schema);
     // Every upsert of records waits at a gate: the claim (its own statement) is not held back.
-    let openGate!: () => void;
-    const gate = new Promise<void>((resolve) => (openGate = resolve));
-    const query = a.store.pool.query.bind(a.store.pool) as (...args: unknown[]) => Promise<unknown>;
-    a.store.pool.query = ((config: unknown, ...rest: unknown[]) =>
-      (config as { name?: string }).name === 'jobsvc-upsert'
-        ? gate.then(() => query(config, ...rest))
-        : query(config, ...rest)) as typeof a.store.pool.query;
+    const held = gate();
+    aroundStatement(a.store, 'jobsvc-upsert', (run) => held.passed.then(run));
     const stateOf = async () => (await a.store.pool.query(`SELECT state, owner FROM ${schema}.jobs`)).rows;
     try {
       await a.queue.submit({ id: 'j', payload: null });
@@ -83,7 +87,7 @@ describe('job queue on the postgres store: several instances', function () {
       expect(await stateOf()).to.deep.equal([{ state: 'queued', owner: a.store.shared.instanceId }]);
       a.work.latest('j').resolve('ok');
     } finally {
-      openGate(); // else a failure here would leave the writes, and the queue's drain, waiting for ever
+      held.open(); // else a failure here would leave the writes, and the queue's drain, waiting for ever
     }
     await until(async () => (await stateOf())[0]?.state === 'done', 2000, 'the outcome to be written');
     expect(await stateOf()).to.deep.equal([{ state: 'done', owner: null }]);
@@ -98,12 +102,11 @@ describe('job queue on the postgres store: several instances', function () {
     const a = await instance(schema, {
       workers: 40,
       opened(store) {
-        const query = store.pool.query.bind(store.pool) as (...args: unknown[]) => Promise<{ rowCount: number }>;
-        store.pool.query = (async (config: unknown, ...rest: unknown[]) => {
-          const result = await query(config, ...rest);
-          if ((config as { name?: string }).name === 'jobsvc-claim') claims.push(result.rowCount);
+        aroundStatement(store, 'jobsvc-claim', async (run) => {
+          const result = await run();
+          claims.push(result.rowCount!);
           return result;
-        }) as typeof store.pool.query;
+        });
       },
     });
     await until(() => a.work.calls.length === 40, 2000, 'all 40 jobs to start');
