@@ -186,7 +186,7 @@ async function run(
   let address: AddressInfo | undefined;
   if (deps.listen !== false) {
     const onClientError = clientErrorLogger(logger);
-    app = createApp({ queue, config, logger, metrics, schedules, onClientError, storage });
+    app = createApp({ queue, config, logger, metrics, schedules, onClientError, storage, rateLimiter: store.shared?.rateLimiter });
     server = createHttpServer(app.callback(), config.http, onClientError);
     await listen(server, config.port, config.host);
     address = server.address() as AddressInfo;

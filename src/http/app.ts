@@ -23,6 +23,7 @@ import type { Config } from '../config.js';
 import type { JobQueue } from '../engine/job-queue.types.js';
 import { createMetrics, type ServiceMetrics } from '../metrics.js';
 import { ALWAYS_WRITABLE, type StorageHealth } from '../store/storage-health.js';
+import type { SharedStore } from '../store/job-store.js';
 import { authorize } from './access.js';
 import { clientErrorLogger, isClientProtocolError } from './client-errors.js';
 import { createEventHub, type EventHub, type EventHubOptions } from './event-hub.js';
@@ -73,6 +74,8 @@ export interface AppOptions {
   onClientError?: (error: unknown, where: string) => void;
   /** Whether the store can write, for `/readyz`. Default: always (a store whose writes cannot fail). */
   storage?: StorageHealth;
+  /** Where RATE_LIMIT_PER_S counts, when the store is shared: the cluster's counts. Default: this process. */
+  rateLimiter?: SharedStore['rateLimiter'];
 }
 
 const eventHubs = new WeakMap<Koa, EventHub>();
@@ -102,7 +105,12 @@ export function createApp(options: AppOptions): Koa {
   router.use(refuseFormWrites);
   healthRoutes(router, { queue, storage: options.storage ?? ALWAYS_WRITABLE });
   const metrics = options.metrics ?? createMetrics(queue);
-  jobRoutes(router, { queue, config, onBatchItemRefused: (error) => countBatchItemRejection(metrics, error) });
+  jobRoutes(router, {
+    queue,
+    config,
+    onBatchItemRefused: (error) => countBatchItemRejection(metrics, error),
+    rateLimiter: options.rateLimiter,
+  });
   operationRoutes(router, { queue, cancelWaitMs: options.cancelWaitMs });
   const series = createThroughputSeries(queue, options.now);
   consoleRoutes(router, { queue, series, maxBodyBytes: config.maxBodyBytes });

@@ -1,4 +1,5 @@
 import type { JobRecord, JobState } from '../engine/job-record.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { ScheduleRow } from '../engine/schedule-fields.js';
 
 export interface StoreListQuery {
@@ -215,4 +216,9 @@ export interface SharedStore {
    * resumed, deleted, or fired one (its last fire written).
    */
   watchSchedules(onChange: () => void): void;
+  /**
+   * A limiter of `points` per `durationS` seconds for each key, counted across the cluster, so that a client
+   * sending to several instances gets one allowance, not one per instance.
+   */
+  rateLimiter(points: number, durationS: number): RateLimiterAbstract;
 }

@@ -160,6 +160,49 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
   (schema) => `
     CREATE TABLE ${schema}.settings (name text PRIMARY KEY, value jsonb NOT NULL);
   `,
+  // 6: the submissions of each client in its current one-second window (RATE_LIMIT_PER_S), counted across the
+  // cluster; the columns are the ones rate-limiter-flexible's RateLimiterPostgres reads and writes.
+  (schema) => `
+    CREATE TABLE ${schema}.rate_limits (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
+  `,
+  // 7: a claimed job counts as running. Its attempt starts once the claim is committed, while its row still
+  // says `queued` until the `running` record is written: counted as queued meanwhile, it took a place of
+  // QUEUE_SIZE, and a submission on another instance could be refused with room to spare. The table is locked
+  // while the counters are counted again under the new rule, so that no writer counts under the old one.
+  (schema) => `
+    LOCK TABLE ${schema}.jobs IN SHARE ROW EXCLUSIVE MODE;
+    CREATE FUNCTION ${schema}.counted_state(state text, ready_lane smallint, owner text) RETURNS text
+      LANGUAGE sql IMMUTABLE AS $$
+        SELECT CASE WHEN state = 'queued' AND ready_lane IS NULL AND owner IS NOT NULL THEN 'running' ELSE state END
+      $$;
+    CREATE OR REPLACE FUNCTION ${schema}.count_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'INSERT' THEN
+        INSERT INTO ${schema}.job_counts AS c (shard, type, state, n)
+        SELECT pg_backend_pid(), type, ${schema}.counted_state(state, ready_lane, owner) AS counted, count(*)
+        FROM new_rows GROUP BY type, counted
+        ON CONFLICT (shard, type, state) DO UPDATE SET n = c.n + excluded.n;
+      ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO ${schema}.job_counts AS c (shard, type, state, n)
+        SELECT pg_backend_pid(), type, ${schema}.counted_state(state, ready_lane, owner) AS counted, -count(*)
+        FROM old_rows GROUP BY type, counted
+        ON CONFLICT (shard, type, state) DO UPDATE SET n = c.n + excluded.n;
+      ELSE
+        INSERT INTO ${schema}.job_counts AS c (shard, type, state, n)
+        SELECT pg_backend_pid(), type, counted, sum(delta) FROM (
+          SELECT type, ${schema}.counted_state(state, ready_lane, owner) AS counted, 1 AS delta FROM new_rows
+          UNION ALL
+          SELECT type, ${schema}.counted_state(state, ready_lane, owner), -1 FROM old_rows
+        ) AS changes GROUP BY type, counted HAVING sum(delta) <> 0
+        ON CONFLICT (shard, type, state) DO UPDATE SET n = c.n + excluded.n;
+      END IF;
+      RETURN NULL;
+    END $$;
+    DELETE FROM ${schema}.job_counts;
+    INSERT INTO ${schema}.job_counts (shard, type, state, n)
+    SELECT 0, type, ${schema}.counted_state(state, ready_lane, owner) AS counted, count(*) FROM ${schema}.jobs
+    GROUP BY type, counted;
+  `,
 ];
 
 /** The URL as the log and errors show it: no password. */

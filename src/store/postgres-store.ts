@@ -33,6 +33,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { RateLimiterMemory, RateLimiterPostgres } from 'rate-limiter-flexible';
 import { errors } from '../errors.js';
 import { isFinished, JOB_STATES, type JobRecord, type JobState } from '../engine/job-record.js';
 import type { ScheduleRow } from '../engine/schedule-fields.js';
@@ -583,6 +584,23 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     },
     watchSchedules(onChange) {
       scheduleWatchers.push(onChange);
+    },
+    rateLimiter(points, durationS) {
+      return new RateLimiterPostgres({
+        storeClient: pool,
+        storeType: 'pool',
+        schemaName: schema,
+        // Made by migration 6: the limiter never runs DDL of its own.
+        tableName: 'rate_limits',
+        tableCreated: true,
+        points,
+        duration: durationS,
+        // A client that used its allowance is refused from memory until its window ends: a flood of its
+        // requests costs no round trips.
+        inMemoryBlockOnConsumed: points,
+        // The database out of reach: each instance counts on its own meanwhile, rather than refuse every client.
+        insuranceLimiter: new RateLimiterMemory({ points, duration: durationS }),
+      });
     },
     async watch(watcher) {
       listener = watcher;

@@ -41,7 +41,7 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startInstance(name: string): Promise<Child> {
+  async function startInstance(name: string, env: Record<string, string> = {}): Promise<Child> {
     const child = await startService({
       STORE: TEST_DATABASE_URL,
       PG_SCHEMA: schema,
@@ -59,6 +59,7 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
       ATTEMPT_LOG: attemptLog,
       INSTANCE_NAME: name,
       FAIL_RATE: '0.2',
+      ...env,
     });
     await waitUntilHealthy(child, 15_000);
     return child;
@@ -175,6 +176,28 @@ describe('several instances on one PostgreSQL schema (processes)', function () {
     const states = await untilAllFinished(instances[0]!, TOTAL);
     expect(states.queued + states.running + states.backoff).to.equal(0);
     await expectOneOwnerAtATime({}, false);
+  });
+
+  it('gives a client one RATE_LIMIT_PER_S allowance across the instances, not one on each', async () => {
+    const instances = [await startInstance('a', { RATE_LIMIT_PER_S: '3' }), await startInstance('b', { RATE_LIMIT_PER_S: '3' })];
+    await submitRoundRobin([instances[0]!], ['r1', 'r2', 'r3']);
+    // b has counted nothing of its own: the three points were spent through a, in the database.
+    const refused = await fetch(instances[1]!.url('/jobs'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'r4' }),
+    });
+    expect([refused.status, refused.headers.get('retry-after'), await refused.json()]).to.deep.equal([
+      429,
+      '1',
+      {
+        error: {
+          code: 'rate_limited',
+          message: 'Too many submissions: this client may submit 3 jobs a second (RATE_LIMIT_PER_S); retry in 1 s.',
+          details: { limit_per_second: 3, retry_after_seconds: 1 },
+        },
+      },
+    ]);
   });
 
   it('recovers by itself when the database restarts under load: every acknowledged job is kept and finishes', async () => {

@@ -4,6 +4,8 @@
  * wait for conditions, never for fixed times.
  */
 import { expect } from 'chai';
+import sinon from 'sinon';
+import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import { gate } from '../helpers/gate.js';
 import type pg from 'pg';
 import { DuplicateJobError, ServiceError, StoreOpenError } from '../../src/errors.js';
@@ -362,6 +364,52 @@ describe('schedules on the postgres store: several instances follow one table', 
   });
 });
 
+describe('postgres store: the rate limiter the cluster shares', () => {
+  const databases = postgresStores();
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    // Only Date: the limiter's windows are read from it; the database's round trips run on real time.
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+  });
+  afterEach(async () => {
+    clock.restore();
+    await databases.cleanup();
+  });
+
+  it("counts a key's points on every instance together, one window for all, and frees them when it ends", async () => {
+    const schema = freshSchema();
+    const a = (await databases.open({ schema })).shared.rateLimiter(3, 1);
+    const b = (await databases.open({ schema })).shared.rateLimiter(3, 1);
+    expect((await a.consume('token:x', 2)).remainingPoints).to.equal(1);
+    expect((await b.consume('token:x')).remainingPoints).to.equal(0);
+    const refusal = (limiter: RateLimiterAbstract) =>
+      limiter.consume('token:x').then(
+        () => expect.fail('a fourth point in the window was allowed'),
+        (res: RateLimiterRes) => [res.consumedPoints, res.msBeforeNext],
+      );
+    // a counts in the database: the fourth point there.
+    expect(await refusal(a)).to.deep.equal([4, 1000]);
+    // b, which used the last point, refuses from memory until the window ends (no round trip: nothing counted).
+    expect(await refusal(b)).to.deep.equal([0, 1000]);
+    // Another key has an allowance of its own.
+    expect((await a.consume('token:y')).remainingPoints).to.equal(2);
+    clock.tick(1000);
+    expect((await a.consume('token:x', 3)).remainingPoints).to.equal(0);
+  });
+
+  it('counts in memory while the database is out of reach, rather than refuse every client', async () => {
+    const store = await databases.open();
+    const limiter = store.shared.rateLimiter(2, 1);
+    await store.pool.end();
+    expect((await limiter.consume('token:x')).remainingPoints).to.equal(1);
+    expect((await limiter.consume('token:x')).remainingPoints).to.equal(0);
+    await limiter.consume('token:x').then(
+      () => expect.fail('a third point in the window was allowed'),
+      (res: RateLimiterRes) => expect(res.msBeforeNext).to.equal(1000),
+    );
+  });
+});
+
 describe('postgres store: leases and fencing', () => {
   const databases = postgresStores();
   afterEach(() => databases.cleanup());
@@ -439,10 +487,12 @@ describe('postgres store: counters of jobs per type and state', () => {
   const databases = postgresStores();
   afterEach(() => databases.cleanup());
 
-  /** The counts as the table holds them, read the slow way. */
+  /** The counts as the table holds them, read the slow way (a claimed job, its record not yet running, runs). */
   async function countedFromRows(store: PostgresStore, schema: string) {
     const rows = await store.pool.query<{ type: string; state: string; n: string }>(
-      `SELECT type, state, count(*) AS n FROM ${schema}.jobs GROUP BY type, state ORDER BY type, state`,
+      `SELECT type, CASE WHEN state = 'queued' AND ready_lane IS NULL AND owner IS NOT NULL THEN 'running' ELSE state END AS state,
+              count(*) AS n
+       FROM ${schema}.jobs GROUP BY 1, 2 ORDER BY 1, 2`,
     );
     return rows.rows.map(({ type, state, n }) => `${type} ${state} ${n}`);
   }
@@ -459,6 +509,9 @@ describe('postgres store: counters of jobs per type and state', () => {
     void a.save(record('m1', 'queued', { type: 'mail' }), null, 'new');
     await a.flush();
     const claimed = await b.claim({ limit: 2 });
+    // A claimed job's attempt has started: it counts as running, not as waiting, before its record says so.
+    expect(summary(await a.countsByType())).to.deep.equal(['mail queued 1', 'simulated queued 1', 'simulated running 2']);
+    expect(summary(await a.countsByType())).to.deep.equal(await countedFromRows(a, schema));
     for (const job of claimed) void b.save({ ...job, state: 'running', attempts: 1 }, 'queued');
     await b.flush();
     // a's connection counted the inserts, b's the moves: the count is their sum.

@@ -17,12 +17,15 @@ import { bodyRefusals, documentRoute, errorReply, jobIdParams, jobNotFound, json
 import { batchSchema, listQuerySchema, MAX_BATCH_JOBS, submissionSchema, type Submission } from '../schemas.js';
 import { validate } from '../validate.js';
 import { searchJobs, type SearchQuery } from '../../console/job-search.js';
+import type { SharedStore } from '../../store/job-store.js';
 
 export interface JobRoutesDeps {
   queue: JobQueue;
   config: Readonly<Pick<Config, 'maxBodyBytes' | 'maxRetriesLimit' | 'http' | 'rateLimitPerS'>>;
   /** Told of each refused item of a batch (for the metrics); a refused single submission is thrown instead. */
   onBatchItemRefused?: (error: ServiceError) => void;
+  /** Where the submission rate limit counts, when it is the cluster's; default, this process. */
+  rateLimiter?: SharedStore['rateLimiter'];
 }
 
 /** How one submission was admitted; a refusal is thrown as a `ServiceError` instead. */
@@ -79,7 +82,7 @@ export async function submitOne(
  * `id_prefix`, `created_after`, `created_before` or `last_error` a search (`console/job-search.ts`), whose
  * page may be short while `next_cursor` is not null.
  */
-export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }: JobRoutesDeps): void {
+export function jobRoutes(router: Router, { queue, config, onBatchItemRefused, rateLimiter }: JobRoutesDeps): void {
   const schema = submissionSchema(config.maxRetriesLimit);
 
   // Error precedence: 415, 413 and invalid_json in `jsonBody`, then `submitOne`'s order.
@@ -129,7 +132,7 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused }:
   };
 
   const parseBody = jsonBody(config.maxBodyBytes);
-  const rateLimit = submissionRateLimit(config.rateLimitPerS);
+  const rateLimit = submissionRateLimit(config.rateLimitPerS, rateLimiter);
   const admit = rateLimit ? [parseBody, rateLimit] : [parseBody];
   // Each admission waits for the signals read in the same poll phase as its request (a SIGTERM goes first).
   documentRoute(router, 'POST /jobs/batch', {
