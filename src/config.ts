@@ -199,7 +199,7 @@ export const VARIABLES = {
   MAX_CONNECTIONS: integer('open connections the server accepts; it drops those beyond', 1, 1_000_000, 1024),
   MAX_EVENT_STREAMS: integer('`GET /events` streams open at once; one more is refused with 503 `too_many_streams`', 1, 100_000, 100),
   LIST_MAX_BYTES: integer('a `GET /jobs` page ends early, with its cursor, once its jobs pass this many bytes of JSON', 1024, 1024 * 1024 * 1024, 1_048_576),
-  RATE_LIMIT_PER_S: integer('submissions per second each access token (or, with no tokens, each client address) may make; beyond, 429 `rate_limited`; 0: no limit', 0, 1_000_000, 0),
+  RATE_LIMIT_PER_S: integer('submissions per second each access token (or, with no tokens, each client address) may make, across the cluster on PostgreSQL; beyond, 429 `rate_limited`; 0: no limit', 0, 1_000_000, 0),
   LOG_PAYLOADS: oneOf('`true` writes job payloads into the debug log lines that carry them; otherwise they are never logged', ['true', 'false'], 'false'),
 } satisfies Record<string, VariableSpec<unknown>>;
 
