@@ -15,8 +15,11 @@
  * Events: PAUSE, RESUME (operator); FIRED (the fire's job was submitted: its id, or null when none was).
  * Guards: `isFireTime` (now is at or past `next_fire_at`).
  * Delays: `untilNextFire`, the time left until `next_fire_at`, capped at the longest timer.
- * Side effects, injected: `submitFire` (submits the fire's job through the queue, then answers FIRED) and
- * `recordSchedule` (persists the schedule on every change, so it survives a restart).
+ * Side effects, injected: `submitFire` (submits the fire's job through the queue, then answers FIRED),
+ * `recordSchedule` (persists a pause or a resume, on the transition itself: entering `active` again after a
+ * fire, or after a step towards a far fire time, changes nothing to persist) and `recordFire` (persists a fire
+ * once, at its FIRED, with its job: only the last fire and job, so that it never undoes a pause written
+ * meanwhile by another instance).
  */
 import { assign, setup, type ActorRefFrom } from 'xstate';
 import { MAX_DELAY_MS } from './job.machine.js';
@@ -33,8 +36,10 @@ export interface ScheduleMachineDeps {
   nextFireAfter(context: ScheduleContext, after: number): number | null;
   /** Submits the job of the fire at `fireAt`; answers the actor with FIRED. */
   submitFire(context: ScheduleContext, fireAt: number): void;
-  /** Persists the schedule as it now is. */
+  /** Persists the schedule as it now is: paused or resumed. */
   recordSchedule(context: ScheduleContext, state: 'active' | 'paused'): void;
+  /** Persists the schedule's last fire and last job, and nothing else. */
+  recordFire(context: ScheduleContext): void;
 }
 
 export function createScheduleMachine(deps: ScheduleMachineDeps) {
@@ -57,29 +62,30 @@ export function createScheduleMachine(deps: ScheduleMachineDeps) {
       keepJobId: assign(({ event }) => (event.type === 'FIRED' && event.job_id !== null ? { last_job_id: event.job_id } : {})),
       recordActive: ({ context }) => deps.recordSchedule(context, 'active'),
       recordPaused: ({ context }) => deps.recordSchedule(context, 'paused'),
+      recordFire: ({ context }) => deps.recordFire(context),
     },
   }).createMachine({
     id: 'schedule',
     description: 'One cron schedule: submits a job at each fire time.',
     context: ({ input }) => input,
     initial: 'active',
-    on: { FIRED: { actions: 'keepJobId' } },
+    on: { FIRED: { actions: ['keepJobId', 'recordFire'] } },
     states: {
       active: {
         description: 'Waits until the next fire time, then submits its job.',
-        entry: ['planNext', 'recordActive'],
+        entry: 'planNext',
         after: {
           untilNextFire: [
             { guard: 'isFireTime', target: 'active', reenter: true, actions: ['markFired', 'submitFire'] },
             { target: 'active', reenter: true },
           ],
         },
-        on: { PAUSE: 'paused', FIRED: { actions: ['keepJobId', 'recordActive'] } },
+        on: { PAUSE: { target: 'paused', actions: 'recordPaused' } },
       },
       paused: {
         description: 'Paused by an operator: fires nothing until resumed.',
-        entry: ['clearNext', 'recordPaused'],
-        on: { RESUME: 'active', FIRED: { actions: ['keepJobId', 'recordPaused'] } },
+        entry: 'clearNext',
+        on: { RESUME: { target: 'active', actions: 'recordActive' } },
       },
     },
   });

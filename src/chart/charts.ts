@@ -22,4 +22,5 @@ export const scheduleChart = createScheduleMachine({
   nextFireAfter: () => null,
   submitFire: inert,
   recordSchedule: inert,
+  recordFire: inert,
 });

@@ -615,7 +615,7 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
 
   /** An operator's hold on dispatch (or its end): this instance's at once, the cluster's through a shared store. */
   async function holdDispatch(paused: boolean) {
-    if (paused && lifecycle() !== 'accepting') return;
+    if (paused && lifecycle() !== 'accepting') throw errors.shuttingDown();
     supervisor.send({ type: paused ? 'PAUSE_DISPATCH' : 'RESUME_DISPATCH' });
     await shared?.setDispatchPaused(paused);
   }

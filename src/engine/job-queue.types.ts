@@ -175,9 +175,10 @@ export interface JobQueue {
   /**
    * An operator's hold on dispatch (`POST /admin/pause`): no waiting job is started until `resumeDispatch`,
    * while submissions are still admitted and the running attempts go on. Unlike `pause`, no shutdown follows.
-   * Does nothing unless the queue is accepting. A `drain` lets go of the hold. The hold is this queue's at once;
-   * with a shared store it is also the cluster's: every instance holds dispatch, and one that starts later
-   * starts held. Resolves once the shared store has it.
+   * Rejects with `ServiceError` `shutting_down` once a shutdown began (`pause` or `drain`; a `drain` lets go of
+   * the hold), as `POST /admin/pause` answers. The hold is this queue's at once; with a shared store it is also
+   * the cluster's: every instance holds dispatch, and one that starts later starts held. Resolves once the
+   * shared store has it.
    */
   pauseDispatch(): Promise<void>;
   /** Lets go of the hold of `pauseDispatch` (across the cluster of a shared store): the free slots go to the waiting jobs at once. */

@@ -43,5 +43,12 @@ export interface ScheduleRow {
   last_job_id: string | null;
 }
 
+/** What a fire changes in its schedule's row, and all that its write may change (never `spec` nor `paused`). */
+export interface ScheduleFire {
+  name: string;
+  last_fire_at: number;
+  last_job_id: string | null;
+}
+
 /** The id of the job a schedule submits for the fire at `fireAt`: the same fire, the same id, once. */
 export const fireJobId = (name: string, fireAt: number) => `sched:${name}:${new Date(fireAt).toISOString()}`;

@@ -31,7 +31,7 @@ export interface ScheduleState extends ScheduleRow {
 
 export interface SchedulesDeps {
   queue: Pick<JobQueue, 'submit' | 'get' | 'typeNames'>;
-  store: Pick<JobStore, 'saveSchedule' | 'deleteSchedule' | 'schedules'>;
+  store: Pick<JobStore, 'saveSchedule' | 'saveScheduleFire' | 'deleteSchedule' | 'schedules'>;
   /** Epoch ms. Default Date.now. */
   now?: () => number;
   /** A fire, a write or a catch-up that failed. */
@@ -55,7 +55,8 @@ export interface Schedules {
   /**
    * Brings the running schedules in line with the stored ones, which another instance of a shared store
    * changed: a new or replaced schedule starts (keeping the later of the two last fires, so no fire time is
-   * fired again), a paused or resumed one follows, a deleted one stops. Fires alone change nothing here.
+   * fired again), a paused or resumed one follows, a deleted one stops. Another instance's fires change
+   * nothing here: this one fires the same schedules.
    */
   sync(): Promise<void>;
   /** Stops every schedule's timer (a shutdown); the stored schedules are kept. */
@@ -87,9 +88,9 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
   /** Syncs one at a time: each reads the table and then acts on what it read. */
   const oneSyncAtATime = serially();
   /**
-   * A schedule whose change is stored already (a paused one restored, or one a sync follows): its record
-   * actions write nothing meanwhile. Written again, it could overwrite a newer change another instance made
-   * since, or be read by another instance as resumed on the way to paused.
+   * A schedule whose change is stored already (a paused one started, or one a sync follows): its pause or
+   * resume writes nothing meanwhile. Written again, it could overwrite a newer change another instance made
+   * since.
    */
   let unwritten: string | null = null;
   /** Runs `change` to the schedule `name` without writing it. */
@@ -107,13 +108,27 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
     nextFireAfter: (context, after) => crons.get(context.name)!.nextAfter(after),
     submitFire: (context, fireAt) => {
       const actor = running.get(context.name)?.actor;
-      void fire(context, fireAt, context.spec.overlap).then((jobId) => actor?.send({ type: 'FIRED', job_id: jobId }));
+      // FIRED always answers, a failed fire too: it records the fire time reached.
+      const answer = (jobId: string | null) => actor?.send({ type: 'FIRED', job_id: jobId });
+      fire(context, fireAt, context.spec.overlap).then(answer, (error: unknown) => {
+        onError(error, context.name);
+        answer(null);
+      });
     },
     recordSchedule: (context, state) => {
       if (context.name === unwritten) return;
       tracked(deps.store.saveSchedule(rowOf(context, state === 'paused'))).catch((error: unknown) => onError(error, context.name));
     },
+    recordFire: (context) => recordFire(context.name, context.last_fire_at!, context.last_job_id),
   });
+
+  /**
+   * Stores the schedule's last fire, and nothing else (see `JobStore.saveScheduleFire`). Not `tracked`: what a
+   * sync reads never undoes it, and a sync that waited for it would follow a pause, and stop firing, later.
+   */
+  function recordFire(name: string, lastFireAt: number, lastJobId: string | null) {
+    deps.store.saveScheduleFire({ name, last_fire_at: lastFireAt, last_job_id: lastJobId }).catch((error: unknown) => onError(error, name));
+  }
 
   /** Submits the fire's job; resolves with its id, or null when none was submitted (skipped, or refused). */
   async function fire(context: ScheduleContext, fireAt: number, overlap: ScheduleSpec['overlap']): Promise<string | null> {
@@ -134,20 +149,18 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
     return id;
   }
 
-  /** Creates and starts the schedule's actor; `written`: the row as given is stored already (see `unwritten`). */
-  function start(row: ScheduleRow, cron: CronSchedule, written = row.paused) {
+  /** Creates and starts the schedule's actor, writing nothing: every row started is stored already. */
+  function start(row: ScheduleRow, cron: CronSchedule) {
     crons.set(row.name, cron);
     const actor = createActor(machine, {
       input: { name: row.name, spec: row.spec, next_fire_at: null, last_fire_at: row.last_fire_at, last_job_id: row.last_job_id },
     });
     running.set(row.name, { actor, cron });
     actor.subscribe({ error: (error) => onError(error, row.name) });
-    const run = () => {
+    withoutWriting(row.name, () => {
       actor.start();
       if (row.paused) actor.send({ type: 'PAUSE' });
-    };
-    if (written) withoutWriting(row.name, run);
-    else run();
+    });
   }
 
   function require(name: string): Running {
@@ -235,6 +248,7 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
           if (jobId !== null) context.last_job_id = jobId;
         }
         start({ ...row, last_fire_at: latest ?? row.last_fire_at, last_job_id: context.last_job_id }, cron);
+        if (latest !== null) recordFire(row.name, latest, context.last_job_id); // the fire times caught up, or skipped
       }
     },
 
@@ -272,7 +286,7 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
         current?.stop();
         const local = snapshot?.context.last_fire_at ?? null;
         const newer = local !== null && (row.last_fire_at === null || local > row.last_fire_at);
-        start(newer ? { ...row, last_fire_at: local, last_job_id: snapshot!.context.last_job_id } : row, cron, true);
+        start(newer ? { ...row, last_fire_at: local, last_job_id: snapshot!.context.last_job_id } : row, cron);
       }
     }),
 

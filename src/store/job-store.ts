@@ -1,6 +1,6 @@
 import type { JobRecord, JobState } from '../engine/job-record.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { ScheduleRow } from '../engine/schedule-fields.js';
+import type { ScheduleFire, ScheduleRow } from '../engine/schedule-fields.js';
 
 export interface StoreListQuery {
   state?: JobState;
@@ -124,6 +124,12 @@ export interface JobStore {
   takeDue(now: number, limit: number): Promise<JobRecord[]>;
   /** Creates or replaces a cron schedule (by its name); a durable store has it on disk when this resolves. */
   saveSchedule(row: ScheduleRow): Promise<void>;
+  /**
+   * Records a fire in its stored schedule: `last_fire_at` and `last_job_id`, nothing else, so that it never undoes
+   * a pause or a replacement written meanwhile (by another instance of a shared store). Only a later fire than
+   * the stored one is written; nothing for an unknown name (deleted meanwhile). Durable when this resolves.
+   */
+  saveScheduleFire(fire: ScheduleFire): Promise<void>;
   /** Forgets a schedule; nothing for an unknown name. */
   deleteSchedule(name: string): Promise<void>;
   /** Every schedule, by name. */
@@ -213,7 +219,7 @@ export interface SharedStore {
   watch(listener: ClusterListener): Promise<void>;
   /**
    * Calls `onChange` whenever another instance changed the stored schedules: created, replaced, paused,
-   * resumed, deleted, or fired one (its last fire written).
+   * resumed or deleted one. A fire is not told (`saveScheduleFire`): every instance fires its schedules itself.
    */
   watchSchedules(onChange: () => void): void;
   /**

@@ -439,6 +439,14 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       return TAKEN;
     },
 
+    saveScheduleFire(fire) {
+      const row = scheduleRows.get(fire.name);
+      if (row && (row.last_fire_at === null || row.last_fire_at < fire.last_fire_at)) {
+        Object.assign(row, { last_fire_at: fire.last_fire_at, last_job_id: fire.last_job_id });
+      }
+      return TAKEN;
+    },
+
     deleteSchedule(name) {
       scheduleRows.delete(name);
       return TAKEN;

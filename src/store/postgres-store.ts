@@ -723,6 +723,18 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       );
     },
 
+    // Only the fire's two fields, merged into the row as it is when the update runs: a pause or a replacement
+    // committed just before is kept (under READ COMMITTED the update sees the newest row version). Only a later
+    // fire is written. No notification: the other instances fire the same schedule themselves, and a sync
+    // changes nothing for a fire.
+    async saveScheduleFire(fire) {
+      await pool.query(
+        `UPDATE ${schema}.schedules SET row = row || jsonb_build_object('last_fire_at', $2::bigint, 'last_job_id', $3::text)
+         WHERE name = $1 AND coalesce((row->>'last_fire_at')::bigint < $2, true)`,
+        [fire.name, fire.last_fire_at, fire.last_job_id],
+      );
+    },
+
     async deleteSchedule(name) {
       await pool.query(
         `WITH deleted AS (DELETE FROM ${schema}.schedules WHERE name = $1) SELECT pg_notify($2, $3)`,

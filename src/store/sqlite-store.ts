@@ -263,6 +263,12 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       .prepare('SELECT priority FROM jobs WHERE ready_lane IS NOT NULL AND priority < ? ORDER BY priority DESC LIMIT 1')
       .pluck(),
     putSchedule: db.prepare('INSERT INTO schedules (name, row) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET row = excluded.row'),
+    // Only the fire's two fields, and only a later fire (a missing or null last fire compares as earlier). The
+    // time is cast: a JavaScript number is bound as a REAL, which json_set would write as 1774224000000.0.
+    putScheduleFire: db.prepare(
+      `UPDATE schedules SET row = json_set(row, '$.last_fire_at', CAST(@last_fire_at AS INTEGER), '$.last_job_id', @last_job_id)
+       WHERE name = @name AND coalesce(json_extract(row, '$.last_fire_at') < @last_fire_at, 1)`,
+    ),
     deleteSchedule: db.prepare('DELETE FROM schedules WHERE name = ?'),
     allSchedules: db.prepare('SELECT row FROM schedules ORDER BY name').pluck(),
     headOfLane: db
@@ -581,6 +587,10 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
     // when its request is answered.
     async saveSchedule(row) {
       statements.putSchedule.run(row.name, JSON.stringify(row));
+    },
+
+    async saveScheduleFire(fire) {
+      statements.putScheduleFire.run(fire);
     },
 
     async deleteSchedule(name) {

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { createJobQueue } from '../../src/engine/job-queue.js';
+import type { ServiceError } from '../../src/errors.js';
+import { rejection } from '../helpers/queue.js';
 
 /** The operator's hold on dispatch, on the facade: admitted jobs wait, a resume or a drain lets them run. */
 describe('dispatch pause', () => {
@@ -19,6 +21,18 @@ describe('dispatch pause', () => {
     expect(queue.dispatchPaused()).to.equal(false);
     const { unfinished } = await queue.drain(5000);
     expect([unfinished, (await queue.get('a'))?.state, (await queue.get('b'))?.state]).to.deep.equal([[], 'done', 'done']);
+  });
+
+  it('refuses a hold once a shutdown began, with shutting_down as POST /admin/pause answers, and holds nothing', async () => {
+    for (const shutdown of ['pause', 'drain'] as const) {
+      const queue = newQueue();
+      const drained = shutdown === 'drain' ? queue.drain(5000) : (queue.pause(), undefined);
+      const refused = await rejection<ServiceError>(queue.pauseDispatch());
+      expect([shutdown, refused.code, refused.message, queue.dispatchPaused()]).to.deep.equal([
+        shutdown, 'shutting_down', 'The service is shutting down and accepts no new jobs; retry on another instance.', false,
+      ]);
+      await drained;
+    }
   });
 
   it('lets go of the hold when a drain begins, so that the waiting jobs run to an end', async () => {

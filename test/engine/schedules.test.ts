@@ -109,6 +109,46 @@ describe('cron schedules', () => {
     });
   });
 
+  describe('writes', () => {
+    it('writes a put once, and each fire once: its last fire and job only', async () => {
+      const { schedules } = service();
+      const save = sinon.spy(store, 'saveSchedule');
+      const saveFire = sinon.spy(store, 'saveScheduleFire');
+      await schedules.put('n', spec({ cron: '*/10 * * * *' }));
+      expect(save.args).to.deep.equal([[{ name: 'n', spec: spec({ cron: '*/10 * * * *' }), paused: false, last_fire_at: null, last_job_id: null }]]);
+      await clock.tickAsync(20 * MINUTE);
+      expect([save.callCount, saveFire.args]).to.deep.equal([1, [
+        [{ name: 'n', last_fire_at: Date.UTC(2026, 2, 23, 0, 10), last_job_id: 'sched:n:2026-03-23T00:10:00.000Z' }],
+        [{ name: 'n', last_fire_at: Date.UTC(2026, 2, 23, 0, 20), last_job_id: 'sched:n:2026-03-23T00:20:00.000Z' }],
+      ]]);
+    });
+
+    it('leaves a schedule paused by another instance when a fire lands after the pause', async () => {
+      const here = service();
+      const other = service();
+      await here.schedules.put('n', spec({ cron: '*/10 * * * *' }));
+      await other.schedules.sync();
+      other.schedules.pause('n'); // not followed here yet: here fires once more
+      await clock.tickAsync(10 * MINUTE);
+      expect(await store.schedules()).to.deep.equal([{
+        name: 'n', spec: spec({ cron: '*/10 * * * *' }), paused: true,
+        last_fire_at: Date.UTC(2026, 2, 23, 0, 10), last_job_id: 'sched:n:2026-03-23T00:10:00.000Z',
+      }]);
+      expect(here.errors.concat(other.errors)).to.deep.equal([]);
+    });
+
+    it('writes a failed fire too: the fire time reached, with the last job as it was', async () => {
+      const { schedules, queue, errors } = service();
+      await schedules.put('n', spec({ cron: '*/10 * * * *', overlap: 'skip' }));
+      await clock.tickAsync(10 * MINUTE);
+      sinon.stub(queue, 'get').rejects(new Error('store down'));
+      await clock.tickAsync(10 * MINUTE);
+      expect([(await store.schedules())[0]?.last_fire_at, (await store.schedules())[0]?.last_job_id, errors]).to.deep.equal([
+        Date.UTC(2026, 2, 23, 0, 20), 'sched:n:2026-03-23T00:10:00.000Z', [new Error('store down')],
+      ]);
+    });
+  });
+
   describe('paused', () => {
     it('fires nothing while paused, and goes on from the next fire time after a resume', async () => {
       const { schedules, jobIds } = service();
@@ -155,6 +195,16 @@ describe('cron schedules', () => {
       const many = await downAfterOneFire('all', Date.UTC(2026, 2, 23) + 10 * MINUTE + 200 * 10 * MINUTE);
       const ids = await many.jobIds();
       expect([ids.length, ids[1], ids.at(-1)]).to.deep.equal([101, `sched:r:${iso(Date.UTC(2026, 2, 23, 0, 10) + 101 * 10 * MINUTE)}`, `sched:r:${iso(Date.UTC(2026, 2, 23, 0, 10) + 200 * 10 * MINUTE)}`]);
+    });
+
+    it('writes the fires it caught up or skipped as one fire, and nothing else', async () => {
+      const save = sinon.spy(store, 'saveSchedule');
+      const saveFire = sinon.spy(store, 'saveScheduleFire');
+      await downAfterOneFire('none', Date.UTC(2026, 2, 23, 0, 45));
+      expect([save.callCount, saveFire.args]).to.deep.equal([1, [
+        [{ name: 'r', last_fire_at: Date.UTC(2026, 2, 23, 0, 10), last_job_id: 'sched:r:2026-03-23T00:10:00.000Z' }],
+        [{ name: 'r', last_fire_at: Date.UTC(2026, 2, 23, 0, 40), last_job_id: 'sched:r:2026-03-23T00:10:00.000Z' }],
+      ]]);
     });
 
     it('between two fires: no double fire, and the next on time', async () => {
@@ -262,6 +312,21 @@ describe('cron schedules', () => {
       held.open();
       await synced;
       expect([here.schedules.list(), reads.callCount]).to.deep.equal([[], 2]);
+    });
+
+    it("follows a pause while this instance's last fire is still being written", async () => {
+      const here = service();
+      const other = service();
+      await here.schedules.put('n', spec({ cron: '*/10 * * * *' }));
+      await other.schedules.sync();
+      const held = gate();
+      sinon.stub(store, 'saveScheduleFire').callsFake(() => held.passed);
+      await clock.tickAsync(10 * MINUTE); // here fires; its write waits at the gate
+      other.schedules.pause('n');
+      await clock.tickAsync(0);
+      await here.schedules.sync();
+      expect(here.schedules.get('n').state).to.equal('paused');
+      held.open();
     });
 
     it("reads the table only after this instance's own writes, so it never undoes its latest change", async () => {

@@ -255,6 +255,21 @@ export function storeContract(name: string, subject: ContractSubject) {
         await store.deleteSchedule('hourly');
         expect((await store.schedules()).map(({ name }) => name)).to.deep.equal(['nightly']);
       });
+
+      it('records a fire: its last fire and job only, never an earlier or the same fire again, nothing for an unknown name', async () => {
+        const { store } = await open();
+        await store.saveSchedule({ ...row('nightly', '0 2 * * *', 1000), paused: true });
+        await store.saveSchedule(row('hourly', '0 * * * *'));
+        await store.saveScheduleFire({ name: 'nightly', last_fire_at: 2000, last_job_id: 'sched:nightly:2000' });
+        await store.saveScheduleFire({ name: 'nightly', last_fire_at: 1500, last_job_id: 'sched:nightly:1500' });
+        await store.saveScheduleFire({ name: 'nightly', last_fire_at: 2000, last_job_id: null });
+        await store.saveScheduleFire({ name: 'hourly', last_fire_at: 500, last_job_id: null });
+        await store.saveScheduleFire({ name: 'deleted', last_fire_at: 3000, last_job_id: 'sched:deleted:3000' });
+        expect(await store.schedules()).to.deep.equal([
+          { ...row('hourly', '0 * * * *'), last_fire_at: 500 },
+          { ...row('nightly', '0 2 * * *', 2000), paused: true },
+        ]);
+      });
     });
 
     describe('reads', () => {

@@ -14,7 +14,7 @@ import { PG_MIGRATIONS } from '../../src/store/postgres-schema.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres-store.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createSchedules, type Schedules } from '../../src/engine/schedules.js';
-import type { ScheduleSpec } from '../../src/engine/schedule-fields.js';
+import { fireJobId, type ScheduleSpec } from '../../src/engine/schedule-fields.js';
 import { jsonEqual } from '../../src/json-equal.js';
 import { createJobTypes } from '../../src/job-types/registry.js';
 import { makeQueue } from '../helpers/queue.js';
@@ -361,6 +361,51 @@ describe('schedules on the postgres store: several instances follow one table', 
     const rows = await a.store.pool.query(`SELECT name, row->>'paused' AS paused, row->'spec'->>'cron' AS cron FROM ${schema}.schedules`);
     expect(rows.rows).to.deep.equal([{ name: 'hourly', paused: 'false', cron: '0 * * * *' }]);
     expect([...a.errors, ...b.errors]).to.deep.equal([]);
+  });
+
+  it('keeps a schedule paused by another store handle when a fire of this instance is written after the pause', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    const other = await databases.open({ schema });
+    const held = gate();
+    const saveFire = a.store.saveScheduleFire.bind(a.store);
+    const fires = sinon.stub(a.store, 'saveScheduleFire').callsFake((fire) => held.passed.then(() => saveFire(fire)));
+    await a.schedules.put('n', spec('* * * * * *'));
+    await until(() => fires.called, 3000, 'a fire of a');
+    const [stored] = await other.schedules();
+    await other.saveSchedule({ ...stored!, paused: true });
+    await until(() => a.schedules.get('n').state === 'paused', 3000, 'a to follow the pause');
+    held.open();
+    await Promise.all(fires.returnValues);
+    // The latest of a's fires (more may have been held meanwhile), written into the paused row.
+    const latest = fires.args.map(([fire]) => fire).reduce((x, y) => (y.last_fire_at > x.last_fire_at ? y : x));
+    expect(latest.last_job_id).to.equal(fireJobId('n', latest.last_fire_at));
+    expect(await other.schedules()).to.deep.equal([{ ...stored!, paused: true, last_fire_at: latest.last_fire_at, last_job_id: latest.last_job_id }]);
+    expect(a.schedules.get('n')).to.deep.include({ state: 'paused', last_fire_at: latest.last_fire_at });
+    expect(a.errors).to.deep.equal([]);
+  });
+
+  it('writes a fire into the row a pause committed while the fire waited for its lock', async () => {
+    const schema = freshSchema();
+    const store = await databases.open({ schema });
+    const row = { name: 'n', spec: spec('0 * * * *'), paused: false, last_fire_at: 1000, last_job_id: 'sched:n:1000' };
+    await store.saveSchedule(row);
+    const other = await store.pool.connect();
+    try {
+      await other.query('BEGIN');
+      const { pid } = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!;
+      await other.query(`UPDATE ${schema}.schedules SET row = jsonb_set(row, '{paused}', 'true')`);
+      const fired = store.saveScheduleFire({ name: 'n', last_fire_at: 2000, last_job_id: 'sched:n:2000' });
+      // Asked outside the transaction, whose view of pg_stat_activity stays as it first read it.
+      const blocked = async () =>
+        (await store.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rows[0]!.n === 1;
+      await until(blocked, 3000, 'the fire to wait for the lock of the pause');
+      await other.query('COMMIT');
+      await fired;
+    } finally {
+      other.release(true); // closed: a failed test leaves no transaction open in the pool
+    }
+    expect(await store.schedules()).to.deep.equal([{ ...row, paused: true, last_fire_at: 2000, last_job_id: 'sched:n:2000' }]);
   });
 });
 

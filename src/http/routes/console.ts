@@ -4,7 +4,6 @@ import { cancelAll, retryAll, type BulkResult } from '../../console/bulk-actions
 import { failureGroups } from '../../console/failure-groups.js';
 import type { ThroughputSeries } from '../../console/throughput-series.js';
 import type { JobQueue } from '../../engine/job-queue.types.js';
-import { errors } from '../../errors.js';
 import { afterPendingSignals } from '../after-pending-signals.js';
 import { iso } from '../job-view.js';
 import { jsonBody } from '../json-body.js';
@@ -68,7 +67,6 @@ export function consoleRoutes(router: Router, { queue, series, maxBodyBytes }: C
     ),
   );
   router.post('/admin/pause', async (ctx) => {
-    if (queue.lifecycle() !== 'accepting') throw errors.shuttingDown();
     await queue.pauseDispatch();
     ctx.body = dispatchState(queue);
   });
