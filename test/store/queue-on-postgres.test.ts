@@ -170,8 +170,11 @@ describe('job queue on the postgres store: several instances', function () {
     await c.queue.resumeDispatch();
     await until(() => !a.queue.dispatchPaused() && !b.queue.dispatchPaused(), 2000, 'a and b to let go');
     await until(() => a.work.calls.length + b.work.calls.length + c.work.calls.length === 1, 2000, 'the job to start');
-    const started = (await b.queue.get('j'))!.history.find((entry) => entry.to === 'running')!;
-    expect(started.at).to.be.at.least(resumedAt);
+    // Started on any of them: its `running` record is written after its attempt starts (read through b, it may
+    // still be on its way).
+    const runningSince = async () => (await b.queue.get('j'))!.history.find((entry) => entry.to === 'running')?.at;
+    await until(async () => (await runningSince()) !== undefined, 2000, 'the running record to be written');
+    expect(await runningSince()).to.be.at.least(resumedAt);
     const setting = await a.store.pool.query(`SELECT name, value FROM ${schema}.settings`);
     expect(setting.rows).to.deep.equal([{ name: 'dispatch_paused', value: false }]);
   });
