@@ -203,6 +203,12 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
     SELECT 0, type, ${schema}.counted_state(state, ready_lane, owner) AS counted, count(*) FROM ${schema}.jobs
     GROUP BY type, counted;
   `,
+  // 8: \`begun\`: the attempt a claim began, until the job's record is written again. An instance that dies
+  // between its claim and the write of the job's \`running\` record leaves it set, and the instance that takes the
+  // job over counts that attempt, as interrupted: a job that kills its process as it starts runs out of retries.
+  (schema) => `
+    ALTER TABLE ${schema}.jobs ADD COLUMN begun integer;
+  `,
 ];
 
 /** The URL as the log and errors show it: no password. */

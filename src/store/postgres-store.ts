@@ -11,9 +11,14 @@
  * was interrupted, a backoff job re-arms its delay, as at a restart. A graceful close releases the leases at
  * once (no owner), so nothing waits for them to run out.
  *
- * Fencing: every write of a job's record is conditional: the row has no owner or this instance as owner, and
- * its attempt number is not newer than the record's. An instance that paused longer than its lease, and whose
- * job was taken over since, changes nothing with its late write; `onFenced` hears of it (a warn, a metric).
+ * Fencing: every write of a job's record is conditional: the row has no owner or this instance as owner (the
+ * write of an attempt, this instance only), and its attempt number is not newer than the record's. An instance
+ * that paused longer than its lease, and whose job was taken over since, changes nothing with its late write;
+ * `onFenced` hears of it (a warn, a metric).
+ *
+ * Attempts: a claim marks the attempt it begins (`begun`), in the same statement, so that an instance that dies
+ * before the job's `running` record is written still has the attempt counted, as interrupted, by the instance
+ * that takes the job over.
  *
  * Writes: `save` buffers the latest record of each job, and one statement per tick (an upsert of every
  * buffered record) writes them, in save order, so that ready places follow the order jobs became ready.
@@ -100,6 +105,8 @@ interface Pending {
   record: JobRecord;
   /** LANE_NUMBER of the lane the job waits in now; null: none. */
   lane: number | null;
+  /** The write of an attempt (its start, its progress, its outcome): only while this instance owns the job. */
+  ofAttempt: boolean;
 }
 
 /** How many of `records` there are of each type. */
@@ -215,11 +222,15 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
 
   /**
    * One statement for every buffered record, in save order (ready places are drawn in that order). Fenced: a
-   * row another instance owns, or holding a newer attempt, is left alone. Resolves with the ids written.
+   * row another instance owns, or holding a newer attempt, is left alone; so is the write of an attempt (its
+   * start, progress or outcome) to a row this instance no longer owns, such as one another instance took over
+   * and finished. Resolves with the ids written.
    */
   async function upsert(entries: [string, Pending][]): Promise<Set<string>> {
     const columns = { id: [] as string[], type: [] as string[], state: [] as string[], attempt: [] as number[], record: [] as string[], lane: [] as (number | null)[], owned: [] as boolean[], priority: [] as number[], runAt: [] as (number | null)[] };
-    for (const [id, { record, lane }] of entries) {
+    const attemptWrites: string[] = [];
+    for (const [id, { record, lane, ofAttempt }] of entries) {
+      if (ofAttempt) attemptWrites.push(id);
       columns.id.push(id);
       columns.priority.push(record.priority);
       columns.runAt.push(runAtOf(record));
@@ -252,12 +263,12 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
          state = excluded.state, attempt = excluded.attempt, record = excluded.record,
          ready_lane = excluded.ready_lane, ready_seq = excluded.ready_seq, finished_seq = excluded.finished_seq,
          owner = excluded.owner, lease_expires_at = excluded.lease_expires_at, priority = excluded.priority,
-         run_at = excluded.run_at
-       WHERE (j.owner IS NULL OR j.owner = $8) AND j.attempt <= excluded.attempt
+         run_at = excluded.run_at, begun = NULL
+       WHERE (j.owner = $8 OR (j.owner IS NULL AND NOT (j.id = ANY($12::text[])))) AND j.attempt <= excluded.attempt
        RETURNING j.id`,
       values: [
         columns.id, columns.type, columns.state, columns.attempt, `[${columns.record.join(',')}]`, columns.lane, columns.owned, me, leaseMs,
-        columns.priority, columns.runAt,
+        columns.priority, columns.runAt, attemptWrites,
       ],
     });
     return new Set(result.rows.map((row) => row.id));
@@ -370,23 +381,34 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     });
   }
 
+  /**
+   * A claimed job whose `running` record was never written (`begun` still set, migration 8) had its attempt
+   * begun: it is handed over as running, with that attempt, so that the job chart counts it as interrupted.
+   * Claimed and not begun, it waits in its lane again.
+   */
   async function takeOver(): Promise<JobRecord[]> {
     const result = await pool.query<{ state: JobState; record: JobRecord }>(
       `WITH orphaned AS (
-         SELECT id FROM ${table}
+         SELECT id, CASE WHEN state = 'queued' AND begun IS NOT NULL THEN 'running' ELSE state END AS taken_as
+         FROM ${table}
          WHERE ((state IN ('queued', 'running', 'backoff') AND ready_lane IS NULL)
                 OR (state = 'scheduled' AND run_at IS NULL))
            AND (owner IS NULL OR (owner <> $1 AND lease_expires_at < now()))
          ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED
        )
        UPDATE ${table} j SET
-         owner = CASE WHEN j.state IN ('queued', 'scheduled') THEN NULL ELSE $1 END,
-         lease_expires_at = CASE WHEN j.state IN ('queued', 'scheduled') THEN NULL
+         state = o.taken_as,
+         attempt = CASE WHEN o.taken_as = j.state THEN j.attempt ELSE j.begun END,
+         record = CASE WHEN o.taken_as = j.state THEN j.record
+                       ELSE j.record || jsonb_build_object('state', o.taken_as, 'attempts', j.begun) END,
+         begun = NULL,
+         owner = CASE WHEN o.taken_as IN ('queued', 'scheduled') THEN NULL ELSE $1 END,
+         lease_expires_at = CASE WHEN o.taken_as IN ('queued', 'scheduled') THEN NULL
                                  ELSE now() + $2 * interval '1 millisecond' END,
-         ready_lane = CASE WHEN j.state = 'queued' THEN 1 END,
-         ready_seq = CASE WHEN j.state = 'queued' THEN nextval('${schema}.ready_order') END,
-         run_at = CASE WHEN j.state = 'scheduled' THEN (j.record->>'next_run_at')::bigint END
-       FROM orphaned WHERE j.id = orphaned.id
+         ready_lane = CASE WHEN o.taken_as = 'queued' THEN 1 END,
+         ready_seq = CASE WHEN o.taken_as = 'queued' THEN nextval('${schema}.ready_order') END,
+         run_at = CASE WHEN o.taken_as = 'scheduled' THEN (j.record->>'next_run_at')::bigint END
+       FROM orphaned o WHERE j.id = o.id
        RETURNING j.state, j.record`,
       [me, leaseMs, TAKEOVER_BATCH],
     );
@@ -410,7 +432,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
          ORDER BY priority DESC, ready_lane, ready_seq LIMIT $1 FOR UPDATE SKIP LOCKED
        )
        UPDATE ${table} j SET ready_lane = NULL, ready_seq = NULL, owner = $2,
-         lease_expires_at = now() + $3 * interval '1 millisecond'
+         lease_expires_at = now() + $3 * interval '1 millisecond', begun = j.attempt + 1
        FROM picked WHERE j.id = picked.id
        RETURNING j.record, picked.priority, picked.ready_lane AS lane, picked.ready_seq AS seq`,
       values: [limit, me, leaseMs],
@@ -458,7 +480,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       if (picked.length > 0) {
         await client.query(
           `UPDATE ${table} SET ready_lane = NULL, ready_seq = NULL, owner = $2,
-             lease_expires_at = now() + $3 * interval '1 millisecond'
+             lease_expires_at = now() + $3 * interval '1 millisecond', begun = attempt + 1
            WHERE id = ANY($1::text[])`,
           [picked.map((p) => p.id), me, leaseMs],
         );
@@ -649,11 +671,15 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     pool,
     retain,
 
-    save(record, _from, ready) {
+    save(record, from, ready) {
       if (closed) throw new Error('job store is closed');
       // Re-inserted, so that the Map's order (the write's order) is the order of the latest saves.
       pending.delete(record.id);
-      pending.set(record.id, { record, lane: ready === undefined ? null : LANE_NUMBER[ready] });
+      pending.set(record.id, {
+        record,
+        lane: ready === undefined ? null : LANE_NUMBER[ready],
+        ofAttempt: record.state === 'running' || from === 'running',
+      });
       schedule();
       return Promise.resolve();
     },

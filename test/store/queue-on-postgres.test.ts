@@ -307,6 +307,33 @@ describe('job queue on the postgres store: several instances', function () {
       ['backoff', 'running', 'SLOT_GRANTED'],
     ]);
   });
+  it('counts the attempt of an instance that died before writing its start: a job that kills its process runs out of retries', async () => {
+    const schema = freshSchema();
+    const a = await instance(schema);
+    // a never writes the job's running record (it dies as the attempt starts, say); the claim is not held back.
+    const held = gate();
+    aroundStatement(a.store, 'jobsvc-upsert', (run) => held.passed.then(run));
+    try {
+      await a.queue.submit({ id: 'j', payload: null, max_retries: 0 });
+      await until(() => a.work.calls.length === 1, 2000, 'the attempt to start on a');
+      await a.store.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+      const b = await instance(schema, { pollMs: 50 });
+      await until(async () => (await b.queue.get('j'))?.state === 'failed', 3000, 'the job to fail on b');
+      const failed = (await b.queue.get('j'))!;
+      expect([failed.attempts, failed.last_error, b.work.calls.length]).to.deep.equal([1, 'interrupted', 0]);
+      expect(failed.history.map((t) => [t.from, t.to, t.event])).to.deep.equal([
+        [null, 'queued', 'SUBMIT'],
+        ['running', 'failed', 'RESTORED'],
+      ]);
+    } finally {
+      held.open();
+    }
+    // a's late writes of that attempt (its start, its outcome) change nothing on the row b finished.
+    a.work.latest('j').resolve('ok');
+    await until(() => a.fenced.includes('j'), 2000, "a's late write to be fenced");
+    const row = await a.store.pool.query(`SELECT state, attempt, owner FROM ${schema}.jobs`);
+    expect(row.rows).to.deep.equal([{ state: 'failed', attempt: 1, owner: null }]);
+  });
 });
 
 describe('schedules on the postgres store: several instances follow one table', function () {
@@ -483,6 +510,63 @@ describe('postgres store: leases and fencing', () => {
     expect(fenced).to.deep.equal(['j']);
     const row = await b.pool.query(`SELECT state, owner FROM ${schema}.jobs`);
     expect(row.rows).to.deep.equal([{ state: 'backoff', owner: b.shared.instanceId }]);
+  });
+
+  it('hands over as running, its attempt counted, a job claimed by an instance that died before writing its start', async () => {
+    const schema = freshSchema();
+    const a = await databases.open({ schema });
+    const b = await databases.open({ schema });
+    void a.save(record('j', 'queued', { max_retries: 3 }), null, 'new');
+    void a.save(record('k', 'queued', { max_retries: 3 }), null, 'new');
+    // Both kinds of claim: in order, and under a type's concurrency.
+    const [claimed] = await a.claim({ limit: 1 });
+    expect(claimed!.attempts).to.equal(0);
+    expect(ids(await a.claim({ limit: 1, allowances: new Map([['simulated', 1]]) }))).to.deep.equal(['k']);
+    await a.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    const taken = await b.shared.takeOver();
+    expect(taken.map((job) => [job.id, job.state, job.attempts])).to.deep.equal([['j', 'running', 1], ['k', 'running', 1]]);
+    const row = await b.pool.query(`SELECT id, state, attempt, begun, owner, ready_lane FROM ${schema}.jobs ORDER BY id`);
+    const owner = b.shared.instanceId;
+    expect(row.rows).to.deep.equal([
+      { id: 'j', state: 'running', attempt: 1, begun: null, owner, ready_lane: null },
+      { id: 'k', state: 'running', attempt: 1, begun: null, owner, ready_lane: null },
+    ]);
+  });
+
+  it('begins no attempt for a claimed job handed back unstarted: it waits in its lane again', async () => {
+    const schema = freshSchema();
+    const a = await databases.open({ schema });
+    const b = await databases.open({ schema });
+    void a.save(record('j', 'queued'), null, 'new');
+    const [claimed] = await a.claim({ limit: 1 });
+    void a.save(claimed!, 'queued', 'new');
+    await a.flush();
+    await a.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    expect(await b.shared.takeOver()).to.deep.equal([]);
+    const row = await b.pool.query(`SELECT state, attempt, begun, owner, ready_lane FROM ${schema}.jobs`);
+    expect(row.rows).to.deep.equal([{ state: 'queued', attempt: 0, begun: null, owner: null, ready_lane: 1 }]);
+  });
+
+  it("refuses an attempt's late outcome once another instance took the job over and finished it", async () => {
+    const schema = freshSchema();
+    const fenced: string[] = [];
+    const a = await databases.open({ schema, onFenced: (id) => fenced.push(id) });
+    const b = await databases.open({ schema });
+    void a.save(record('j', 'queued', { max_retries: 0 }), null, 'new');
+    const [claimed] = await a.claim({ limit: 1 });
+    const running = { ...claimed!, state: 'running' as const, attempts: 1 };
+    void a.save(running, 'queued');
+    await a.flush();
+    await a.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    await b.shared.takeOver();
+    void b.save({ ...running, state: 'failed', last_error: 'interrupted' }, 'running');
+    await b.flush();
+    // Finished, the row has no owner: a's outcome of the same attempt must still not replace b's.
+    void a.save({ ...running, state: 'done' }, 'running');
+    await a.flush();
+    expect(fenced).to.deep.equal(['j']);
+    const row = await b.pool.query(`SELECT state, owner FROM ${schema}.jobs`);
+    expect(row.rows).to.deep.equal([{ state: 'failed', owner: null }]);
   });
 
   it('decides a batch of admissions in order: duplicates in the store and in the batch, the limit, scheduled jobs', async () => {
