@@ -92,6 +92,12 @@ export interface PostgresStore extends JobStore {
 
 /** How long after a failed commit the buffer is written again when nothing else triggers a commit, in ms. */
 export const COMMIT_RETRY_MS = 250;
+/**
+ * How long a started job's `running` record may wait for a commit that other writes start, in ms. Its claim
+ * counted the attempt already (`begun`), so the record only tells the other instances how the attempt goes; a
+ * short attempt's outcome replaces it in the buffer, and the job is written once for its attempt, not twice.
+ */
+export const START_WRITE_DELAY_MS = 50;
 /** Jobs taken over per statement. */
 const TAKEOVER_BATCH = 500;
 /** Finished records deleted per statement at most. */
@@ -168,6 +174,16 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   /** The connection that LISTENs on the schema's channel, once connected. */
   let listening: pg.Client | undefined;
   let retention: Promise<void> | undefined;
+
+  let startWriteTimer: NodeJS.Timeout | undefined;
+  function scheduleStartWrite() {
+    if (startWriteTimer !== undefined || closed) return;
+    startWriteTimer = setTimeout(() => {
+      startWriteTimer = undefined;
+      schedule();
+    }, START_WRITE_DELAY_MS);
+    startWriteTimer.unref();
+  }
 
   function schedule() {
     if (scheduled || closed) return;
@@ -680,7 +696,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
         lane: ready === undefined ? null : LANE_NUMBER[ready],
         ofAttempt: record.state === 'running' || from === 'running',
       });
-      schedule();
+      if (record.state === 'running' && from !== 'running') scheduleStartWrite();
+      else schedule();
       return Promise.resolve();
     },
 
@@ -852,6 +869,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
         closed = true;
         for (const timer of timers) clearInterval(timer);
         if (retryTimer) clearTimeout(retryTimer);
+        if (startWriteTimer) clearTimeout(startWriteTimer);
         listening?.removeAllListeners();
         await listening?.end().catch(() => {});
         await retention?.catch(() => {});

@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { DuplicateJobError, ServiceError, StoreOpenError } from '../../src/errors.js';
 import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres-schema.js';
-import { openPostgresStore, type PostgresStore } from '../../src/store/postgres-store.js';
+import { openPostgresStore, START_WRITE_DELAY_MS, type PostgresStore } from '../../src/store/postgres-store.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
 import { createSchedules, type Schedules } from '../../src/engine/schedules.js';
 import { fireJobId, type ScheduleSpec } from '../../src/engine/schedule-fields.js';
@@ -20,7 +20,7 @@ import { createJobTypes } from '../../src/job-types/registry.js';
 import { makeQueue } from '../helpers/queue.js';
 import { manualProcessor } from '../helpers/processors.js';
 import { freshSchema, postgresStores, withTestClient } from './postgres-support.js';
-import { ids, record } from './support.js';
+import { ids, nextTick, record } from './support.js';
 
 /** Resolves once `condition` holds, checking every 10 ms; fails after `ms`. */
 async function until(condition: () => boolean | Promise<boolean>, ms = 3000, what = 'the condition') {
@@ -531,6 +531,53 @@ describe('postgres store: leases and fencing', () => {
       { id: 'j', state: 'running', attempt: 1, begun: null, owner, ready_lane: null },
       { id: 'k', state: 'running', attempt: 1, begun: null, owner, ready_lane: null },
     ]);
+  });
+
+  it("writes a started job's running record with its outcome when the attempt ends first: one write, not two", async () => {
+    const schema = freshSchema();
+    const a = await databases.open({ schema });
+    void a.save(record('j', 'queued'), null, 'new');
+    const [claimed] = await a.claim({ limit: 1 });
+    const written: string[][] = [];
+    aroundStatement(a, 'jobsvc-upsert', async (run) => {
+      const result = await run();
+      written.push(result.rows.map((row: { id: string }) => row.id));
+      return result;
+    });
+    const running = { ...claimed!, state: 'running' as const, attempts: 1 };
+    void a.save(running, 'queued');
+    await nextTick();
+    await nextTick();
+    void a.save({ ...running, state: 'done' }, 'running');
+    await a.flush();
+    expect(written).to.deep.equal([['j']]);
+    const row = await a.pool.query(`SELECT state, record->>'state' AS recorded FROM ${schema}.jobs`);
+    expect(row.rows).to.deep.equal([{ state: 'done', recorded: 'done' }]);
+  });
+
+  it('writes a started job\'s running record by itself START_WRITE_DELAY_MS later when nothing else is written', async () => {
+    const schema = freshSchema();
+    const a = await databases.open({ schema });
+    void a.save(record('j', 'queued'), null, 'new');
+    const [claimed] = await a.claim({ limit: 1 });
+    let upserts = 0;
+    aroundStatement(a, 'jobsvc-upsert', (run) => (upserts++, run()));
+    // Only the timeouts: the store's commits are set off at setImmediate, and the database answers in real time.
+    const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      void a.save({ ...claimed!, state: 'running', attempts: 1 }, 'queued');
+      await clock.tickAsync(START_WRITE_DELAY_MS - 1);
+      await nextTick();
+      expect(upserts).to.equal(0);
+      await clock.tickAsync(1);
+      await nextTick();
+      expect(upserts).to.equal(1);
+    } finally {
+      clock.restore();
+    }
+    await a.flush();
+    const row = await a.pool.query(`SELECT state FROM ${schema}.jobs`);
+    expect(row.rows).to.deep.equal([{ state: 'running' }]);
   });
 
   it('begins no attempt for a claimed job handed back unstarted: it waits in its lane again', async () => {
