@@ -12,11 +12,10 @@
 import type { JobRecord } from '../engine/job-record.js';
 import type { ListPage, ListQuery } from '../engine/job-queue.types.js';
 import { NO_MESSAGE } from './failure-groups.js';
+import { storePages, type ListFn } from './store-pages.js';
 
 /** The most records one search request reads from the store. */
 export const SEARCH_SCAN_LIMIT = 20_000;
-/** The largest page the store is asked for (its limit, MAX_LIST_LIMIT). */
-const STORE_PAGE = 1000;
 
 export interface SearchFilters {
   /** The id starts with this, compared without regard to case. */
@@ -30,7 +29,6 @@ export interface SearchFilters {
 }
 
 export type SearchQuery = ListQuery & SearchFilters;
-type ListFn = (query: ListQuery) => Promise<ListPage>;
 
 /** Whether a query has any filter the store's `list` cannot apply itself. */
 export function hasSearchFilters(query: SearchFilters): boolean {
@@ -58,22 +56,19 @@ export async function searchJobs(list: ListFn, query: SearchQuery, scanLimit = S
   if (!hasSearchFilters(query)) return list({ state, type, limit, cursor: query.cursor });
   const matches = matcherOf(query);
   const found: JobRecord[] = [];
-  let cursor = query.cursor;
-  let scanned = 0;
-  for (;;) {
-    const page = await list({ state, type, limit: Math.min(STORE_PAGE, scanLimit - scanned), cursor });
+  // Where the scan goes on: null once the store has no more, the last page's cursor when the scan limit stopped it.
+  let next_cursor: string | null = null;
+  for await (const page of storePages(list, { state, type, cursor: query.cursor }, scanLimit)) {
     for (const [index, record] of page.jobs.entries()) {
       // Older than the range: every job after it is older still.
       if (query.created_after !== undefined && record.created_at < query.created_after) return { jobs: found, next_cursor: null };
       if (!matches(record)) continue;
-      if (found.length === limit) return { jobs: found, next_cursor: await cursorAt(list, query, cursor, index) };
+      if (found.length === limit) return { jobs: found, next_cursor: await cursorAt(list, query, page.from, index) };
       found.push(record);
     }
-    scanned += page.jobs.length;
-    cursor = page.next_cursor ?? undefined;
-    if (cursor === undefined) return { jobs: found, next_cursor: null };
-    if (scanned >= scanLimit) return { jobs: found, next_cursor: cursor };
+    next_cursor = page.next_cursor;
   }
+  return { jobs: found, next_cursor };
 }
 
 /**
