@@ -89,7 +89,9 @@ export interface QueueLevels {
 
 export type TypeTotals = Omit<Stats['totals'], 'rejected'>;
 
-export type Lifecycle = 'accepting' | 'draining' | 'pausing' | 'stopped';
+/** The supervisor's top-level states: the queue's lifecycle, as `lifecycle()` and the HTTP answers show it. */
+export const LIFECYCLES = ['accepting', 'pausing', 'draining', 'stopped'] as const;
+export type Lifecycle = (typeof LIFECYCLES)[number];
 
 export interface DrainResult {
   /** Jobs still unfinished when the deadline passed (empty after a clean drain). */
