@@ -30,6 +30,15 @@ export interface SearchFilters {
 
 export type SearchQuery = ListQuery & SearchFilters;
 
+/** A page of a search, and where a shorter page of the same search would end. */
+export interface SearchPage extends ListPage {
+  /**
+   * The cursor just before the page's `n`-th job (0-based; 0 < n < jobs.length): the `next_cursor` of the page
+   * cut to its first `n` jobs, found without searching again (one store read of at most a page).
+   */
+  cursorBefore(n: number): Promise<string | null>;
+}
+
 /** Whether a query has any filter the store's `list` cannot apply itself. */
 export function hasSearchFilters(query: SearchFilters): boolean {
   return (
@@ -51,24 +60,33 @@ function matcherOf(filters: SearchFilters): (record: JobRecord) => boolean {
 }
 
 /** One page of the jobs that match `query`, newest first; see the module's header for a short page. */
-export async function searchJobs(list: ListFn, query: SearchQuery, scanLimit = SEARCH_SCAN_LIMIT): Promise<ListPage> {
+export async function searchJobs(list: ListFn, query: SearchQuery, scanLimit = SEARCH_SCAN_LIMIT): Promise<SearchPage> {
   const { state, type, limit } = query;
-  if (!hasSearchFilters(query)) return list({ state, type, limit, cursor: query.cursor });
+  if (!hasSearchFilters(query)) {
+    const page = await list({ state, type, limit, cursor: query.cursor });
+    return { ...page, cursorBefore: (n) => cursorAt(list, query, query.cursor, n) };
+  }
   const matches = matcherOf(query);
   const found: JobRecord[] = [];
+  /** Where each match is in the store's listing (its page's cursor, its index there), the one past `limit` included. */
+  const places: { from: string | undefined; index: number }[] = [];
+  const cursorBefore = (n: number) => cursorAt(list, query, places[n]!.from, places[n]!.index);
   // Where the scan goes on: null once the store has no more, the last page's cursor when the scan limit stopped it.
   let next_cursor: string | null = null;
   for await (const page of storePages(list, { state, type, cursor: query.cursor }, scanLimit)) {
     for (const [index, record] of page.jobs.entries()) {
       // Older than the range: every job after it is older still.
-      if (query.created_after !== undefined && record.created_at < query.created_after) return { jobs: found, next_cursor: null };
+      if (query.created_after !== undefined && record.created_at < query.created_after) {
+        return { jobs: found, next_cursor: null, cursorBefore };
+      }
       if (!matches(record)) continue;
-      if (found.length === limit) return { jobs: found, next_cursor: await cursorAt(list, query, page.from, index) };
+      places.push({ from: page.from, index });
+      if (found.length === limit) return { jobs: found, next_cursor: await cursorBefore(limit), cursorBefore };
       found.push(record);
     }
     next_cursor = page.next_cursor;
   }
-  return { jobs: found, next_cursor };
+  return { jobs: found, next_cursor, cursorBefore };
 }
 
 /**

@@ -54,7 +54,7 @@ describe('store pages', () => {
     expect(page.jobs.map((job) => job.id)).to.deep.equal(['j1', ...Array.from({ length: 9 }, (_, i) => `j${10 + i}`)]);
     expect(page.next_cursor).to.equal('19');
     // From j1000, 500 records read (j1000–j1499) and none matches: an empty page that goes on after them.
-    const empty = await searchJobs(list, { limit: 1000, id_prefix: 'j2', cursor: '1000' }, 500);
-    expect(empty).to.deep.equal({ jobs: [], next_cursor: '1500' });
+    const { jobs, next_cursor } = await searchJobs(list, { limit: 1000, id_prefix: 'j2', cursor: '1000' }, 500);
+    expect({ jobs, next_cursor }).to.deep.equal({ jobs: [], next_cursor: '1500' });
   });
 });
