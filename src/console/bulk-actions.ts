@@ -10,6 +10,7 @@
 import { errors, ServiceError } from '../errors.js';
 import type { JobState } from '../engine/job-record.js';
 import type { JobQueue } from '../engine/job-queue.types.js';
+import { storePages } from './store-pages.js';
 
 export interface BulkFilter<S extends JobState> {
   state: S;
@@ -27,7 +28,6 @@ export interface BulkResult {
   stopped_by: 'queue_full' | 'shutting_down' | null;
 }
 
-const PAGE = 1000;
 /** A job that moved on between the listing and the action: not an error of the bulk action. */
 const MOVED_ON = new Set(['not_found', 'not_retryable', 'not_cancellable']);
 
@@ -40,9 +40,7 @@ async function forEachJob(
   let acted = 0;
   let skipped = 0;
   let stopped_by: BulkResult['stopped_by'] = null;
-  let cursor: string | undefined;
-  pages: do {
-    const page = await queue.list({ state: filter.state, type: filter.type, limit: PAGE, cursor });
+  pages: for await (const page of storePages((query) => queue.list(query), { state: filter.state, type: filter.type })) {
     for (const job of page.jobs) {
       try {
         await act(job.id);
@@ -56,8 +54,7 @@ async function forEachJob(
         } else throw error;
       }
     }
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor !== undefined);
+  }
   return { acted, skipped, remaining: await countIn(queue, filter), stopped_by };
 }
 

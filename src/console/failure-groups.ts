@@ -4,6 +4,7 @@
  * failed jobs are read; `complete` says whether that was all of them.
  */
 import type { JobQueue } from '../engine/job-queue.types.js';
+import { storePages } from './store-pages.js';
 
 /** The most failed jobs one request reads. */
 export const FAILURE_SCAN_LIMIT = 10_000;
@@ -34,9 +35,8 @@ export async function failureGroups(
 ): Promise<FailureGroups> {
   const byMessage = new Map<string, FailureGroup>();
   let scanned = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await queue.list({ state: 'failed', type, limit: Math.min(1000, scanLimit - scanned), cursor });
+  let complete = false;
+  for await (const page of storePages((query) => queue.list(query), { state: 'failed', type }, scanLimit)) {
     for (const job of page.jobs) {
       const message = job.last_error ?? NO_MESSAGE;
       const group = byMessage.get(message);
@@ -47,8 +47,8 @@ export async function failureGroups(
       }
     }
     scanned += page.jobs.length;
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor !== undefined && scanned < scanLimit);
+    complete = page.next_cursor === null;
+  }
   const groups = [...byMessage.values()].sort((a, b) => b.count - a.count || (a.message < b.message ? -1 : 1));
-  return { scanned, complete: cursor === undefined, groups: groups.slice(0, top) };
+  return { scanned, complete, groups: groups.slice(0, top) };
 }

@@ -12,11 +12,10 @@
 import type { JobRecord } from '../engine/job-record.js';
 import type { ListPage, ListQuery } from '../engine/job-queue.types.js';
 import { NO_MESSAGE } from './failure-groups.js';
+import { storePages, type ListFn } from './store-pages.js';
 
 /** The most records one search request reads from the store. */
 export const SEARCH_SCAN_LIMIT = 20_000;
-/** The largest page the store is asked for (its limit, MAX_LIST_LIMIT). */
-const STORE_PAGE = 1000;
 
 export interface SearchFilters {
   /** The id starts with this, compared without regard to case. */
@@ -30,7 +29,15 @@ export interface SearchFilters {
 }
 
 export type SearchQuery = ListQuery & SearchFilters;
-type ListFn = (query: ListQuery) => Promise<ListPage>;
+
+/** A page of a search, and where a shorter page of the same search would end. */
+export interface SearchPage extends ListPage {
+  /**
+   * The cursor just before the page's `n`-th job (0-based; 0 < n < jobs.length): the `next_cursor` of the page
+   * cut to its first `n` jobs, found without searching again (one store read of at most a page).
+   */
+  cursorBefore(n: number): Promise<string | null>;
+}
 
 /** Whether a query has any filter the store's `list` cannot apply itself. */
 export function hasSearchFilters(query: SearchFilters): boolean {
@@ -53,27 +60,33 @@ function matcherOf(filters: SearchFilters): (record: JobRecord) => boolean {
 }
 
 /** One page of the jobs that match `query`, newest first; see the module's header for a short page. */
-export async function searchJobs(list: ListFn, query: SearchQuery, scanLimit = SEARCH_SCAN_LIMIT): Promise<ListPage> {
+export async function searchJobs(list: ListFn, query: SearchQuery, scanLimit = SEARCH_SCAN_LIMIT): Promise<SearchPage> {
   const { state, type, limit } = query;
-  if (!hasSearchFilters(query)) return list({ state, type, limit, cursor: query.cursor });
+  if (!hasSearchFilters(query)) {
+    const page = await list({ state, type, limit, cursor: query.cursor });
+    return { ...page, cursorBefore: (n) => cursorAt(list, query, query.cursor, n) };
+  }
   const matches = matcherOf(query);
   const found: JobRecord[] = [];
-  let cursor = query.cursor;
-  let scanned = 0;
-  for (;;) {
-    const page = await list({ state, type, limit: Math.min(STORE_PAGE, scanLimit - scanned), cursor });
+  /** Where each match is in the store's listing (its page's cursor, its index there), the one past `limit` included. */
+  const places: { from: string | undefined; index: number }[] = [];
+  const cursorBefore = (n: number) => cursorAt(list, query, places[n]!.from, places[n]!.index);
+  // Where the scan goes on: null once the store has no more, the last page's cursor when the scan limit stopped it.
+  let next_cursor: string | null = null;
+  for await (const page of storePages(list, { state, type, cursor: query.cursor }, scanLimit)) {
     for (const [index, record] of page.jobs.entries()) {
       // Older than the range: every job after it is older still.
-      if (query.created_after !== undefined && record.created_at < query.created_after) return { jobs: found, next_cursor: null };
+      if (query.created_after !== undefined && record.created_at < query.created_after) {
+        return { jobs: found, next_cursor: null, cursorBefore };
+      }
       if (!matches(record)) continue;
-      if (found.length === limit) return { jobs: found, next_cursor: await cursorAt(list, query, cursor, index) };
+      places.push({ from: page.from, index });
+      if (found.length === limit) return { jobs: found, next_cursor: await cursorBefore(limit), cursorBefore };
       found.push(record);
     }
-    scanned += page.jobs.length;
-    cursor = page.next_cursor ?? undefined;
-    if (cursor === undefined) return { jobs: found, next_cursor: null };
-    if (scanned >= scanLimit) return { jobs: found, next_cursor: cursor };
+    next_cursor = page.next_cursor;
   }
+  return { jobs: found, next_cursor, cursorBefore };
 }
 
 /**

@@ -78,10 +78,12 @@ export function createThroughputSeries(queue: JobQueue, now: () => number = Date
   async function sample() {
     sampleTimer = undefined;
     lastSampleAt = now();
-    const stats = await queue.stats();
+    // The levels alone: `stats()` also reads the per-type counts and the oldest waiting per priority (a
+    // commit of SQLite's write buffer, a recursive query on PostgreSQL), up to 4 times a second while jobs move.
+    const { queued, busy } = await queue.levels();
     const slot = slotNow();
-    ring.depth[slot] = stats.states.queued;
-    ring.busy[slot] = stats.workers.busy;
+    ring.depth[slot] = queued;
+    ring.busy[slot] = busy;
   }
 
   function sampleSoon() {

@@ -763,6 +763,11 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
       };
     },
 
+    async levels() {
+      const { queued } = await store.counts();
+      return { queued, busy: supervisor.getSnapshot().context.busy };
+    },
+
     lifecycle,
 
     processorsRunning: () => attempts.processorsRunning(),

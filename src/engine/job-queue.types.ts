@@ -81,9 +81,17 @@ export interface Stats {
   };
 }
 
+/** What `JobQueue.levels` reads: the queue depth and the busy workers, as `Stats` has them. */
+export interface QueueLevels {
+  queued: number;
+  busy: number;
+}
+
 export type TypeTotals = Omit<Stats['totals'], 'rejected'>;
 
-export type Lifecycle = 'accepting' | 'draining' | 'pausing' | 'stopped';
+/** The supervisor's top-level states: the queue's lifecycle, as `lifecycle()` and the HTTP answers show it. */
+export const LIFECYCLES = ['accepting', 'pausing', 'draining', 'stopped'] as const;
+export type Lifecycle = (typeof LIFECYCLES)[number];
 
 export interface DrainResult {
   /** Jobs still unfinished when the deadline passed (empty after a clean drain). */
@@ -157,6 +165,12 @@ export interface JobQueue {
   /** The type of a submission that names none. */
   readonly defaultType: string;
   stats(): Promise<Stats>;
+  /**
+   * `stats().states.queued` and `stats().workers.busy` alone: the store's per-state counts (kept in memory by
+   * the memory and SQLite stores), without the per-type counts and the oldest waiting per priority that
+   * `stats()` reads as well. For a caller that samples the levels often, as the throughput series does.
+   */
+  levels(): Promise<QueueLevels>;
   lifecycle(): Lifecycle;
   /**
    * How many attempts have their processor running. Fewer than `stats().workers.busy` while running jobs wait

@@ -4,6 +4,7 @@
  * like `response-schemas.ts`, so that a test parsing a real answer fails on a field the document does not know.
  */
 import { z } from 'zod';
+import { LIFECYCLES } from '../engine/job-queue.types.js';
 
 const count = z.int().min(0);
 const stoppedBy = z.enum(['queue_full', 'shutting_down']).nullable().meta({
@@ -22,11 +23,17 @@ export const cancelAllReplySchema = z
   .strictObject({ cancelled: count, skipped, remaining, stopped_by: stoppedBy })
   .meta({ id: 'CancelAllReply' });
 
-/** `POST /admin/pause` and `POST /admin/resume`. */
+/** `POST /admin/pause` and `POST /admin/resume`; `GET /debug/status` has these fields too. */
 export const dispatchReplySchema = z.strictObject({
-  lifecycle: z.enum(['accepting', 'draining', 'pausing', 'stopped']),
-  dispatch: z.enum(['running', 'paused']).meta({ description: 'paused: no waiting job is started.' }),
+  lifecycle: z.enum(LIFECYCLES).meta({
+    description: 'The supervisor: accepting jobs; pausing (a durable shutdown parking its running jobs); draining; stopped.',
+  }),
+  dispatch: z.enum(['running', 'paused']).meta({
+    description: 'paused: an operator holds dispatch (POST /admin/pause), and no waiting job is started.',
+  }),
 }).meta({ id: 'DispatchState' });
+
+export type DispatchReply = z.output<typeof dispatchReplySchema>;
 
 const perSecond = z.array(count);
 const level = z.array(count.nullable());

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { JOB_STATES } from '../engine/job-record.js';
 import { PRIORITY_MAX, PRIORITY_MIN } from '../engine/job-fields.js';
+import { dispatchReplySchema } from './console-schemas.js';
 
 const jobState = z.enum(JOB_STATES);
 /** Times are ISO-8601 UTC with milliseconds, as `Date.prototype.toISOString` writes them. */
@@ -93,13 +94,8 @@ export const statsSchema = z.strictObject({
   }),
 }).meta({ id: 'Stats' });
 
-/** `GET /debug/status`. */
-export const debugStatusSchema = statsSchema.extend({
-  lifecycle: z.enum(['accepting', 'pausing', 'draining', 'stopped']).meta({
-    description: 'The supervisor: accepting jobs; pausing (a durable shutdown parking its running jobs); draining; stopped.',
-  }),
-  dispatch: z.enum(['running', 'paused']).meta({ description: 'paused: an operator holds dispatch (POST /admin/pause).' }),
-}).meta({ id: 'DebugStatus' });
+/** `GET /debug/status`: `/stats` and the dispatch state of `POST /admin/pause`. */
+export const debugStatusSchema = statsSchema.extend(dispatchReplySchema.shape).meta({ id: 'DebugStatus' });
 
 /** A transition as `GET /jobs/:id/history` and `GET /events` show it. */
 export const transitionViewSchema = z.strictObject({

@@ -1,12 +1,10 @@
 /** The shapes of the `/schedules` routes: what `PUT /schedules/:name` accepts, and a schedule's view. */
 import { z } from 'zod';
-import { PRIORITY_MAX, PRIORITY_MIN } from '../engine/job-fields.js';
 import type { ScheduleState } from '../engine/schedules.js';
 import { jobTypeNameSchema } from '../job-types/job-type.js';
 import { isoOrNull, iso } from './job-view.js';
-import { payloadSchema } from './schemas.js';
+import { maxRetriesSchema, objectIssue, payloadSchema, prioritySchema } from './schemas.js';
 
-const priorityMessage = `Must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}.`;
 const allowed = ['cron', 'timezone', 'type', 'payload', 'max_retries', 'priority', 'overlap', 'catch_up'];
 
 /** A schedule's name: what its jobs' ids carry (`sched:<name>:<time>`). */
@@ -16,26 +14,18 @@ export const scheduleNameSchema = z
 
 /** The body of `PUT /schedules/:name`. `maxRetriesLimit` is MAX_RETRIES_LIMIT. */
 export function scheduleSpecSchema(maxRetriesLimit: number) {
-  const retries = `Must be an integer from 0 to ${maxRetriesLimit}.`;
   return z.strictObject(
     {
       cron: z.string({ error: 'Must be a cron expression (a string).' }),
       timezone: z.string({ error: 'Must be an IANA time zone name.' }).default('UTC'),
       type: jobTypeNameSchema.optional(),
       payload: payloadSchema,
-      max_retries: z.number({ error: retries }).int({ error: retries }).min(0, { error: retries }).max(maxRetriesLimit, { error: retries }).optional(),
-      priority: z
-        .number({ error: priorityMessage })
-        .int({ error: priorityMessage })
-        .min(PRIORITY_MIN, { error: priorityMessage })
-        .max(PRIORITY_MAX, { error: priorityMessage })
-        .default(0),
+      max_retries: maxRetriesSchema(maxRetriesLimit).optional(),
+      priority: prioritySchema.default(0),
       overlap: z.enum(['skip', 'allow'], { error: 'Must be skip or allow.' }).default('skip'),
       catch_up: z.enum(['none', 'latest', 'all'], { error: 'Must be none, latest or all.' }).default('latest'),
     },
-    {
-      error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown field; allowed: ${allowed.join(', ')}.` : 'Must be a JSON object.'),
-    },
+    { error: objectIssue(allowed) },
   );
 }
 

@@ -98,10 +98,22 @@ export const payloadSchema = z
   });
 
 /** Messages of the object-level issues: an unknown key, or a value that is not an object at all. */
-const objectIssue = (allowed: string[]) => (issue: { code?: string }) =>
+export const objectIssue = (allowed: string[]) => (issue: { code?: string }) =>
   issue.code === 'unrecognized_keys' ? `Unknown field; allowed: ${allowed.join(', ')}.` : 'Must be a JSON object.';
 
 const priorityMessage = `Must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}.`;
+/** A job's `priority`, as a submission and a schedule take it. */
+export const prioritySchema = z
+  .number({ error: priorityMessage })
+  .int({ error: priorityMessage })
+  .min(PRIORITY_MIN, { error: priorityMessage })
+  .max(PRIORITY_MAX, { error: priorityMessage });
+
+/** A job's `max_retries`, as a submission and a schedule take it; `maxRetriesLimit` is MAX_RETRIES_LIMIT. */
+export function maxRetriesSchema(maxRetriesLimit: number) {
+  const retries = `Must be an integer from 0 to ${maxRetriesLimit}.`;
+  return z.number({ error: retries }).int({ error: retries }).min(0, { error: retries }).max(maxRetriesLimit, { error: retries });
+}
 const runAtMessage = 'Must be an ISO-8601 date and time with an offset, e.g. 2026-12-24T09:00:00+01:00.';
 const delayMessage = 'Must be an integer number of milliseconds, 0 or more.';
 
@@ -111,25 +123,14 @@ const delayMessage = 'Must be an integer number of milliseconds, 0 or more.';
  * missing `type` and `max_retries` are left out here: the engine fills them in from the job types.
  */
 export function submissionSchema(maxRetriesLimit: number) {
-  const retries = `Must be an integer from 0 to ${maxRetriesLimit}.`;
   return z
     .strictObject(
       {
         id: jobIdSchema.optional(),
         type: jobTypeNameSchema.optional(),
         payload: payloadSchema,
-        max_retries: z
-          .number({ error: retries })
-          .int({ error: retries })
-          .min(0, { error: retries })
-          .max(maxRetriesLimit, { error: retries })
-          .optional(),
-        priority: z
-          .number({ error: priorityMessage })
-          .int({ error: priorityMessage })
-          .min(PRIORITY_MIN, { error: priorityMessage })
-          .max(PRIORITY_MAX, { error: priorityMessage })
-          .optional(),
+        max_retries: maxRetriesSchema(maxRetriesLimit).optional(),
+        priority: prioritySchema.optional(),
         run_at: z.iso
           .datetime({ offset: true, error: runAtMessage })
           .transform((text) => Date.parse(text))

@@ -275,6 +275,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       .prepare('SELECT record FROM jobs WHERE priority = ? AND ready_lane = ? ORDER BY ready_seq LIMIT 1')
       .pluck(),
     byDueTime: db.prepare('SELECT id, run_at AS runAt FROM jobs WHERE run_at IS NOT NULL ORDER BY run_at, seq'),
+    dueBy: db.prepare('SELECT id, record FROM jobs WHERE run_at IS NOT NULL AND run_at <= ? ORDER BY run_at, seq LIMIT ?'),
     delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
     get: db.prepare('SELECT record FROM jobs WHERE id = ?').pluck(),
     page: db.prepare('SELECT seq, record FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
@@ -641,12 +642,14 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
 
     async takeDue(now, limit) {
       commitBeforeRead();
+      // The records with their ids, in one statement; enough rows for `limit` past those handed out already.
+      const rows = statements.dueBy.all(now, limit + handedOut.size) as { id: string; record: string }[];
       const due: JobRecord[] = [];
-      for (const row of statements.byDueTime.iterate() as IterableIterator<{ id: string; runAt: number }>) {
-        if (row.runAt > now || due.length >= limit) break;
+      for (const row of rows) {
+        if (due.length >= limit) break;
         if (handedOut.has(row.id)) continue;
         handedOut.add(row.id);
-        due.push(readRow(row.id)!);
+        due.push(parseRecord(row.record));
       }
       return due;
     },

@@ -1,16 +1,19 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { createThroughputSeries, SAMPLE_EVERY_MS, SERIES_SECONDS } from '../../src/console/throughput-series.js';
-import type { JobQueue, Stats } from '../../src/engine/job-queue.types.js';
+import type { JobQueue } from '../../src/engine/job-queue.types.js';
 import type { Transition } from '../../src/engine/job-record.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { makeQueue } from '../helpers/queue.js';
+import { manualProcessor } from '../helpers/processors.js';
 
-/** A queue that only emits transitions and answers stats with the levels the test sets. */
+/** A queue that only emits transitions and answers with the levels the test sets. */
 function fakeQueue() {
   const listeners: ((t: Transition) => void)[] = [];
   const levels = { queued: 0, busy: 0 };
   const queue = {
     on: (_event: string, listener: (t: Transition) => void) => (listeners.push(listener), () => {}),
-    stats: async () => ({ states: { queued: levels.queued }, workers: { busy: levels.busy } }) as unknown as Stats,
+    levels: async () => ({ ...levels }),
   } as unknown as JobQueue;
   const emit = (from: Transition['from'], to: Transition['to']) =>
     listeners.forEach((listener) => listener({ from, to } as Transition));
@@ -46,6 +49,22 @@ describe('throughput series', () => {
       queue_depth: [2, 1, 1, 1],
       busy_workers: [1, 1, 1, 1],
     });
+    series.stop();
+  });
+
+  it("samples a real queue's levels without its stats (no per-type counts, no oldest waiting)", async () => {
+    const store = createMemoryStore({ retention: 100 });
+    const expensive = [sinon.spy(store, 'countsByType'), sinon.spy(store, 'oldestWaiting')];
+    const { processor } = manualProcessor();
+    const { queue, unhandled } = makeQueue(processor, { workers: 1, queueSize: 5 }, undefined, store);
+    const stats = sinon.spy(queue, 'stats');
+    const series = createThroughputSeries(queue);
+    for (const id of ['a', 'b', 'c']) await queue.submit({ id, payload: null });
+    await clock.tickAsync(2000);
+    const { queue_depth, busy_workers } = series.snapshot();
+    expect({ queue_depth, busy_workers }).to.deep.equal({ queue_depth: [2, 2, 2], busy_workers: [1, 1, 1] });
+    expect([stats.callCount, ...expensive.map((spy) => spy.callCount)]).to.deep.equal([0, 0, 0]);
+    expect(unhandled).to.deep.equal([]);
     series.stop();
   });
 

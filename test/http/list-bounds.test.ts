@@ -3,6 +3,7 @@
  * must not make bodies of tens of megabytes.
  */
 import { expect } from 'chai';
+import type { ListQuery } from '../../src/engine/job-queue.types.js';
 import { iso, startService, T0, testConfig, view, type Service } from './support.js';
 
 /** A view's JSON is about 1 KB with this payload; the budget holds two of them, not three. */
@@ -74,6 +75,29 @@ describe('GET /jobs bounds', () => {
     const small = await service.get('/jobs?id_prefix=k&include_payload=false');
     const ids = (small.body as { jobs: { id: string; payload?: unknown }[] }).jobs.map((job) => [job.id, 'payload' in job]);
     expect(ids).to.deep.equal([['k4', false], ['k3', false], ['k2', false], ['k1', false], ['k0', false]]);
+  });
+
+  it('goes on after a search page cut by bytes from where the cut is, without searching from the start again', async () => {
+    await service.stop();
+    const lists: Pick<ListQuery, 'limit' | 'cursor'>[] = [];
+    service = await startService({
+      config: { workers: 1, queueSize: 10, maxBodyBytes: 4096, http: { ...testConfig().http, listMaxBytes: BUDGET } },
+      wrapQueue: (queue) => ({ ...queue, list: (query) => (lists.push({ limit: query.limit, cursor: query.cursor }), queue.list(query)) }),
+    });
+    // Newest first: k4 j4 k3 j3 k2 j2 k1 j1 k0 j0.
+    for (let i = 0; i < 5; i++) {
+      for (const id of [`j${i}`, `k${i}`]) expect((await service.post('/jobs', { id, payload: PAYLOAD })).status).to.equal(202);
+    }
+    const first = await service.get('/jobs?id_prefix=j');
+    const { jobs, next_cursor } = first.body as { jobs: { id: string }[]; next_cursor: string };
+    expect(jobs.map((job) => job.id)).to.deep.equal(['j4', 'j3']);
+    // One scan of the store, then the cursor before j2 (the 6th record) from the page it was found in.
+    expect(lists).to.deep.equal([{ limit: 1000, cursor: undefined }, { limit: 5, cursor: undefined }]);
+    lists.length = 0;
+    const second = await service.get(`/jobs?id_prefix=j&cursor=${encodeURIComponent(next_cursor)}`);
+    expect((second.body as { jobs: { id: string }[] }).jobs.map((job) => job.id)).to.deep.equal(['j2', 'j1']);
+    // From j2: j0 is the 5th record.
+    expect(lists).to.deep.equal([{ limit: 1000, cursor: next_cursor }, { limit: 4, cursor: next_cursor }]);
   });
 
   it('leaves payloads out with include_payload=false, and more jobs then fit the budget', async () => {

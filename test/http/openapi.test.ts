@@ -18,7 +18,8 @@ import {
 } from '../../src/http/response-schemas.js';
 import { documentRoute, routeDocs } from '../../src/http/route-docs.js';
 import { createJobQueue } from '../../src/engine/job-queue.js';
-import type { Lifecycle, Stats } from '../../src/engine/job-queue.types.js';
+import { LIFECYCLES, type Lifecycle, type Stats } from '../../src/engine/job-queue.types.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { startService, testConfig, type Service } from './support.js';
 
 type Schema = Record<string, unknown>;
@@ -162,6 +163,20 @@ describe('GET /openapi.json', () => {
     expect((schemas.ValidationFailedError!.properties as Record<string, Schema>).details).to.include({ type: 'object' });
     expect(schemas.DebugStatus!.properties).to.have.nested.property('lifecycle.enum').that.includes('pausing');
     expect(statsSchemaIsStats && statusListsEveryLifecycle).to.equal(true);
+  });
+
+  it('shows the lifecycle and dispatch of /debug/status and /admin/pause alike: the supervisor\'s states, and running or paused', () => {
+    const { schemas } = document.components;
+    const fields = (name: string) => {
+      const { lifecycle, dispatch } = schemas[name]!.properties as Record<string, Schema>;
+      return { lifecycle, dispatch };
+    };
+    expect(fields('DebugStatus')).to.deep.equal(fields('DispatchState'));
+    expect([fields('DebugStatus').lifecycle!.enum, fields('DebugStatus').dispatch!.enum]).to.deep.equal([
+      ['accepting', 'pausing', 'draining', 'stopped'],
+      ['running', 'paused'],
+    ]);
+    expect([...LIFECYCLES].sort()).to.deep.equal(Object.keys(supervisorMachine.config.states!).sort());
   });
 
   describe('real responses match the documented schemas', () => {

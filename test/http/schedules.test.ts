@@ -68,6 +68,11 @@ describe('/schedules', () => {
       overlap: ['Must be skip or allow.'], catch_up: ['Must be none, latest or all.'],
     }],
     ['a missing cron', {}, { cron: ['Must be a cron expression (a string).'] }],
+    ['bad max_retries and priority, and an unknown field', { cron: '* * * * *', max_retries: 21, priority: 1.5, every: 1 }, {
+      max_retries: ['Must be an integer from 0 to 20.'],
+      priority: ['Must be an integer from -100 to 100.'],
+      every: ['Unknown field; allowed: cron, timezone, type, payload, max_retries, priority, overlap, catch_up.'],
+    }],
   ] as const) {
     it(`PUT is 400 validation_failed naming the field for ${name}`, async () => {
       const reply = await put('bad', body);

@@ -337,6 +337,20 @@ describe('sqlite store', () => {
         { id: 'big', ready_lane: null },
       ]);
     });
+
+    it('hands out the due jobs with one statement, past the ones handed out before', async () => {
+      const store = files.open({ path: files.path() });
+      const save = saver(store);
+      for (const [id, at] of [['a', 100], ['b', 200], ['c', 300], ['d', 400], ['later', 900]] as const) {
+        save(record(id, 'scheduled', { next_run_at: at }));
+      }
+      await store.flush();
+      expect(ids(await store.takeDue(250, 1))).to.deep.equal(['a']);
+      const statement = Object.getPrototypeOf(store.db.prepare('SELECT 1')) as Record<'get' | 'all' | 'iterate' | 'run', () => unknown>;
+      const reads = (['get', 'all', 'iterate', 'run'] as const).map((method) => sinon.spy(statement, method));
+      expect(ids(await store.takeDue(500, 2))).to.deep.equal(['b', 'c']);
+      expect(reads.map((spy) => spy.callCount)).to.deep.equal([0, 1, 0, 0]);
+    });
   });
 
   describe('group commit', () => {

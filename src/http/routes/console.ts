@@ -7,7 +7,7 @@ import type { JobQueue } from '../../engine/job-queue.types.js';
 import { afterPendingSignals } from '../after-pending-signals.js';
 import { iso } from '../job-view.js';
 import { jsonBody } from '../json-body.js';
-import { cancelAllReplySchema, dispatchReplySchema, failuresSchema, retryAllReplySchema, seriesSchema } from '../console-schemas.js';
+import { cancelAllReplySchema, dispatchReplySchema, failuresSchema, retryAllReplySchema, seriesSchema, type DispatchReply } from '../console-schemas.js';
 import { bodyRefusals, documentRoute, errorReply, jsonReply, storageUnavailable, unavailableOrDraining, type RouteDoc } from '../route-docs.js';
 import { cancelAllSchema, failuresQuerySchema, retryAllSchema } from '../schemas.js';
 import { validate } from '../validate.js';
@@ -20,7 +20,7 @@ export interface ConsoleRoutesDeps {
 }
 
 /** The dispatch state of `POST /admin/pause`, `/admin/resume` and `GET /debug/status`. */
-export const dispatchState = (queue: JobQueue) => ({
+export const dispatchState = (queue: JobQueue): DispatchReply => ({
   lifecycle: queue.lifecycle(),
   dispatch: queue.dispatchPaused() ? ('paused' as const) : ('running' as const),
 });

@@ -19,7 +19,7 @@ import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { JOB_STATES } from '../../engine/job-record.js';
 import type { EventHub } from '../event-hub.js';
-import { jobIdSchema } from '../schemas.js';
+import { jobIdSchema, objectIssue } from '../schemas.js';
 import { validate } from '../validate.js';
 import { documentRoute, errorReply, retryAfterHeader, textReply } from '../route-docs.js';
 
@@ -30,10 +30,7 @@ const eventsQuerySchema = z.strictObject(
     job: jobIdSchema.optional(),
     state: z.enum(JOB_STATES, { error: `Must be one of ${JOB_STATES.join(', ')}.` }).optional(),
   },
-  {
-    error: (issue: { code?: string }) =>
-      issue.code === 'unrecognized_keys' ? 'Unknown field; allowed: job, state.' : 'Must be a JSON object.',
-  },
+  { error: objectIssue(['job', 'state']) },
 );
 
 const STREAM_HEADERS = {

@@ -220,8 +220,8 @@ export function jobRoutes(router: Router, { queue, config, onBatchItemRefused, r
  * A page of `GET /jobs` (the store's filters and the search's, `searchJobs`) as JSON texts, one per job, ending
  * early once the next job would take the page past `maxBytes` (LIST_MAX_BYTES): one listing of 1000 jobs of
  * 64 KB payloads would otherwise be a 65 MB body. A page always holds at least one job, so that paging moves on.
- * A shortened page is searched again with the shorter limit, so that its jobs and its cursor come from one
- * search, and the next page starts right after its last job (the cursor is the store's own).
+ * A shortened page's cursor is the store's own just before the first job left out (`cursorBefore`), so the next
+ * page starts there, without searching from the start again.
  */
 async function pageWithinBytes(
   queue: JobQueue,
@@ -234,20 +234,17 @@ async function pageWithinBytes(
     if (!includePayload) delete view.payload;
     return JSON.stringify(view);
   };
-  let limit = query.limit;
-  for (;;) {
-    const page = await searchJobs((listQuery) => queue.list(listQuery), { ...query, limit });
-    const texts: string[] = [];
-    let bytes = 0;
-    for (const record of page.jobs) {
-      const text = show(record);
-      bytes += Buffer.byteLength(text) + 1;
-      if (texts.length > 0 && bytes > maxBytes) break;
-      texts.push(text);
-    }
-    if (texts.length === page.jobs.length) return { jobs: texts, next_cursor: page.next_cursor };
-    limit = texts.length;
+  const page = await searchJobs((listQuery) => queue.list(listQuery), query);
+  const texts: string[] = [];
+  let bytes = 0;
+  for (const record of page.jobs) {
+    const text = show(record);
+    bytes += Buffer.byteLength(text) + 1;
+    if (texts.length > 0 && bytes > maxBytes) break;
+    texts.push(text);
   }
+  if (texts.length === page.jobs.length) return { jobs: texts, next_cursor: page.next_cursor };
+  return { jobs: texts, next_cursor: await page.cursorBefore(texts.length) };
 }
 
 /** Both sides have had their defaults applied, so a missing type or max_retries compares as its default. */
