@@ -23,6 +23,8 @@
  * Writes: `save` buffers the latest record of each job, and one statement per tick (an upsert of every
  * buffered record) writes them, in save order, so that ready places follow the order jobs became ready.
  * Reads see the buffer: `get` first, and `claim`, `list`, `counts` and `unfinished` commit it before they ask.
+ * A started job's `running` record (a start) is the exception: it waits up to START_WRITE_DELAY_MS, and
+ * neither the commits of other writes nor a claim take it, so that an attempt that ends sooner is written once.
  *
  * Admission (`admit`): each tick's submissions go in one call of the schema's `admit` function, which decides
  * them under an advisory lock (the number of waiting jobs, the ids taken), inserts and notifies, so concurrent
@@ -113,6 +115,8 @@ interface Pending {
   lane: number | null;
   /** The write of an attempt (its start, its progress, its outcome): only while this instance owns the job. */
   ofAttempt: boolean;
+  /** The `running` record of an attempt just started: written within START_WRITE_DELAY_MS, or replaced. */
+  isStart: boolean;
 }
 
 /** How many of `records` there are of each type. */
@@ -175,11 +179,15 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   let listening: pg.Client | undefined;
   let retention: Promise<void> | undefined;
 
+  /** Armed while start records wait in the buffer: it writes them, START_WRITE_DELAY_MS after the first. */
   let startWriteTimer: NodeJS.Timeout | undefined;
+  /** The next scheduled commit writes the start records too. */
+  let startsDue = false;
   function scheduleStartWrite() {
     if (startWriteTimer !== undefined || closed) return;
     startWriteTimer = setTimeout(() => {
       startWriteTimer = undefined;
+      startsDue = true;
       schedule();
     }, START_WRITE_DELAY_MS);
     startWriteTimer.unref();
@@ -190,8 +198,11 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
-      commit().catch(() => {
+      const withStarts = startsDue;
+      startsDue = false;
+      commit({ withStarts }).catch(() => {
         // The entries wait in the buffer again; try once more soon even if nothing else comes.
+        if (withStarts) startsDue = true;
         if (retryTimer === undefined && !closed) {
           retryTimer = setTimeout(() => {
             retryTimer = undefined;
@@ -203,18 +214,22 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     });
   }
 
-  /** Writes everything buffered so far, after the commits before it; rejects with storage_unavailable. */
-  function commit(): Promise<void> {
-    const result = chain.then(writeBuffered);
+  /**
+   * Writes what is buffered so far, after the commits before it; rejects with storage_unavailable. `withStarts`
+   * false: the start records stay in the buffer (their timer writes them, or an outcome replaces them).
+   */
+  function commit({ withStarts = true } = {}): Promise<void> {
+    const result = chain.then(() => writeBuffered(withStarts));
     chain = result.catch(() => {});
     return result;
   }
 
-  async function writeBuffered(): Promise<void> {
-    if (pending.size === 0) return;
-    writing = pending;
-    pending = new Map();
-    const entries = [...writing];
+  async function writeBuffered(withStarts: boolean): Promise<void> {
+    const entries = withStarts ? [...pending] : [...pending].filter(([, entry]) => !entry.isStart);
+    if (entries.length === 0) return;
+    writing = new Map(entries);
+    if (entries.length === pending.size) pending = new Map();
+    else for (const [id] of entries) pending.delete(id);
     try {
       const written = await upsert(entries);
       tellOutcome(null);
@@ -690,20 +705,23 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     save(record, from, ready) {
       if (closed) throw new Error('job store is closed');
       // Re-inserted, so that the Map's order (the write's order) is the order of the latest saves.
+      const isStart = record.state === 'running' && from !== 'running';
       pending.delete(record.id);
       pending.set(record.id, {
         record,
         lane: ready === undefined ? null : LANE_NUMBER[ready],
         ofAttempt: record.state === 'running' || from === 'running',
+        isStart,
       });
-      if (record.state === 'running' && from !== 'running') scheduleStartWrite();
+      if (isStart) scheduleStartWrite();
       else schedule();
       return Promise.resolve();
     },
 
     async claim({ limit, allowances }: ClaimRequest) {
       if (closed) throw new Error('job store is closed');
-      await commit();
+      // What a claim needs written first is the jobs put in lanes here; the start records can wait.
+      await commit({ withStarts: false });
       return claimJobs(limit, allowances);
     },
 
