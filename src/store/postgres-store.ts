@@ -672,6 +672,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
   function countsByType(): Promise<Record<string, Record<JobState, number>>> {
     counting ??= readQuery<{ type: string; state: JobState; n: string }>(
       `SELECT type, state, sum(n) AS n FROM ${counts} GROUP BY type, state HAVING sum(n) <> 0`,
+      [],
+      false,
     )
       .then((result) => {
         const byType: Record<string, Record<JobState, number>> = {};
@@ -682,8 +684,12 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     return counting;
   }
 
-  const readQuery = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => {
-    await commit();
+  /**
+   * A read after the writes buffered so far. `withStarts` false: the reads of counts, lanes and due times, which
+   * no start record changes (a claimed job counts as running already, migration 7).
+   */
+  const readQuery = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = [], withStarts = true) => {
+    await commit({ withStarts });
     try {
       return await pool.query<T>(text, values);
     } catch (error) {
@@ -705,7 +711,9 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     save(record, from, ready) {
       if (closed) throw new Error('job store is closed');
       // Re-inserted, so that the Map's order (the write's order) is the order of the latest saves.
-      const isStart = record.state === 'running' && from !== 'running';
+      // The start of an attempt a claim began (and counted): a start from backoff was not claimed, and its
+      // record is what counts its attempt, so it is written at once.
+      const isStart = record.state === 'running' && from === 'queued';
       pending.delete(record.id);
       pending.set(record.id, {
         record,
@@ -827,6 +835,8 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
          ) AS head
          WHERE levels.priority IS NOT NULL
          ORDER BY levels.priority DESC, lanes.lane`,
+        [],
+        false,
       );
       const oldest: OldestWaiting[] = [];
       for (const { priority, record } of result.rows) {
@@ -839,7 +849,7 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
     },
 
     async nextDueAt() {
-      const result = await readQuery<{ at: string | null }>(`SELECT min(run_at) AS at FROM ${table} WHERE run_at IS NOT NULL`);
+      const result = await readQuery<{ at: string | null }>(`SELECT min(run_at) AS at FROM ${table} WHERE run_at IS NOT NULL`, [], false);
       const at = result.rows[0]?.at;
       return at === null || at === undefined ? null : Number(at);
     },

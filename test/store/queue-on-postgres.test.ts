@@ -583,6 +583,29 @@ describe('postgres store: leases and fencing', () => {
     expect(row.rows).to.deep.equal([{ state: 'running' }]);
   });
 
+  it('writes the start of a retry from backoff at once: no claim counted that attempt', async () => {
+    const schema = freshSchema();
+    const a = await databases.open({ schema });
+    void a.save(record('j', 'queued', { max_retries: 1 }), null, 'new');
+    const [claimed] = await a.claim({ limit: 1 });
+    void a.save({ ...claimed!, state: 'running', attempts: 1 }, 'queued');
+    void a.save({ ...claimed!, state: 'backoff', attempts: 1 }, 'running');
+    await a.flush();
+    let upserts = 0;
+    aroundStatement(a, 'jobsvc-upsert', (run) => (upserts++, run()));
+    void a.save({ ...claimed!, state: 'running', attempts: 2 }, 'backoff');
+    // Set off at the next turn, as any write: not START_WRITE_DELAY_MS later.
+    await nextTick();
+    await nextTick();
+    expect(upserts).to.equal(1);
+    // The counts, which no claimed start changes, are read without writing one.
+    void a.save(record('k', 'queued'), null, 'new');
+    await a.flush();
+    void a.save({ ...(await a.claim({ limit: 1 }))[0]!, state: 'running', attempts: 1 }, 'queued');
+    expect(await a.counts()).to.include({ queued: 0, running: 2 });
+    expect(upserts).to.equal(2);
+  });
+
   it('begins no attempt for a claimed job handed back unstarted: it waits in its lane again', async () => {
     const schema = freshSchema();
     const a = await databases.open({ schema });
