@@ -203,31 +203,6 @@ export const PG_MIGRATIONS: readonly ((schema: string) => string)[] = [
     SELECT 0, type, ${schema}.counted_state(state, ready_lane, owner) AS counted, count(*) FROM ${schema}.jobs
     GROUP BY type, counted;
   `,
-  // 8: admission announced before it is flushed, and answered after, in one round trip. A procedure, so that it
-  // can commit twice in one call: first the `admit` function's work, without waiting for the disk
-  // (`synchronous_commit` off for that transaction alone), so that its notification goes out at once and
-  // another instance claims while the disk writes; then a transaction of its own that writes to the WAL (a
-  // logical decoding message, which touches no table) and commits as the server's `synchronous_commit` says.
-  // The WAL is flushed in order, so when the call returns the admissions are on disk; a claim commits the same
-  // way, so a job never starts before its admission is on disk either. A batch that only refused (a full
-  // queue) stored nothing to wait for; a duplicate's existing job may be another instance's unflushed admission.
-  (schema) => `
-    CREATE PROCEDURE ${schema}.admit_durably(
-      ids text[], types text[], states text[], records jsonb, priorities smallint[], run_ats bigint[],
-      waiting_limits bigint[], channel text, announcer text,
-      INOUT outcomes text[] DEFAULT NULL, INOUT existings jsonb[] DEFAULT NULL
-    ) LANGUAGE plpgsql AS $$
-    BEGIN
-      PERFORM set_config('synchronous_commit', 'off', true);
-      SELECT array_agg(a.outcome ORDER BY a.ord), array_agg(a.existing ORDER BY a.ord) INTO outcomes, existings
-      FROM ${schema}.admit(ids, types, states, records, priorities, run_ats, waiting_limits, channel, announcer)
-           WITH ORDINALITY AS a(outcome, existing, ord);
-      COMMIT;
-      IF 'admitted' = ANY(outcomes) OR 'duplicate' = ANY(outcomes) THEN
-        PERFORM pg_logical_emit_message(true, 'xstate-job-service', 'admitted');
-      END IF;
-    END $$;
-  `,
 ];
 
 /** The URL as the log and errors show it: no password. */

@@ -19,11 +19,9 @@
  * buffered record) writes them, in save order, so that ready places follow the order jobs became ready.
  * Reads see the buffer: `get` first, and `claim`, `list`, `counts` and `unfinished` commit it before they ask.
  *
- * Admission (`admit`): each tick's submissions go in one call of the schema's `admit_durably` procedure, whose
- * `admit` function decides them under an advisory lock (the number of waiting jobs, the ids taken), inserts and
- * notifies, so concurrent submissions on several instances never admit one job over the limit nor one id twice.
- * It commits that without waiting for the disk, so the other instances hear of the jobs at once, and returns
- * once a second commit has flushed it: nothing is answered before its job is on disk.
+ * Admission (`admit`): each tick's submissions go in one call of the schema's `admit` function, which decides
+ * them under an advisory lock (the number of waiting jobs, the ids taken), inserts and notifies, so concurrent
+ * submissions on several instances never admit one job over the limit nor one id twice.
  *
  * Counts: statement-level triggers keep the number of jobs per type and state in `job_counts` (migration 3),
  * which `/stats`, admission and retention read instead of the table.
@@ -352,16 +350,12 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       });
   }
 
-  /**
-   * One round trip: the schema's `admit_durably` procedure (migration 8) decides, inserts and announces (the
-   * `admit` function, migration 4), commits without waiting for the disk, so that another instance claims
-   * meanwhile, and returns once the admissions are on disk.
-   */
+  /** One round trip: the schema's `admit` function (migration 4) decides, inserts and announces. */
   async function admitAll(batch: typeof admissions) {
     const records = batch.map(({ record }) => record);
-    const result = await pool.query<{ outcomes: Admission['outcome'][]; existings: (JobRecord | null)[] }>({
+    const result = await pool.query<{ outcome: Admission['outcome']; existing: JobRecord | null }>({
       name: 'jobsvc-admit',
-      text: `CALL ${schema}.admit_durably($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      text: `SELECT outcome, existing FROM ${schema}.admit($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       values: [
         records.map((r) => r.id), records.map((r) => r.type), records.map((r) => r.state),
         JSON.stringify(records), records.map((r) => r.priority), records.map(runAtOf),
@@ -370,10 +364,9 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
         channel, me,
       ],
     });
-    const { outcomes, existings } = result.rows[0]!;
     batch.forEach(({ resolve }, i) => {
-      const outcome = outcomes[i]!;
-      resolve(outcome === 'duplicate' ? { outcome, existing: existings[i]! } : { outcome });
+      const { outcome, existing } = result.rows[i]!;
+      resolve(outcome === 'duplicate' ? { outcome, existing: existing! } : { outcome });
     });
   }
 

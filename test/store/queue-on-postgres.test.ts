@@ -483,34 +483,6 @@ describe('postgres store: leases and fencing', () => {
   });
 });
 
-describe('postgres store: admission', () => {
-  const databases = postgresStores();
-  afterEach(() => databases.cleanup());
-
-  it('commits an admission without waiting for the disk, and answers once a later commit has flushed it', async () => {
-    const schema = freshSchema();
-    const store = await databases.open({ schema });
-    // The test's own trigger notes what the admission's transaction commits with, and how far the WAL was then.
-    await store.pool.query(`
-      CREATE TABLE ${schema}.noted (synchronous_commit text, wal pg_lsn);
-      CREATE FUNCTION ${schema}.note() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        INSERT INTO ${schema}.noted VALUES (current_setting('synchronous_commit'), pg_current_wal_insert_lsn());
-        RETURN NULL;
-      END $$;
-      CREATE TRIGGER noted AFTER INSERT ON ${schema}.jobs FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.note();
-    `);
-    const admission = await store.shared.admit(record('j', 'queued'), 10);
-    const noted = await store.pool.query(
-      `SELECT synchronous_commit, pg_current_wal_flush_lsn() >= wal AS flushed FROM ${schema}.noted`,
-    );
-    expect({ admission, noted: noted.rows }).to.deep.equal({
-      admission: { outcome: 'admitted' },
-      noted: [{ synchronous_commit: 'off', flushed: true }],
-    });
-  });
-});
-
 describe('postgres store: counters of jobs per type and state', () => {
   const databases = postgresStores();
   afterEach(() => databases.cleanup());
