@@ -31,7 +31,7 @@ export interface ScheduleState extends ScheduleRow {
 
 export interface SchedulesDeps {
   queue: Pick<JobQueue, 'submit' | 'get' | 'typeNames'>;
-  store: Pick<JobStore, 'saveSchedule' | 'saveScheduleFire' | 'deleteSchedule' | 'schedules'>;
+  store: Pick<JobStore, 'saveSchedule' | 'saveScheduleFire' | 'saveSchedulePaused' | 'deleteSchedule' | 'schedules'>;
   /** Epoch ms. Default Date.now. */
   now?: () => number;
   /** A fire, a write or a catch-up that failed. */
@@ -117,7 +117,7 @@ export function createSchedules(deps: SchedulesDeps): Schedules {
     },
     recordSchedule: (context, state) => {
       if (context.name === unwritten) return;
-      tracked(deps.store.saveSchedule(rowOf(context, state === 'paused'))).catch((error: unknown) => onError(error, context.name));
+      tracked(deps.store.saveSchedulePaused(context.name, state === 'paused')).catch((error: unknown) => onError(error, context.name));
     },
     recordFire: (context) => recordFire(context.name, context.last_fire_at!, context.last_job_id),
   });

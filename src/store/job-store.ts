@@ -130,6 +130,12 @@ export interface JobStore {
    * the stored one is written; nothing for an unknown name (deleted meanwhile). Durable when this resolves.
    */
   saveScheduleFire(fire: ScheduleFire): Promise<void>;
+  /**
+   * Records a pause or a resume in its stored schedule, `paused` and nothing else, so that it never undoes a
+   * replacement or a fire written meanwhile (by another instance of a shared store); nothing for an unknown
+   * name (deleted meanwhile). Durable when this resolves.
+   */
+  saveSchedulePaused(name: string, paused: boolean): Promise<void>;
   /** Forgets a schedule; nothing for an unknown name. */
   deleteSchedule(name: string): Promise<void>;
   /** Every schedule, by name. */

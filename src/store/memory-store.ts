@@ -447,6 +447,12 @@ export function createMemoryStore(options: MemoryStoreOptions): JobStore {
       return TAKEN;
     },
 
+    saveSchedulePaused(name, paused) {
+      const row = scheduleRows.get(name);
+      if (row) row.paused = paused;
+      return TAKEN;
+    },
+
     deleteSchedule(name) {
       scheduleRows.delete(name);
       return TAKEN;

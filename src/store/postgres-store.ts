@@ -804,6 +804,16 @@ function createStore(pool: pg.Pool, options: PostgresStoreOptions): PostgresStor
       );
     },
 
+    // Only `paused`, merged into the row as it is (a replacement or a fire committed just before is kept), and
+    // announced in the same statement, as a whole row's write is.
+    async saveSchedulePaused(name, paused) {
+      await pool.query(
+        `WITH saved AS (UPDATE ${schema}.schedules SET row = jsonb_set(row, '{paused}', to_jsonb($2::boolean)) WHERE name = $1)
+         SELECT pg_notify($3, $4)`,
+        [name, paused, channel, schedulesNotice],
+      );
+    },
+
     async deleteSchedule(name) {
       await pool.query(
         `WITH deleted AS (DELETE FROM ${schema}.schedules WHERE name = $1) SELECT pg_notify($2, $3)`,

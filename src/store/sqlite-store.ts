@@ -269,6 +269,7 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
       `UPDATE schedules SET row = json_set(row, '$.last_fire_at', CAST(@last_fire_at AS INTEGER), '$.last_job_id', @last_job_id)
        WHERE name = @name AND coalesce(json_extract(row, '$.last_fire_at') < @last_fire_at, 1)`,
     ),
+    putSchedulePaused: db.prepare(`UPDATE schedules SET row = json_set(row, '$.paused', json(@paused)) WHERE name = @name`),
     deleteSchedule: db.prepare('DELETE FROM schedules WHERE name = ?'),
     allSchedules: db.prepare('SELECT row FROM schedules ORDER BY name').pluck(),
     headOfLane: db
@@ -592,6 +593,10 @@ function createStore(db: Database.Database, path: string, options: SqliteStoreOp
 
     async saveScheduleFire(fire) {
       statements.putScheduleFire.run(fire);
+    },
+
+    async saveSchedulePaused(name, paused) {
+      statements.putSchedulePaused.run({ name, paused: String(paused) });
     },
 
     async deleteSchedule(name) {

@@ -137,6 +137,20 @@ describe('cron schedules', () => {
       expect(here.errors.concat(other.errors)).to.deep.equal([]);
     });
 
+    it('keeps a replacement another instance wrote when a pause lands after it: the pause writes paused only', async () => {
+      const here = service();
+      const other = service();
+      await here.schedules.put('n', spec({ cron: '*/10 * * * *' }));
+      await other.schedules.sync();
+      await other.schedules.put('n', spec({ cron: '*/5 * * * *' })); // not followed here yet
+      here.schedules.pause('n');
+      await clock.tickAsync(0);
+      expect(await store.schedules()).to.deep.equal([
+        { name: 'n', spec: spec({ cron: '*/5 * * * *' }), paused: true, last_fire_at: null, last_job_id: null },
+      ]);
+      expect(here.errors.concat(other.errors)).to.deep.equal([]);
+    });
+
     it('writes a failed fire too: the fire time reached, with the last job as it was', async () => {
       const { schedules, queue, errors } = service();
       await schedules.put('n', spec({ cron: '*/10 * * * *', overlap: 'skip' }));

@@ -256,6 +256,16 @@ export function storeContract(name: string, subject: ContractSubject) {
         expect((await store.schedules()).map(({ name }) => name)).to.deep.equal(['nightly']);
       });
 
+      it('records a pause or a resume: paused only, never the definition or the last fire; nothing for an unknown name', async () => {
+        const { store } = await open();
+        await store.saveSchedule(row('nightly', '0 2 * * *', 1000));
+        await store.saveSchedulePaused('nightly', true);
+        await store.saveSchedulePaused('deleted', true);
+        expect(await store.schedules()).to.deep.equal([{ ...row('nightly', '0 2 * * *', 1000), paused: true }]);
+        await store.saveSchedulePaused('nightly', false);
+        expect(await store.schedules()).to.deep.equal([row('nightly', '0 2 * * *', 1000)]);
+      });
+
       it('records a fire: its last fire and job only, never an earlier or the same fire again, nothing for an unknown name', async () => {
         const { store } = await open();
         await store.saveSchedule({ ...row('nightly', '0 2 * * *', 1000), paused: true });
