@@ -235,8 +235,8 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
   // `running` record) are on disk. A shared store committed the admission before it was answered, and the claim
   // before the job was handed out: the job is this instance's under its lease, and no other instance runs it,
   // so the attempt starts while its `running` record is written (a round trip less between a claim and the
-  // start). If the instance dies within that write, the attempt goes uncounted: the job runs again as that
-  // attempt (docs/cluster.md).
+  // start). The claim counted the attempt already: if the instance dies before that write, the instance that
+  // takes the job over counts it as interrupted (docs/cluster.md).
   const attempts = createAttemptRunner(
     types,
     options.jobTimeoutMs,
@@ -397,13 +397,13 @@ export function createJobQueue(options: JobQueueOptions, deps: JobQueueDeps): Jo
     return supervisor.getSnapshot().value as Lifecycle;
   }
 
-  /** Throws queue_full unless the supervisor would admit one more job now. */
   /** A refusal for a full queue (`limit` jobs), counted. */
   function queueFull(limit: number) {
     rejected++;
     return errors.queueFull(limit, retryAfterSeconds());
   }
 
+  /** Throws queue_full unless the supervisor would admit one more job now. */
   function checkCapacity() {
     if (!supervisor.getSnapshot().can({ type: 'ADMIT' })) throw queueFull(capacity);
   }

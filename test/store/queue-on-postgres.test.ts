@@ -31,6 +31,10 @@ async function until(condition: () => boolean | Promise<boolean>, ms = 3000, wha
   }
 }
 
+/** Every lease in `schema` ran out a second ago: its owner has died, or paused past it. */
+const expireLeases = (store: PostgresStore, schema: string) =>
+  store.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+
 /** Runs each of the store's statements named `name` (its prepared ones) through `around`; `run` executes it. */
 function aroundStatement(store: PostgresStore, name: string, around: (run: () => Promise<pg.QueryResult>) => Promise<unknown>) {
   const query = store.pool.query.bind(store.pool) as (...args: unknown[]) => Promise<pg.QueryResult>;
@@ -299,7 +303,7 @@ describe('job queue on the postgres store: several instances', function () {
     const [claimed] = await dead.claim({ limit: 1 });
     void dead.save({ ...claimed!, state: 'running', attempts: 1, started_at: Date.now() }, 'queued');
     await dead.flush();
-    await dead.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    await expireLeases(dead, schema);
     const b = await instance(schema, { pollMs: 50 });
     await until(() => b.work.calls.length === 1, 3000, 'the job retried on b');
     expect((await b.queue.get('j'))!.history.map((t) => [t.from, t.to, t.event])).to.deep.equal([
@@ -316,7 +320,7 @@ describe('job queue on the postgres store: several instances', function () {
     try {
       await a.queue.submit({ id: 'j', payload: null, max_retries: 0 });
       await until(() => a.work.calls.length === 1, 2000, 'the attempt to start on a');
-      await a.store.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+      await expireLeases(a.store, schema);
       const b = await instance(schema, { pollMs: 50 });
       await until(async () => (await b.queue.get('j'))?.state === 'failed', 3000, 'the job to fail on b');
       const failed = (await b.queue.get('j'))!;
@@ -500,7 +504,7 @@ describe('postgres store: leases and fencing', () => {
     void a.save(running, 'queued');
     await a.flush();
     // a pauses past its 5 ms lease; b takes the job over and moves it on.
-    await a.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    await expireLeases(a, schema);
     expect(ids(await b.shared.takeOver())).to.deep.equal(['j']);
     void b.save({ ...running, state: 'backoff', last_error: 'interrupted' }, 'running');
     await b.flush();
@@ -522,7 +526,7 @@ describe('postgres store: leases and fencing', () => {
     const [claimed] = await a.claim({ limit: 1 });
     expect(claimed!.attempts).to.equal(0);
     expect(ids(await a.claim({ limit: 1, allowances: new Map([['simulated', 1]]) }))).to.deep.equal(['k']);
-    await a.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    await expireLeases(a, schema);
     const taken = await b.shared.takeOver();
     expect(taken.map((job) => [job.id, job.state, job.attempts])).to.deep.equal([['j', 'running', 1], ['k', 'running', 1]]);
     const row = await b.pool.query(`SELECT id, state, attempt, begun, owner, ready_lane FROM ${schema}.jobs ORDER BY id`);
@@ -614,7 +618,7 @@ describe('postgres store: leases and fencing', () => {
     const [claimed] = await a.claim({ limit: 1 });
     void a.save(claimed!, 'queued', 'new');
     await a.flush();
-    await a.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    await expireLeases(a, schema);
     expect(await b.shared.takeOver()).to.deep.equal([]);
     const row = await b.pool.query(`SELECT state, attempt, begun, owner, ready_lane FROM ${schema}.jobs`);
     expect(row.rows).to.deep.equal([{ state: 'queued', attempt: 0, begun: null, owner: null, ready_lane: 1 }]);
@@ -630,7 +634,7 @@ describe('postgres store: leases and fencing', () => {
     const running = { ...claimed!, state: 'running' as const, attempts: 1 };
     void a.save(running, 'queued');
     await a.flush();
-    await a.pool.query(`UPDATE ${schema}.jobs SET lease_expires_at = now() - interval '1 second'`);
+    await expireLeases(a, schema);
     await b.shared.takeOver();
     void b.save({ ...running, state: 'failed', last_error: 'interrupted' }, 'running');
     await b.flush();
